@@ -1,0 +1,33 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CSGW := $(VENV)/bin/csgw
+
+.PHONY: run test lint bench soak clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	test -f csgw.toml || $(CSGW) init --demo
+	$(CSGW) serve
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+# The reliability tests stretched to minutes (outages, load); `make test` runs them in seconds.
+soak: $(VENV)/.installed
+	CSGW_SOAK=1 $(PY) -m pytest tests/reliability --timeout 1800
+
+clean:
+	rm -rf $(VENV) build *.egg-info

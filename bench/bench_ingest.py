@@ -1,0 +1,111 @@
+"""Ingest benchmark: wrk floods the WeChat webhook and, in the same run, a bare aiohttp handler.
+
+Both servers are pinned to core 0 and wrk to core 1. Reports messages/s, the ratio to the bare
+handler, p50/p99 latency, and checks every acknowledged message is in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from csgw.plugins.demo import DEMO_KB
+
+HERE = Path(__file__).parent
+TOKEN = "benchtoken"
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+SYNCHRONOUS = os.environ.get("BENCH_SQLITE_SYNCHRONOUS", "FULL")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def signed_query() -> str:
+    timestamp, nonce = str(int(time.time())), "20261123"
+    signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
+    return f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=bench"
+
+
+def run_wrk(url: str) -> dict:
+    output = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency",
+         "-s", str(HERE / "wechat_push.lua"), url], capture_output=True, text=True, check=True).stdout
+    return json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+
+
+def serve(command: list[str], health_url: str, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_up(health_url)
+    return process
+
+
+def main() -> None:
+    subprocess.run([str(HERE / "ensure_wrk.sh")], check=True)
+    work = Path(tempfile.mkdtemp(prefix="csgw-bench-"))
+    bare_port, csgw_port = free_port(), free_port()
+    bare = serve([sys.executable, str(HERE / "bare_server.py"), str(bare_port)],
+                 f"http://127.0.0.1:{bare_port}/", work / "bare.log")
+    try:
+        baseline = run_wrk(f"http://127.0.0.1:{bare_port}/webhooks/wechat_oa/shop?{signed_query()}")
+    finally:
+        bare.terminate()
+        bare.wait()
+    (work / "csgw.toml").write_text(
+        '[logging]\nlevel = "warning"\nformat = "json"\n'
+        f'[database]\nurl = "sqlite://./data/csgw.db?synchronous={SYNCHRONOUS}"\n'
+        f'[reply]\nknowledge_base = "{DEMO_KB}"\n'
+        '[[channels]]\nplugin = "wechat_oa"\naccount = "shop"\n'
+        f'token = "{TOKEN}"\napp_id = "wxbench"\napp_secret = "secret"\napi_base = "http://127.0.0.1:9"\n',
+        encoding="utf-8")
+    gateway = serve([sys.executable, "-m", "csgw", "serve", "--config", str(work / "csgw.toml"),
+                     "--port", str(csgw_port)], f"http://127.0.0.1:{csgw_port}/healthz", work / "csgw.log")
+    try:
+        result = run_wrk(f"http://127.0.0.1:{csgw_port}/webhooks/wechat_oa/shop?{signed_query()}")
+    finally:
+        gateway.terminate()
+        gateway.wait()
+    with sqlite3.connect(work / "data" / "csgw.db") as db:
+        stored = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'in'").fetchone()[0]
+        answered = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'out'").fetchone()[0]
+    acknowledged = result["requests"] - result["non_2xx"]
+    seconds = result["duration_us"] / 1e6
+    summary = {
+        "bench": "ingest_wechat_oa", "connections": CONNECTIONS, "sqlite_synchronous": SYNCHRONOUS,
+        "messages_per_s": round(acknowledged / seconds, 1),
+        "bare_per_s": round(baseline["requests"] / (baseline["duration_us"] / 1e6), 1),
+        "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
+        "acknowledged": acknowledged, "stored": stored, "answered": answered,
+        "errors": result["errors"], "all_acknowledged_stored": stored >= acknowledged,
+    }
+    summary["ratio"] = round(summary["messages_per_s"] / summary["bare_per_s"], 3)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+-- wrk script: WeChat plain-mode text pushes with unique MsgIds from 1,000 customers.
+local questions = {"下单后多久发货？", "怎么退货", "尺码怎么选", "支持哪些付款方式", "能开发票吗", "衣服怎么洗"}
+local counter = 0
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  prefix = string.format("%d%02d", os.time() % 100000, tid)
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format(
+    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o_user%04d]]></FromUserName>" ..
+    "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
+    "<MsgId>%s%09d</MsgId></xml>",
+    counter % 1000, os.time(), questions[math.floor(counter / 1000) % #questions + 1], prefix, counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write +
+                 summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    '{"requests": %d, "errors": %d, "non_2xx": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, errors, summary.errors.status, summary.duration,
+    latency:percentile(50), latency:percentile(99)))
+end

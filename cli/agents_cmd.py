@@ -1,0 +1,109 @@
+"""`csgw agents`: add agents, list them, set status and capacity, issue API tokens (shown once, stored hashed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from csgw.cli.common import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
+from csgw.gateway.api.auth import hash_token, new_token
+from csgw.gateway.models import AGENT_STATUSES, Agent
+
+app = typer.Typer(help="Agents and their API tokens / 客服与令牌。", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: str,
+    skills: str = typer.Option("", "--skills", help="comma-separated skills/groups, e.g. 鞋,售后"),
+    max_concurrent: int = typer.Option(5, "--max", min=1, help="most conversations at once"),
+    display_name: str = typer.Option("", "--display-name", help="name customers see"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Add an agent and print its API token once."""
+    settings = settings_or_exit(config)
+
+    async def work() -> str | None:
+        if await Agent.get_or_none(name=name):
+            return None
+        token = new_token()
+        await Agent.create(name=name, display_name=display_name or name, max_concurrent=max_concurrent,
+                           skills=[s.strip() for s in skills.split(",") if s.strip()], token_hash=hash_token(token))
+        return token
+
+    token = with_store(settings, work)
+    if token is None:
+        fail(f"agent {name!r} already exists (use `csgw agents token {name}` for a new token)")
+    out.print(f"agent {name} added. API token (shown once, keep it safe):")
+    typer.echo(token)
+
+
+@app.command("token")
+def token(name: str, config: Path | None = ConfigOption) -> None:
+    """Issue a new API token for an agent; the old one stops working."""
+    settings = settings_or_exit(config)
+
+    async def work() -> str | None:
+        agent = await Agent.get_or_none(name=name)
+        if agent is None:
+            return None
+        value = new_token()
+        await Agent.filter(id=agent.id).update(token_hash=hash_token(value))
+        return value
+
+    value = with_store(settings, work)
+    if value is None:
+        fail(f"no agent named {name!r}")
+    typer.echo(value)
+
+
+@app.command("list")
+def list_agents(as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption) -> None:
+    """List agents."""
+    settings = settings_or_exit(config)
+    agents = with_store(settings, lambda: Agent.all().order_by("id"))
+    rows = [{"id": a.id, "name": a.name, "display_name": a.display_name, "skills": a.skills,
+             "max": a.max_concurrent, "status": a.status} for a in agents]
+    if as_json:
+        dump_json(rows)
+        return
+    grid = Table("id", "name", "display name", "skills", "max", "status")
+    for r in rows:
+        grid.add_row(str(r["id"]), r["name"], r["display_name"], ",".join(r["skills"]), str(r["max"]), r["status"])
+    out.print(grid)
+
+
+@app.command("status")
+def status(name: str, value: str = typer.Argument(..., metavar="online|away|offline"),
+           config: Path | None = ConfigOption) -> None:
+    """Set an agent's status (a running gateway notices within a tick and serves the queue)."""
+    if value not in AGENT_STATUSES:
+        fail(f"status is one of {', '.join(AGENT_STATUSES)}, not {value!r}")
+    settings = settings_or_exit(config)
+    changed = with_store(settings, lambda: Agent.filter(name=name).update(status=value))
+    if not changed:
+        fail(f"no agent named {name!r}")
+    out.print(f"agent {name} is {value}")
+
+
+@app.command("set")
+def set_agent(
+    name: str,
+    max_concurrent: int | None = typer.Option(None, "--max", min=1, help="most conversations at once"),
+    skills: str | None = typer.Option(None, "--skills", help="comma-separated skills/groups (replaces them)"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Change an agent's capacity or skills/groups."""
+    changes: dict = {}
+    if max_concurrent is not None:
+        changes["max_concurrent"] = max_concurrent
+    if skills is not None:
+        changes["skills"] = [s.strip() for s in skills.split(",") if s.strip()]
+    if not changes:
+        fail("nothing to change: give --max or --skills")
+    settings = settings_or_exit(config)
+    if not with_store(settings, lambda: Agent.filter(name=name).update(**changes)):
+        fail(f"no agent named {name!r}")
+    out.print(f"agent {name} updated")

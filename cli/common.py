@@ -1,0 +1,55 @@
+"""What every command shares: finding and loading the config, opening the store, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from csgw.config.errors import ConfigError
+from csgw.config.loader import default_config_path, load_settings
+from csgw.config.schema import Settings
+from csgw.gateway.db import close_database, open_database
+
+T = TypeVar("T")
+err = Console(stderr=True, soft_wrap=True)  # one error, one line, however long
+out = Console()
+
+ConfigOption = typer.Option(None, "--config", "-c", help="config file (default ./csgw.toml or $CSGW_CONFIG)")
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(config: Path | None) -> Settings:
+    try:
+        return load_settings(config or default_config_path())
+    except ConfigError as error:
+        for line in error.lines:
+            err.print(f"[red]config error:[/red] {line}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def with_store(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` with the database open (for commands that read or change state offline)."""
+
+    async def run() -> T:
+        await open_database(settings.database.url)
+        try:
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(run())
+
+
+def dump_json(value: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))

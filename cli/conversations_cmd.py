@@ -1,0 +1,169 @@
+"""`csgw conversations`: list, show, export every message (JSONL or CSV, streamed) and import it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from csgw.cli.common import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
+from csgw.cli.history_io import (
+    EXPORT_FIELDS,
+    FULL_FIELDS,
+    ExportFilter,
+    Importer,
+    RecordError,
+    export_count,
+    export_records,
+    validate_file,
+)
+from csgw.gateway import reports
+from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.views import conversation_view, message_view
+
+app = typer.Typer(help="Read, export and import conversation history / 会话记录。", no_args_is_help=True)
+
+
+
+@app.command("list")
+def list_conversations(
+    state: str | None = typer.Option(None, "--state"), limit: int = typer.Option(50, "--limit"),
+    as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption,
+) -> None:
+    """Recent conversations, newest activity first."""
+    settings = settings_or_exit(config)
+
+    async def work() -> list[dict]:
+        query = Conversation.all()
+        if state:
+            query = query.filter(state=state)
+        return [conversation_view(c) for c in await query.order_by("-last_message_at", "-id").limit(limit)]
+
+    rows = with_store(settings, work)
+    if as_json:
+        dump_json(rows)
+        return
+    grid = Table("id", "state", "channel", "account", "customer", "agent", "priority", "last activity")
+    for r in rows:
+        grid.add_row(str(r["id"]), r["state"], r["channel"], r["account"], str(r["customer_id"]),
+                     str(r["agent_id"] or ""), str(r["priority"]), r["last_message_at"])
+    out.print(grid)
+
+
+@app.command("show")
+def show(conversation_id: int, as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption) -> None:
+    """One conversation with its messages."""
+    settings = settings_or_exit(config)
+
+    async def work() -> dict | None:
+        conversation = await Conversation.get_or_none(id=conversation_id)
+        if conversation is None:
+            return None
+        view = conversation_view(conversation)
+        view["messages"] = [message_view(m) for m in await Message.filter(conversation_id=conversation_id).order_by("id")]
+        return view
+
+    view = with_store(settings, work)
+    if view is None:
+        fail(f"no conversation {conversation_id}")
+    if as_json:
+        dump_json(view)
+        return
+    out.print(f"#{view['id']} {view['channel']}/{view['account']} state={view['state']} customer={view['customer_id']}")
+    for m in view["messages"]:
+        out.print(f"[dim]{m['created_at']}[/dim] {m['sender']:>8}: {m['text']}", highlight=False)
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return reports.parse_time(value, name)
+    except reports.RangeError as error:
+        fail(str(error))
+
+
+async def agent_id_for(value: str) -> int | None:
+    """`--agent` takes an agent's name or id."""
+    if value.isdigit():
+        return int(value)
+    agent = await Agent.get_or_none(name=value)
+    return agent.id if agent else None
+
+
+@app.command("export")
+def export(
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    since: str | None = typer.Option(None, "--since", help="only messages at or after this ISO time"),
+    until: str | None = typer.Option(None, "--until", help="only messages before this ISO time"),
+    channel: str | None = typer.Option(None, "--channel", help="a channel plugin, or plugin/account"),
+    agent: str | None = typer.Option(None, "--agent", help="conversations handled by this agent (name or id)"),
+    full: bool = typer.Option(False, "--full", help="add id, user_id, agent_id, kind, platform_ts (for import)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default stdout)"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Export messages, one record each, streamed in id order so memory stays flat / 导出聊天记录."""
+    if fmt not in ("jsonl", "csv"):
+        fail("--format is jsonl or csv")
+    settings = settings_or_exit(config)
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+
+    async def work() -> int:
+        agent_id = await agent_id_for(agent) if agent else None
+        if agent and agent_id is None:
+            return -1
+        wanted = ExportFilter(start, end, channel, agent_id)
+        fields = FULL_FIELDS if full else EXPORT_FIELDS
+        writer = csv.DictWriter(stream, fieldnames=fields) if fmt == "csv" else None
+        if writer:
+            writer.writeheader()
+        written = 0
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("exporting / 导出中", total=await export_count(wanted))
+            async for page in export_records(wanted, fields):
+                if writer:
+                    writer.writerows(page)
+                else:
+                    stream.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in page)
+                written += len(page)
+                progress.update(task, advance=len(page))
+        return written
+
+    try:
+        written = with_store(settings, work)
+    finally:
+        if output:
+            stream.close()
+    if written < 0:
+        fail(f"no agent named {agent!r}")
+    err.print(f"exported {written} messages / 已导出 {written} 条消息", highlight=False)
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="a JSONL file from `conversations export --full`"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Import an exported JSONL file (migrations); re-running it adds nothing twice / 导入聊天记录."""
+    settings = settings_or_exit(config)
+    try:
+        total = validate_file(path)
+    except RecordError as error:
+        fail(f"{path}: {error}")
+    importer = Importer()
+
+    async def work() -> None:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task(f"importing {total} records / 导入中", total=path.stat().st_size)
+            await importer.run(path, lambda done: progress.update(task, completed=done))
+
+    with_store(settings, work)
+    err.print(f"imported {importer.imported} messages, skipped {importer.skipped} already present "
+              f"/ 已导入 {importer.imported} 条，跳过 {importer.skipped} 条已存在的消息", highlight=False)

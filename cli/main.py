@@ -1,0 +1,36 @@
+"""The `csgw` command: every subcommand, plus those plugins add through `csgw_cli`."""
+
+from __future__ import annotations
+
+import typer
+
+from csgw.cli import agents_cmd, conversations_cmd, plugins_cmd
+from csgw.cli.health_cmd import health
+from csgw.cli.init_cmd import init
+from csgw.cli.report_cmd import report
+from csgw.cli.serve import serve
+from csgw.gateway.logging import configure_logging
+from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
+
+app = typer.Typer(help="csgw — self-hosted customer-service gateway / 自托管客服网关", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+@app.callback()
+def quiet_logs() -> None:
+    """Commands other than `serve` log only warnings, and to stderr: stdout is for their output."""
+    configure_logging("warning", "console")
+
+
+app.command()(init)
+app.command()(serve)
+app.command()(health)
+app.command()(report)
+app.add_typer(plugins_cmd.app, name="plugins")
+app.add_typer(agents_cmd.app, name="agents")
+app.add_typer(conversations_cmd.app, name="conversations")
+
+
+def main() -> None:
+    PluginHost(get_plugin_manager()).add_cli(app)
+    app()

@@ -1,0 +1,61 @@
+"""`csgw serve`: run the gateway until SIGINT/SIGTERM, then drain and exit 0."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import structlog
+import typer
+from aiohttp import web
+
+from csgw.cli.common import ConfigOption, err, settings_or_exit
+from csgw.config.errors import ConfigError
+from csgw.gateway.app import create_app
+from csgw.gateway.logging import configure_logging
+from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
+
+log = structlog.get_logger(__name__)
+
+
+def exposed_without_tls(host: str, behind_tls_proxy: bool) -> bool:
+    """True when `host` reaches beyond this machine and no TLS proxy is said to front it."""
+    if behind_tls_proxy or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True  # a hostname or "" (every interface): assume it is reachable
+
+
+def serve(
+    config: Path | None = ConfigOption,
+    host: str | None = typer.Option(None, "--host", help="listen address (default from config)"),
+    port: int | None = typer.Option(None, "--port", "-p", help="listen port (default from config)"),
+) -> None:
+    """Run the gateway in one asyncio process / 启动网关。"""
+    settings = settings_or_exit(config)
+    configure_logging(settings.logging.level, settings.logging.format)
+    plugin_host = PluginHost(get_plugin_manager(disabled=settings.plugins.disabled, paths=settings.plugins.paths))
+    try:
+        app = create_app(settings, plugin_host)
+    except ConfigError as error:
+        for line in error.lines:
+            err.print(f"[red]config error:[/red] {line}", highlight=False)
+        raise typer.Exit(2) from None
+    listen = host or settings.server.host
+    if exposed_without_tls(listen, settings.server.behind_tls_proxy):
+        warning = (f"listening on {listen} over plain HTTP: put a TLS proxy in front (agent tokens and "
+                   "customer messages travel in clear), then set [server] behind_tls_proxy = true")
+        log.warning("plain HTTP on a public address", host=listen)
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    try:
+        web.run_app(app, host=listen, port=port if port is not None else settings.server.port,
+                    shutdown_timeout=settings.server.shutdown_grace_seconds, print=None, access_log=None)
+    except ConfigError as error:  # a channel's start found its configuration wrong
+        for line in error.lines:
+            err.print(f"[red]config error:[/red] {line}", highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        err.print(f"[red]error:[/red] cannot listen: {error}", highlight=False)
+        raise typer.Exit(2) from None

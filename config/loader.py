@@ -1,0 +1,112 @@
+"""Reading `csgw.toml`: TOML parse, `${ENV}` substitution, validation, path resolution."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from csgw.config.errors import ConfigError
+from csgw.config.interpolate import interpolate
+from csgw.config.schema import Settings
+
+DEFAULT_CONFIG = "csgw.toml"
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("CSGW_CONFIG", DEFAULT_CONFIG))
+
+
+def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
+    """One line per pydantic error: `key.path: what is wrong (expected …)`."""
+    lines = []
+    for item in error.errors():
+        parts = [f"[{p}]" if isinstance(p, int) else str(p) for p in item["loc"]]
+        key = "".join(p if p.startswith("[") else f".{p}" for p in parts).lstrip(".")
+        key = f"{prefix}{'.' if prefix and key and not key.startswith('[') else ''}{key}" or "(top level)"
+        kind = item["type"]
+        if kind == "missing":
+            message = "required key is missing"
+        elif kind == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = item["msg"]
+            if "input" in item and kind != "extra_forbidden" and not isinstance(item["input"], dict):
+                message += f" (got {item['input']!r})"
+        lines.append(f"{key}: {message}")
+    return lines
+
+
+def validate_section(model: type[BaseModel], data: dict[str, Any], path: str, prefix: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(path, describe_errors(error, prefix)) from None
+
+
+def load_settings(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Settings:
+    """Load and validate a config file; raise ConfigError listing every mistake."""
+    config_path = Path(path) if path else default_config_path()
+    shown = str(config_path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(shown, ["file not found (run `csgw init` to write one)"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(shown, [f"not valid TOML: {error}"]) from None
+    return settings_from_dict(raw, shown, base_dir=config_path.resolve().parent, env=env)
+
+
+def settings_from_dict(
+    raw: dict[str, Any], shown: str = DEFAULT_CONFIG, *, base_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    problems: list[str] = []
+    data = interpolate(raw, problems, env=env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        problems.extend(describe_errors(error))
+        raise ConfigError(shown, problems) from None
+    problems.extend(_channel_shape_problems(settings.channels))
+    if problems:
+        raise ConfigError(shown, problems)
+    base = base_dir or Path.cwd()
+    settings.source_path = shown
+    settings.base_dir = str(base)
+    settings.server.data_dir = str(resolve_path(base, settings.server.data_dir))
+    settings.database.url = resolve_sqlite_url(base, settings.database.url)
+    return settings
+
+
+def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:
+    problems, seen = [], set()
+    for index, entry in enumerate(channels):
+        for key in ("plugin", "account"):
+            if not isinstance(entry.get(key), str) or not entry.get(key):
+                problems.append(f"channels[{index}].{key}: required key is missing (expected a name)")
+        ident = (entry.get("plugin"), entry.get("account"))
+        if ident in seen:
+            problems.append(f"channels[{index}].account: {ident[1]!r} is configured twice for {ident[0]}")
+        seen.add(ident)
+    return problems
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def resolve_sqlite_url(base: Path, url: str) -> str:
+    """Make a relative `sqlite://` path absolute against the config file's folder."""
+    prefix = "sqlite://"
+    if not url.startswith(prefix):
+        return url
+    rest = url[len(prefix):]
+    if rest.startswith(":memory:") or rest.startswith("/"):
+        return url
+    path_part, sep, query = rest.partition("?")
+    return f"{prefix}{resolve_path(base, path_part)}{sep}{query}"

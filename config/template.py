@@ -1,0 +1,60 @@
+"""The `csgw.toml` that `csgw init` writes: every section, with the defaults spelled out."""
+
+from __future__ import annotations
+
+TEMPLATE = """\
+# csgw configuration. Any value may be ${{ENV_NAME}}; keep secrets in the environment.
+# Relative paths are relative to this file's folder.
+
+[server]
+host = "127.0.0.1"
+port = 8080
+data_dir = "./data"
+language = "zh-Hans"          # zh-Hans, zh-Hant or en: customer-facing system texts
+
+[database]
+url = "sqlite://./data/csgw.db"   # or postgres://user:password@host:5432/dbname
+
+[logging]
+level = "info"
+format = "auto"               # json when not on a terminal
+
+# The site chat widget. Embed on your pages:
+#   <script src="http://127.0.0.1:8080/widget/widget.js" data-site="default" async></script>
+[[channels]]
+plugin = "webchat"
+account = "default"
+title = "在线客服"
+greeting = "您好！有什么可以帮您？"
+color = "#1677ff"
+
+# [[channels]]
+# plugin = "wechat_oa"
+# account = "shop"
+# token = "${{WECHAT_TOKEN}}"
+# app_id = "wx..."
+# app_secret = "${{WECHAT_APP_SECRET}}"
+# encoding_aes_key = "${{WECHAT_AES_KEY}}"   # safe mode
+
+[plugins]
+disabled = []
+paths = []
+
+[reply]
+{knowledge_base}
+[assignment]
+mode = "least_load"
+
+[escalation]
+
+[customers]
+# binding_secret = "${{CSGW_BINDING_SECRET}}"   # lets customers bind to your shop account ("绑定 CODE")
+
+[health]
+# notify_url = "https://hooks.example/csgw"   # POSTed on every health state change
+"""
+
+
+def config_text(*, demo: bool) -> str:
+    kb = 'knowledge_base = "kb/demo.yaml"\n' if demo else "# knowledge_base = \"kb/shop.yaml\"\n"
+    return TEMPLATE.format(knowledge_base=kb)

@@ -1,0 +1,3 @@
+from csgw.cli.main import main
+
+main()

@@ -1,0 +1,27 @@
+"""The agent API under `/api/v1`: routes from every module, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from csgw.gateway.api import agents, conversations, customers, events, reports
+from csgw.gateway.api.openapi import openapi_document
+from csgw.gateway.api.routes import ApiRoute
+
+PREFIX = "/api/v1"
+
+
+def api_routes() -> list[ApiRoute]:
+    return [*agents.routes, *conversations.routes, *customers.routes, *events.routes, *reports.routes]
+
+
+def add_api(app: web.Application, extra: list[ApiRoute] | None = None) -> None:
+    routes = api_routes() + (extra or [])
+    for route in routes:
+        app.router.add_route(route.method, PREFIX + route.path, route.handler)
+    document = openapi_document(routes, PREFIX)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get(PREFIX + "/openapi.json", openapi)

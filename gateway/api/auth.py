@@ -1,0 +1,48 @@
+"""Agent API tokens: random, shown once, stored as SHA-256, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from aiohttp import web
+
+from csgw.gateway.api.errors import ApiError
+from csgw.gateway.clock import now
+from csgw.gateway.models import Agent
+
+TOKEN_PREFIX = "csgw_"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def request_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    # Browsers cannot set headers on a WebSocket: the events socket also takes ?token=.
+    if request.path.endswith("/events"):
+        return request.query.get("token")
+    return None
+
+
+async def authenticate(request: web.Request) -> Agent:
+    token = request_token(request)
+    if not token:
+        raise ApiError(401, "unauthorized", "a bearer token is required")
+    digest = hash_token(token)
+    agent = await Agent.get_or_none(token_hash=digest)
+    # The lookup is by digest; compare again in constant time so timing says nothing either way.
+    if agent is None or not hmac.compare_digest(agent.token_hash or "", digest):
+        raise ApiError(401, "unauthorized", "the token is not valid")
+    agent.last_seen_at = now()
+    await Agent.filter(id=agent.id).update(last_seen_at=agent.last_seen_at)
+    return agent

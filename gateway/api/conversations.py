@@ -1,0 +1,193 @@
+"""Agent API: conversations and their messages."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from aiohttp import web
+from tortoise.expressions import Q
+
+from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.context import services_of
+from csgw.gateway.api.errors import ApiError, field, read_json
+from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.conversations import ConversationError
+from csgw.gateway.models import Conversation, Customer, Message
+from csgw.gateway.store import DraftReply
+from csgw.gateway.views import conversation_view, message_view
+
+routes = ApiRoutes()
+PAGE_SIZE = 50
+
+
+async def conversation_or_404(request: web.Request) -> Conversation:
+    try:
+        conversation_id = int(request.match_info["id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "no such conversation") from None
+    conversation = await Conversation.get_or_none(id=conversation_id)
+    if conversation is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    return conversation
+
+
+def _encode_cursor(conversation: Conversation) -> str:
+    raw = f"{conversation.last_message_at.isoformat()}|{conversation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(stamp), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_cursor", "the cursor is not valid") from None
+
+
+@routes.route("GET", "/conversations", "List conversations, newest activity first, paged by cursor",
+              query=("state", "agent", "group", "cursor", "limit"))
+async def list_conversations(request: web.Request) -> web.Response:
+    agent = await authenticate(request)
+    query = Conversation.all()
+    state = request.query.get("state")
+    if state:
+        if state not in ("bot", "queued", "assigned", "closed", "open"):
+            raise ApiError(400, "bad_state", "state is one of bot, queued, assigned, closed, open")
+        query = query.filter(state__not="closed") if state == "open" else query.filter(state=state)
+    who = request.query.get("agent")
+    if who:
+        if who == "me":
+            query = query.filter(agent_id=agent.id)
+        elif who.isdigit():
+            query = query.filter(agent_id=int(who))
+        else:
+            raise ApiError(400, "bad_agent", "agent is `me` or an agent id")
+    if request.query.get("group"):
+        query = query.filter(group=request.query["group"])
+    if request.query.get("cursor"):
+        stamp, ident = _decode_cursor(request.query["cursor"])
+        query = query.filter(Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=ident))
+    try:
+        limit = max(1, min(200, int(request.query.get("limit", PAGE_SIZE))))
+    except ValueError:
+        raise ApiError(400, "bad_limit", "limit is a number") from None
+    page = await query.order_by("-last_message_at", "-id").limit(limit + 1)
+    names = dict(await Customer.filter(id__in=[c.customer_id for c in page]).values_list("id", "name"))
+    items = []
+    for conversation in page[:limit]:
+        last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
+        items.append(conversation_view(conversation, last, names.get(conversation.customer_id) or None))
+    cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
+    return web.json_response({"items": items, "next_cursor": cursor})
+
+
+@routes.route("GET", "/conversations/{id}", "One conversation")
+async def get_conversation(request: web.Request) -> web.Response:
+    await authenticate(request)
+    conversation = await conversation_or_404(request)
+    last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
+    customer = await Customer.get_or_none(id=conversation.customer_id)
+    return web.json_response(conversation_view(conversation, last, customer.name if customer else None))
+
+
+@routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order", query=("after",))
+async def list_messages(request: web.Request) -> web.Response:
+    await authenticate(request)
+    conversation = await conversation_or_404(request)
+    query = Message.filter(conversation_id=conversation.id)
+    after = request.query.get("after")
+    if after:
+        if not after.isdigit():
+            raise ApiError(400, "bad_after", "after is a message id")
+        query = query.filter(id__gt=int(after))
+    messages = await query.order_by("id").limit(1000)
+    return web.json_response({"items": [message_view(m) for m in messages]})
+
+
+@routes.route("POST", "/conversations/{id}/messages", "Reply as the calling agent", status=201,
+              body={"type": "object", "required": ["text"], "properties": {
+                  "text": {"type": "string"}, "kb_entry_id": {"type": "string"}}})
+async def post_message(request: web.Request) -> web.Response:
+    agent = await authenticate(request)
+    services = services_of(request)
+    conversation = await conversation_or_404(request)
+    body = await read_json(request)
+    text = field(body, "text", str, max_length=8000).strip()
+    if not text:
+        raise ApiError(422, "empty_text", "text is empty")
+    if conversation.state == "closed":
+        raise ApiError(409, "closed", "the conversation is closed")
+    if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
+        raise ApiError(409, "taken", "another agent has this conversation")
+    if conversation.state != "assigned":
+        await services.conversations.take(conversation, agent)
+    payload = {"agent_name": agent.display_name or agent.name}
+    kb_entry_id = field(body, "kb_entry_id", str, required=False, max_length=128)
+    if kb_entry_id:  # the agent answered with this KB entry: the bot can learn the question
+        payload["kb_entry_id"] = kb_entry_id
+    outbound = await services.store.store_replies(
+        conversation, [DraftReply(text, "agent", payload, agent_id=agent.id)])
+    services.outbox.wake()
+    message = await Message.get(id=outbound[0].message_id)
+    view = message_view(message)
+    services.events.publish("message.created", view)
+    return web.json_response(view, status=201)
+
+
+@routes.route("POST", "/conversations/{id}/typing", "Tell the customer the agent is writing (where the channel can)",
+              body={"type": "object", "properties": {"on": {"type": "boolean"}}})
+async def typing(request: web.Request) -> web.Response:
+    await authenticate(request)
+    services = services_of(request)
+    conversation = await conversation_or_404(request)
+    on = field(await read_json(request), "on", bool, required=False)
+    channel = services.channel(conversation.channel, conversation.account)
+    if channel is not None and conversation.state != "closed":
+        user_id = await services.store.platform_user_id(conversation)
+        try:
+            await channel.typing(user_id, on is not False)
+        except Exception as error:  # typing is best effort; the reply itself is what matters
+            channel.log.info("typing indicator failed", error=repr(error))
+    return web.json_response({"ok": True})
+
+
+async def _state_change(request: web.Request, action: str) -> web.Response:
+    agent = await authenticate(request)
+    services = services_of(request)
+    conversation = await conversation_or_404(request)
+    try:
+        if action == "take":
+            await services.conversations.take(conversation, agent)
+        elif action == "close":
+            await services.conversations.close(conversation)
+        else:
+            body = await read_json(request)
+            agent_id = field(body, "agent_id", int, required=False)
+            group = field(body, "group", str, required=False, max_length=64)
+            note = field(body, "note", str, required=False, max_length=2000) or ""
+            force = field(body, "force", bool, required=False) or False
+            await services.conversations.transfer(conversation, agent_id=agent_id, group=group, note=note,
+                                                  force=force)
+    except ConversationError as error:
+        status = 422 if error.code in ("bad_request", "unknown_agent") else 409
+        raise ApiError(status, error.code, str(error)) from None
+    return web.json_response(conversation_view(conversation))
+
+
+@routes.route("POST", "/conversations/{id}/take", "Take the conversation")
+async def take(request: web.Request) -> web.Response:
+    return await _state_change(request, "take")
+
+
+@routes.route("POST", "/conversations/{id}/close", "Close the conversation")
+async def close(request: web.Request) -> web.Response:
+    return await _state_change(request, "close")
+
+
+@routes.route("POST", "/conversations/{id}/transfer", "Transfer to an agent or a group",
+              body={"type": "object", "properties": {"agent_id": {"type": "integer"},
+                                                     "group": {"type": "string"}, "note": {"type": "string"},
+                                                     "force": {"type": "boolean"}}})
+async def transfer(request: web.Request) -> web.Response:
+    return await _state_change(request, "transfer")

@@ -1,0 +1,52 @@
+"""`GET /api/v1/events`: a WebSocket pushing message and conversation events to agents."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.context import services_of
+from csgw.gateway.api.routes import ApiRoutes
+
+log = structlog.get_logger(__name__)
+routes = ApiRoutes()
+
+
+@routes.route("GET", "/events", "Live events (WebSocket): message.created, conversation.updated, agent.updated")
+async def events(request: web.Request) -> web.StreamResponse:
+    agent = await authenticate(request)
+    services = services_of(request)
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await socket.prepare(request)
+    log.info("agent events connected", agent=agent.name)
+    async with services.events.subscribe() as queue:
+        reader = asyncio.create_task(_discard_incoming(socket))
+        try:
+            while not socket.closed:
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                event = getter.result()
+                if event["type"] == "overflow":
+                    await socket.close(code=4008, message=b"too slow")
+                    break
+                if event["type"] == "shutdown":
+                    await socket.close(code=1001, message=b"server shutting down")
+                    break
+                await socket.send_json(event)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            reader.cancel()
+    return socket
+
+
+async def _discard_incoming(socket: web.WebSocketResponse) -> None:
+    async for message in socket:
+        if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            break

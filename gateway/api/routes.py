@@ -1,0 +1,32 @@
+"""The route table of the agent API: one list drives both aiohttp and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str  # relative to /api/v1
+    handler: Handler
+    summary: str
+    body: dict[str, Any] | None = None  # JSON schema of the request body
+    query: tuple[str, ...] = ()
+    status: int = 200
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ApiRoutes(list[ApiRoute]):
+    def route(self, method: str, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.append(ApiRoute(method, path, handler, summary, **options))
+            return handler
+
+        return register

@@ -1,0 +1,77 @@
+"""The aiohttp application: webhooks, channel routes, agent API, health; lifecycle in cleanup_ctx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from csgw.config.schema import Settings
+from csgw.gateway.api import add_api
+from csgw.gateway.api.context import SERVICES
+from csgw.gateway.api.errors import api_errors
+from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit
+from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.services import GatewayServices
+from csgw.gateway.unavailable import store_unavailable
+from csgw.health.metrics import metrics_response
+from csgw.health.monitor import HealthMonitor
+
+log = structlog.get_logger(__name__)
+MONITOR = web.AppKey("health_monitor", HealthMonitor)
+
+
+async def webhook(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    plugin, account = request.match_info["plugin"], request.match_info["account"]
+    channel = services.channel(plugin, account)
+    if channel is None:
+        log.info("webhook for unknown account", channel=plugin, account=account, method=request.method)
+        return web.Response(status=404, text="unknown channel account")
+    return await channel.webhook(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    report = await request.app[MONITOR].report()
+    return web.json_response(report, status=503 if report["status"] == "down" else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return metrics_response(await request.app[MONITOR].report())
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/")
+
+
+def create_app(settings: Settings, host: PluginHost) -> web.Application:
+    """Build the app; the gateway starts with the app and drains when it stops."""
+    app = web.Application(middlewares=[ip_rate_limit, store_unavailable, api_errors], client_max_size=settings.server.max_body_bytes)
+    services = GatewayServices(settings, host)
+    monitor = HealthMonitor(services)
+    monitor.checks.append(services.store_writes)
+    app[SERVICES] = services
+    app[MONITOR] = monitor
+    app[IP_LIMITS] = IpLimits(trust_forwarded=settings.server.behind_tls_proxy)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await services.start()
+        monitor.start()
+        yield
+        await monitor.stop()
+        await services.stop()
+
+    async def begin_shutdown(app: web.Application) -> None:
+        await services.begin_shutdown()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(begin_shutdown)
+    app.router.add_route("*", "/webhooks/{plugin}/{account}", webhook)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", index)
+    plain, api = services.app_routes()
+    add_api(app, api)
+    app.router.add_routes(plain)
+    return app

@@ -1,0 +1,326 @@
+"""Conversation lifecycle: hand-over to a person, offers, take, transfer, close, and the queue.
+
+Every assignment happens under `assign_lock`, one decision and its write at a time, so an
+agent's capacity holds however many conversations arrive at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from tortoise.expressions import Q
+
+from csgw.gateway.clock import now
+from csgw.gateway.models import Agent, Conversation, Customer
+from csgw.gateway.presence import transfer_refusal
+from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
+from csgw.gateway.store import ConversationUpdate, DraftReply
+from csgw.gateway.texts import text
+from csgw.gateway.views import agent_view, conversation_view
+
+if TYPE_CHECKING:
+    from csgw.gateway.services import GatewayServices
+
+log = structlog.get_logger(__name__)
+
+
+class ConversationError(Exception):
+    """A state change that is not allowed (closing a closed conversation, …)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def customer_profile(customer: Customer | None) -> dict[str, Any]:
+    if customer is None:
+        return {}
+    return {"vip": customer.vip, "exclusive_agent_id": customer.exclusive_agent_id, "state": customer.state,
+            "tags": customer.tags or [], "orders": customer.orders or []}
+
+
+def without(flags: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in (flags or {}).items() if k not in keys}
+
+
+class ConversationService:
+    def __init__(self, services: GatewayServices) -> None:
+        self.services = services
+        self.assign_lock = asyncio.Lock()
+        self.auto_away: dict[int, datetime] = {}  # agents the gateway set away (not by choice), since when
+
+    @property
+    def language(self) -> str:
+        return self.services.settings.server.language
+
+    async def agent_loads(self) -> dict[int, int]:
+        rows = await Conversation.filter(state="assigned", agent_id__isnull=False).values_list("agent_id", flat=True)
+        loads: dict[int, int] = {}
+        for agent_id in rows:
+            loads[agent_id] = loads.get(agent_id, 0) + 1
+        return loads
+
+    def route_group(self, conversation: Conversation, group: str | None, customer: Customer | None) -> str | None:
+        """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""
+        if group or conversation.group:
+            return group or conversation.group
+        by_state = self.services.settings.assignment.state_groups.get(customer.state) if customer else None
+        return by_state or self.services.default_group(conversation)
+
+    async def decide(self, conversation: Conversation, group: str | None, priority: int,
+                     customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
+        customer = customer or await Customer.get_or_none(id=conversation.customer_id)
+        previous = await Conversation.filter(
+            customer_id=conversation.customer_id, agent_id__isnull=False, id__not=conversation.id
+        ).order_by("-id").first()
+        request = AssignmentRequest(
+            conversation_id=conversation.id, customer_id=conversation.customer_id,
+            channel=conversation.channel, account=conversation.account, group=group, priority=priority,
+            previous_agent_id=previous.agent_id if previous else None,
+            customer=customer_profile(customer),
+            flags=dict(flags if flags is not None else conversation.flags or {}),
+        )
+        for assigner in self.services.assigners:
+            try:
+                decision = await assigner.decide(request)
+            except Exception:
+                log.exception("assigner failed", assigner=assigner.name, conversation_id=conversation.id)
+                continue
+            if decision is not None:
+                return decision
+        return AssignmentDecision("queue", group=group)
+
+    async def plan_handover(
+        self, conversation: Conversation, *, group: str | None, priority: int,
+        flags: dict[str, Any] | None = None,
+    ) -> tuple[list[DraftReply], dict[str, Any]]:
+        """Decide who takes the conversation; return the system texts and the state change.
+
+        The caller holds `assign_lock` and writes the change with its replies.
+        """
+        customer = await Customer.get_or_none(id=conversation.customer_id)
+        group = self.route_group(conversation, group, customer)
+        decision = await self.decide(conversation, group, priority, customer, flags)
+        update: dict[str, Any] = {"group": decision.group or group, "priority": priority,
+                                  "waiting_since": conversation.waiting_since or now(),
+                                  "flags": flags if flags is not None else dict(conversation.flags or {})}
+        drafts = await self._apply(conversation, decision, update)
+        return drafts, update
+
+    async def _apply(self, conversation: Conversation, decision: AssignmentDecision,
+                     update: dict[str, Any]) -> list[DraftReply]:
+        """Fill `update` with what `decision` means for the conversation; return the customer's note."""
+        at = now()
+        flags = without(update.get("flags", conversation.flags), "offer")
+        if decision.action == "assign":
+            flags.pop("vip_wait_until", None)
+        group = update.get("group", conversation.group)
+        bound = log.bind(conversation_id=conversation.id, channel=conversation.channel,
+                         account=conversation.account, group=group, reason=decision.reason)
+        if decision.action == "assign" and decision.agent_id is not None:
+            agent = await Agent.get(id=decision.agent_id)
+            timeout = self.services.settings.assignment.offer_timeout_seconds
+            if timeout:
+                flags["offer"] = {"agent_id": agent.id, "until": (at + timedelta(seconds=timeout)).isoformat()}
+            update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
+            await Agent.filter(id=agent.id).update(last_assigned_at=at)
+            bound.info("conversation assigned", agent=agent.name, offered=bool(timeout))
+            return [DraftReply(text("handover.assigned", self.language, agent=agent.display_name or agent.name),
+                               "system")]
+        if decision.action == "wait" and decision.agent_id is not None:
+            agent = await Agent.get(id=decision.agent_id)
+            first = "vip_wait_until" not in flags
+            seconds = self.services.settings.assignment.vip_wait_seconds
+            flags.setdefault("vip_wait_until", (at + timedelta(seconds=seconds)).isoformat())
+            update.update(state="queued", agent_id=agent.id, flags=flags)
+            bound.info("conversation waits for its exclusive agent", agent=agent.name)
+            note = text("vip.waiting", self.language, agent=agent.display_name or agent.name,
+                        minutes=max(1, round(seconds / 60)))
+            return [DraftReply(note, "system")] if first else []
+        update.update(state="queued", agent_id=None, flags=flags)
+        spot = await self.queue_spot(conversation, group, update.get("priority", conversation.priority),
+                                     update.get("waiting_since") or conversation.waiting_since or at)
+        flags["queue_told"] = {"ahead": spot.ahead, "at": at.isoformat()}
+        bound.info("conversation queued", ahead=spot.ahead)
+        if not spot.agents:
+            return [DraftReply(text("handover.offline", self.language), "system")]
+        return [DraftReply(text("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
+
+    async def queue_spot(self, conversation: Conversation, group: str | None, priority: int,
+                         waiting_since: datetime) -> QueueSpot:
+        """How many queued conversations of the group go first, and the expected wait."""
+        in_group = Q(group=group) if group else Q(group__isnull=True)
+        first = Q(priority__gt=priority) | Q(priority=priority, waiting_since__lt=waiting_since)
+        ahead = await Conversation.filter(in_group, first, state="queued", id__not=conversation.id).count()
+        online = await Agent.filter(status="online")
+        agents = [a for a in online if group is None or group in (a.skills or [])]
+        return estimate_wait(ahead, len(agents), await self._handle_seconds(group))
+
+    async def _handle_seconds(self, group: str | None) -> float:
+        query = Conversation.filter(state="closed", assigned_at__isnull=False, closed_at__isnull=False)
+        recent = await (query.filter(group=group) if group else query).order_by("-id").limit(20)
+        spans = [(c.closed_at - c.assigned_at).total_seconds() for c in recent]
+        spans = [s for s in spans if s > 0]
+        return sum(spans) / len(spans) if spans else self.services.settings.assignment.expected_handle_seconds
+
+    async def take(self, conversation: Conversation, agent: Agent) -> Conversation:
+        if conversation.state == "closed":
+            raise ConversationError("closed", "the conversation is closed")
+        if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
+            raise ConversationError("taken", "another agent has this conversation")
+        await self.update(conversation, "taken", state="assigned", agent_id=agent.id,
+                          assigned_at=conversation.assigned_at or now(),
+                          flags=without(conversation.flags, "offer", "vip_wait_until"))
+        return conversation
+
+    async def transfer(self, conversation: Conversation, *, agent_id: int | None, group: str | None,
+                       note: str = "", force: bool = False) -> Conversation:
+        """Hand the conversation to an agent (online, with room, unless `force`) or a group's queue;
+        its messages stay with it."""
+        if conversation.state == "closed":
+            raise ConversationError("closed", "the conversation is closed")
+        if agent_id is None and not group:
+            raise ConversationError("bad_request", "give agent_id or group")
+        target = await Agent.get_or_none(id=agent_id) if agent_id is not None else None
+        if agent_id is not None and target is None:
+            raise ConversationError("unknown_agent", f"no agent with id {agent_id}")
+        if target is not None and not force and target.id != conversation.agent_id:
+            refusal = transfer_refusal(target, (await self.agent_loads()).get(target.id, 0))
+            if refusal:
+                raise ConversationError(*refusal)
+        at = now()
+        flags = without(conversation.flags, "offer", "vip_wait_until")
+        flags["transfer_note"] = note
+        flags["transfers"] = [*flags.get("transfers", []), {
+            "from_agent_id": conversation.agent_id, "to_agent_id": agent_id, "to_group": group,
+            "note": note, "at": at.isoformat()}]
+        if agent_id is not None:
+            await self.update(conversation, "transferred", state="assigned", agent_id=agent_id,
+                              assigned_at=at, group=group or conversation.group, flags=flags)
+        else:
+            await self.update(conversation, "transferred", state="queued", agent_id=None, group=group,
+                              waiting_since=at, flags=flags)
+        await self.dispatch_queue()
+        return conversation
+
+    async def close(self, conversation: Conversation) -> Conversation:
+        if conversation.state == "closed":
+            raise ConversationError("closed", "the conversation is already closed")
+        self.services.store.forget_conversation(conversation)
+        freed = conversation.agent_id
+        note = DraftReply(text("conversation.closed", self.language), "system", {"survey": True})
+        await self._write(conversation, "closed", [note], {"state": "closed", "closed_at": now()})
+        if freed:
+            await self.dispatch_queue()
+        return conversation
+
+    async def dispatch_queue(self) -> int:
+        """Offer queued conversations (priority, then oldest first) to agents with free capacity."""
+        async with self.assign_lock:
+            return await self._dispatch()
+
+    async def _dispatch(self) -> int:
+        if not await self._anyone_free():
+            return 0
+        assigned = 0
+        for conversation in await Conversation.filter(state="queued").order_by("-priority", "waiting_since", "id"):
+            decision = await self.decide(conversation, conversation.group, conversation.priority)
+            if decision.action != "assign" or decision.agent_id is None:
+                continue
+            update: dict[str, Any] = {}
+            drafts = await self._apply(conversation, decision, update)
+            await self._write(conversation, "assigned", drafts, update)
+            assigned += 1
+            if not await self._anyone_free():
+                break
+        return assigned
+
+    async def _anyone_free(self) -> bool:
+        loads = await self.agent_loads()
+        return any(loads.get(a.id, 0) < a.max_concurrent for a in await Agent.filter(status="online"))
+
+    async def requeue(self, conversations: list[Conversation], reason: str) -> None:
+        """Put conversations back in their queue (offer lapsed, agent gone) and serve the queue."""
+        async with self.assign_lock:
+            for conversation in conversations:
+                log.info("conversation requeued", conversation_id=conversation.id, reason=reason,
+                         agent_id=conversation.agent_id)
+                await self.update(conversation, "requeued", state="queued", agent_id=None,
+                                  waiting_since=conversation.waiting_since or now(),
+                                  flags=without(conversation.flags, "offer"))
+            await self._dispatch()
+
+    async def expire_offers(self) -> int:
+        """Offers not taken in time go back to the queue; the agent who let them lapse is away."""
+        at = now()
+        lapsed = [c for c in await Conversation.filter(state="assigned", first_response_at__isnull=True)
+                  if (c.flags or {}).get("offer") and datetime.fromisoformat(c.flags["offer"]["until"]) <= at]
+        for agent_id in sorted({c.agent_id for c in lapsed}):
+            agent = await Agent.get_or_none(id=agent_id)
+            if agent is not None:  # away hands back every offer the agent still holds
+                await self.set_agent_status(agent, "away" if agent.status == "online" else agent.status,
+                                            reason="offer lapsed")
+        return len(lapsed)
+
+    async def expire_waits(self) -> int:
+        """Conversations that waited their limit for an exclusive agent fall back to the group."""
+        at = now()
+        expired = [c for c in await Conversation.filter(state="queued", agent_id__isnull=False)
+                   if (c.flags or {}).get("vip_wait_until")
+                   and datetime.fromisoformat(c.flags["vip_wait_until"]) <= at]
+        async with self.assign_lock:
+            for conversation in expired:
+                flags = {**without(conversation.flags, "vip_wait_until"), "vip_fallback": True}
+                await self._write(conversation, "vip_fallback",
+                                  [DraftReply(text("vip.fallback", self.language), "system")],
+                                  {"agent_id": None, "flags": flags})
+            if expired:
+                await self._dispatch()
+        return len(expired)
+
+    async def set_agent_status(self, agent: Agent, status: str, *, reason: str = "agent") -> dict[str, Any]:
+        """Store an agent's status, tell everyone, and let the queue react."""
+        if status != "away" or reason == "agent":
+            self.auto_away.pop(agent.id, None)
+        elif agent.status == "online":
+            self.auto_away[agent.id] = now()
+        agent.status = status
+        await Agent.filter(id=agent.id).update(status=status)
+        log.info("agent status changed", agent=agent.name, status=status, reason=reason)
+        return await self.agent_changed(agent)
+
+    async def agent_changed(self, agent: Agent) -> dict[str, Any]:
+        """An agent's status, capacity or skills changed: pull or hand back work, then tell everyone."""
+        mine = await Conversation.filter(state="assigned", agent_id=agent.id)
+        if agent.status == "offline" and self.services.settings.assignment.requeue_on_offline:
+            await self.requeue(mine, "agent offline")
+        elif agent.status != "online":
+            await self.requeue([c for c in mine if (c.flags or {}).get("offer")], f"agent {agent.status}")
+        else:
+            await self.dispatch_queue()
+        loads = await self.agent_loads()
+        view = agent_view(agent, loads.get(agent.id, 0))
+        self.services.events.publish("agent.updated", view)
+        return view
+
+    async def tell(self, conversation: Conversation, change: str, drafts: list[DraftReply], **values: Any) -> None:
+        """Write system messages to the customer with a change, and announce it."""
+        await self._write(conversation, change, drafts, values)
+
+    async def update(self, conversation: Conversation, change: str, **values: Any) -> None:
+        """Write a state change and announce it (events and the conversation-changed hook)."""
+        await self._write(conversation, change, [], values)
+
+    async def _write(self, conversation: Conversation, change: str, drafts: list[DraftReply],
+                     values: dict[str, Any]) -> None:
+        await self.services.store.store_replies(conversation, drafts, update=ConversationUpdate(values))
+        if drafts:
+            self.services.outbox.wake()
+        view = conversation_view(conversation)
+        view["change"] = change
+        self.services.events.publish("conversation.updated", view)
+        await self.services.host.notify("csgw_conversation_changed", services=self.services,
+                                        conversation=conversation_view(conversation), change=change)

@@ -1,0 +1,52 @@
+"""In-process event bus: the pipeline publishes, agent event sockets and plugins subscribe."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Event = dict[str, Any]
+
+
+class EventBus:
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[asyncio.Queue[Event]] = set()
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        event = {"type": kind, "data": data}
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # A subscriber that stopped reading is dropped rather than slowing everyone.
+                self._subscribers.discard(queue)
+                queue.put_nowait({"type": "overflow", "data": {}}) if queue.empty() else None
+                log.warning("event subscriber too slow, dropped")
+
+    def close(self) -> None:
+        """Tell every subscriber the gateway is stopping (they end their sockets)."""
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait({"type": "shutdown", "data": {}})
+            except asyncio.QueueFull:
+                pass
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(self.queue_size)
+        self._subscribers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(queue)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)

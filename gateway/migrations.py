@@ -1,0 +1,84 @@
+"""Versioned schema: version 1 is the models' first schema; later changes append steps here.
+
+A fresh database gets the models' current schema in one go and is recorded at the newest
+version. An existing one runs the steps it has not seen, in order, each recorded as it
+completes — so a step may assume the schema of the version before it (e.g. `ALTER TABLE … ADD
+COLUMN`), and a database file from any older csgw upgrades at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import OperationalError
+
+from csgw.gateway.models import SchemaVersion
+
+log = structlog.get_logger(__name__)
+
+Step = Callable[[BaseDBAsyncClient], Awaitable[None]]
+
+
+async def _initial_schema(connection: BaseDBAsyncClient) -> None:
+    await Tortoise.generate_schemas(safe=True)
+
+
+async def _knowledge_proposals(connection: BaseDBAsyncClient) -> None:
+    await Tortoise.generate_schemas(safe=True)  # creates only the missing knowledge_proposal table
+
+
+async def _customer_shop_user_id(connection: BaseDBAsyncClient) -> None:
+    # A database created by step 1 from today's models already has the column.
+    if not await _has_column(connection, "customer", "shop_user_id"):
+        await connection.execute_script('ALTER TABLE "customer" ADD COLUMN "shop_user_id" VARCHAR(128)')
+    await connection.execute_script(
+        'CREATE UNIQUE INDEX IF NOT EXISTS "uidx_customer_shop_user_id" ON "customer" ("shop_user_id")')
+
+
+async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
+    try:
+        # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
+        await connection.execute_query(f"SELECT {column} FROM {table} WHERE 1 = 0")
+    except Exception as error:  # sqlite: "no such column"; asyncpg: "column … does not exist"
+        if "no such column" in str(error) or "does not exist" in str(error):
+            return False
+        raise
+    return True
+
+
+STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id]
+CURRENT_VERSION = len(STEPS)
+
+
+async def current_version() -> int:
+    try:
+        row = await SchemaVersion.filter(id=1).first()
+    except OperationalError:
+        return 0
+    except Exception as error:  # asyncpg raises its own "relation does not exist"
+        if "does not exist" in str(error) or "no such table" in str(error):
+            return 0
+        raise
+    return row.version if row else 0
+
+
+async def upgrade_schema() -> int:
+    connection = connections.all()[0]
+    version = await current_version()
+    if version > len(STEPS):
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this csgw ({len(STEPS)})"
+        )
+    if version == 0:
+        await Tortoise.generate_schemas(safe=True)
+        await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
+        log.info("schema created", version=len(STEPS))
+        return len(STEPS)
+    for number, step in enumerate(STEPS[version:], start=version + 1):
+        await step(connection)
+        await SchemaVersion.update_or_create(id=1, defaults={"version": number})
+        log.info("schema upgraded", version=number)
+    return len(STEPS)

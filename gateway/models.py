@@ -1,0 +1,198 @@
+"""Database models (tortoise-orm). Schema changes go through `gateway/migrations.py`."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+MESSAGE_DIRECTIONS = ("in", "out")
+MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
+CONVERSATION_STATES = ("bot", "queued", "assigned", "closed")
+AGENT_STATUSES = ("online", "away", "offline")
+
+
+class SchemaVersion(Model):
+    id = fields.IntField(primary_key=True)
+    version = fields.IntField()
+    applied_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "csgw_schema_version"
+
+
+class ChannelAccount(Model):
+    id = fields.IntField(primary_key=True)
+    plugin = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "channel_account"
+        unique_together = (("plugin", "account"),)
+
+
+class Agent(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=128, default="")
+    skills = fields.JSONField(default=list)  # skills and groups share one namespace of names
+    max_concurrent = fields.IntField(default=5)
+    status = fields.CharField(max_length=16, default="offline")
+    token_hash = fields.CharField(max_length=64, null=True, unique=True)
+    last_seen_at = fields.DatetimeField(null=True)
+    last_assigned_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "agent"
+
+
+class Customer(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=128, default="")
+    tags = fields.JSONField(default=list)
+    vip = fields.BooleanField(default=False)
+    exclusive_agent_id = fields.IntField(null=True)
+    state = fields.CharField(max_length=16, default="presale")  # presale, ordered, aftersale
+    notes = fields.TextField(default="")
+    orders = fields.JSONField(default=list)
+    shop_user_id = fields.CharField(max_length=128, null=True, unique=True)  # the shop's own account id
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "customer"
+
+
+class CustomerIdentity(Model):
+    id = fields.IntField(primary_key=True)
+    customer_id = fields.IntField(db_index=True)
+    channel = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    platform_user_id = fields.CharField(max_length=255)
+    profile = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "customer_identity"
+        unique_together = (("channel", "account", "platform_user_id"),)
+
+
+class Conversation(Model):
+    id = fields.IntField(primary_key=True)
+    customer_id = fields.IntField()
+    channel = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    thread_key = fields.CharField(max_length=255, null=True)
+    state = fields.CharField(max_length=16, default="bot")
+    priority = fields.IntField(default=0)
+    group = fields.CharField(max_length=64, null=True)
+    agent_id = fields.IntField(null=True, db_index=True)
+    bot_state = fields.JSONField(default=dict)
+    flags = fields.JSONField(default=dict)
+    satisfaction = fields.IntField(null=True)
+    opened_at = fields.DatetimeField()
+    waiting_since = fields.DatetimeField(null=True)
+    assigned_at = fields.DatetimeField(null=True)
+    first_response_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    last_message_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation"
+        indexes = (("customer_id", "channel", "account", "state"), ("state", "group", "priority"), ("last_message_at",))
+
+
+class Message(Model):
+    id = fields.BigIntField(primary_key=True)
+    conversation_id = fields.IntField(db_index=True)
+    channel = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    direction = fields.CharField(max_length=3)
+    sender = fields.CharField(max_length=16)
+    agent_id = fields.IntField(null=True)
+    kind = fields.CharField(max_length=16, default="text")
+    text = fields.TextField(default="")
+    payload = fields.JSONField(default=dict)
+    external_id = fields.CharField(max_length=255, null=True)
+    # Inbound: False until the pipeline has answered or routed it (crash recovery re-runs it).
+    processed = fields.BooleanField(default=True)
+    # Outbound: pending (in the outbox), sent, failed, inline (went in the platform's HTTP answer).
+    delivery = fields.CharField(max_length=16, null=True)
+    reply_to_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+    platform_ts = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "message"
+        unique_together = (("channel", "account", "external_id"),)
+        indexes = (("created_at",), ("processed", "direction"))
+
+
+class OutboxItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    message_id = fields.BigIntField(unique=True)
+    channel = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    state = fields.CharField(max_length=16, default="pending")  # pending, sending, sent, failed
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "outbox"
+        indexes = (("state", "next_attempt_at"),)
+
+
+class ChannelCursor(Model):
+    """Small per-account state a channel must keep across restarts (sync cursors, last UID)."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=64)
+    account = fields.CharField(max_length=128)
+    key = fields.CharField(max_length=128)
+    value = fields.TextField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "channel_cursor"
+        unique_together = (("channel", "account", "key"),)
+
+
+class KnowledgeEntry(Model):
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=128, unique=True)
+    category = fields.CharField(max_length=255, default="")
+    question = fields.TextField()
+    similar = fields.JSONField(default=list)
+    answer = fields.TextField()
+    answers = fields.JSONField(default=dict)  # per channel
+    keywords = fields.JSONField(default=list)
+    priority = fields.IntField(default=0)
+    channels = fields.JSONField(default=list)
+    extra = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "knowledge_entry"
+
+
+class KnowledgeProposal(Model):
+    """A customer's question an agent answered with a KB entry: a `similar` paraphrase awaiting review."""
+
+    id = fields.IntField(primary_key=True)
+    entry_key = fields.CharField(max_length=128, db_index=True)
+    question = fields.TextField()
+    normalized = fields.CharField(max_length=255)  # the question's matching form, to count repeats once
+    message_id = fields.BigIntField(null=True)  # the customer's message
+    agent_id = fields.IntField(null=True)
+    state = fields.CharField(max_length=16, default="pending")  # pending, accepted, rejected
+    created_at = fields.DatetimeField(auto_now_add=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "knowledge_proposal"
+        unique_together = (("entry_key", "normalized"),)
+        indexes = (("state",),)

@@ -1,0 +1,221 @@
+"""The outbox: every reply waits here until its channel took it; retried with capped back-off.
+
+Sends for one channel account go out in order, one account's slow platform never holds up
+another's. `message_id` is the idempotency key a channel passes to platforms that support one,
+so a send retried after a crash (sent, but not yet marked) is not delivered twice there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+import structlog
+
+from csgw.gateway.bulk import placeholders, update_rows
+from csgw.gateway.channel import Channel, OutboundMessage, SendError
+from csgw.gateway.clock import now
+from csgw.gateway.models import Conversation, Message, OutboxItem
+from csgw.gateway.store import MessageStore, to_outbound
+from csgw.gateway.writer import GroupCommitWriter
+
+log = structlog.get_logger(__name__)
+
+BASE_DELAY = 1.0
+MAX_DELAY = 300.0
+MAX_ATTEMPTS = 20
+PARALLEL_CONVERSATIONS = 32  # per channel account
+
+
+def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> float:
+    """Capped exponential back-off with full jitter over the upper half."""
+    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+class Outbox:
+    def __init__(
+        self, writer: GroupCommitWriter, store: MessageStore,
+        channels: dict[tuple[str, str], Channel], on_result: Callable[..., object] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.store = store
+        self.channels = channels
+        self.on_result = on_result
+        self._wake = asyncio.Event()
+        self._busy: set[tuple[str, str]] = set()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._parallel = asyncio.Semaphore(PARALLEL_CONVERSATIONS)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="csgw-outbox")
+
+    async def stop(self) -> None:
+        """Finish the sends under way, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def backlog(self) -> tuple[int, float | None]:
+        """(pending items, age in seconds of the oldest)."""
+        pending = OutboxItem.filter(state="pending")
+        count = await pending.count()
+        oldest = await pending.order_by("created_at").first()
+        age = (now() - oldest.created_at).total_seconds() if oldest else None
+        return count, age
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                delay = await self._dispatch_due()
+            except Exception:
+                log.exception("outbox pass failed")
+                delay = 1.0
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _dispatch_due(self) -> float:
+        """Start sends for due items; return seconds until the next item is due (at most 5)."""
+        at = now()
+        due = await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(500)
+        by_account: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
+        for item in due:
+            key = (item.channel, item.account)
+            if key not in self._busy:
+                by_account[key].append(item)
+        for key, items in by_account.items():
+            self._busy.add(key)
+            task = asyncio.create_task(self._send_all(key, items))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        upcoming = await OutboxItem.filter(state="pending", next_attempt_at__gt=at).order_by("next_attempt_at").first()
+        if upcoming is None:
+            return 5.0
+        return max(0.05, min(5.0, (upcoming.next_attempt_at - at).total_seconds()))
+
+    async def _send_all(self, key: tuple[str, str], items: list[OutboxItem]) -> None:
+        """Conversations go out side by side; each conversation's messages strictly in order."""
+        try:
+            messages = {m.id: m for m in await Message.filter(id__in=[i.message_id for i in items])}
+            by_conversation: dict[int, list[tuple[OutboxItem, Message]]] = defaultdict(list)
+            for item in items:
+                message = messages.get(item.message_id)
+                if message is not None:
+                    by_conversation[message.conversation_id].append((item, message))
+            await asyncio.gather(*(self._send_in_order(key, queue) for queue in by_conversation.values()))
+        finally:
+            self._busy.discard(key)
+            self._wake.set()
+
+    async def _send_in_order(self, key: tuple[str, str], queue: list[tuple[OutboxItem, Message]]) -> None:
+        async with self._parallel:
+            for item, message in queue:
+                if not await self._send_one(key, item, message):
+                    return  # later messages of this conversation wait for this one
+
+    async def _send_one(self, key: tuple[str, str], item: OutboxItem, message: Message) -> bool:
+        channel = self.channels.get(key)
+        bound = log.bind(channel=key[0], account=key[1], conversation_id=message.conversation_id,
+                         message_id=message.id)
+        if channel is None:
+            await self._give_up(item, message, "channel account is not configured")
+            bound.warning("outbound dropped: channel account not configured")
+            return False
+        conversation_user = await self.store.platform_user_id_for(message.conversation_id)
+        outbound = to_outbound(message, conversation_user, attempt=item.attempts)
+        try:
+            await channel.send(outbound)
+        except SendError as error:
+            channel.stats.failure(str(error), error.code)
+            if not error.retryable or item.attempts + 1 >= MAX_ATTEMPTS:
+                await self._give_up(item, message, str(error), error.code)
+                bound.warning("outbound failed for good", error=str(error), code=error.code)
+            else:
+                await self._retry_later(item, message, str(error))
+                bound.info("outbound will be retried", error=str(error), attempts=item.attempts + 1)
+            return False
+        except Exception as error:  # a channel bug must not stop the outbox
+            channel.stats.failure(repr(error))
+            await self._retry_later(item, message, repr(error))
+            bound.exception("channel send raised")
+            return False
+        channel.stats.success()
+        await self._mark_sent(item, message)
+        self._notify("sent", outbound)
+        return True
+
+    async def _mark_sent(self, item: OutboxItem, message: Message) -> None:
+        await self.writer.run_batched(_mark_sent_batch, (item.id, message.id, item.attempts + 1))
+
+    async def _retry_later(self, item: OutboxItem, message: Message, error: str) -> None:
+        attempts = item.attempts + 1
+        when = now() + timedelta(seconds=retry_delay(attempts))
+
+        async def job(connection):
+            await OutboxItem.filter(id=item.id).using_db(connection).update(
+                attempts=attempts, next_attempt_at=when, last_error=error[:2000], updated_at=now())
+            later = await Message.filter(
+                conversation_id=message.conversation_id, id__gt=message.id, delivery="pending"
+            ).using_db(connection).values_list("id", flat=True)
+            if later:
+                await OutboxItem.filter(message_id__in=list(later), state="pending").using_db(
+                    connection).update(next_attempt_at=when)
+
+        await self.writer.run(job)
+
+    async def _give_up(self, item: OutboxItem, message: Message, error: str, code: str | None = None) -> None:
+        await self.mark_undelivered(message.id, error, code, attempts=item.attempts + 1)
+
+    async def mark_undelivered(self, message_id: int, error: str, code: str | None = None, *,
+                               attempts: int | None = None) -> None:
+        """Record that a message did not reach the customer (also after the platform first took it)."""
+        async def job(connection):
+            values = {"state": "failed", "last_error": error[:2000], "updated_at": now()}
+            if attempts is not None:
+                values["attempts"] = attempts
+            await OutboxItem.filter(message_id=message_id).using_db(connection).update(**values)
+            message = await Message.get(id=message_id).using_db(connection)
+            message.payload = {**(message.payload or {}), "delivery_error": {"message": error, "code": code}}
+            message.delivery = "failed"
+            await Message.filter(id=message_id).using_db(connection).update(
+                delivery="failed", payload=message.payload)
+            # Until the customer writes again, agents see why replies do not get through.
+            conversation = await Conversation.get(id=message.conversation_id).using_db(connection)
+            flags = {**(conversation.flags or {}), "reply_blocked_reason": error[:500]}
+            await Conversation.filter(id=conversation.id).using_db(connection).update(flags=flags)
+            return message
+
+        message = await self.writer.run(job)
+        self._notify("failed", message, error=error, code=code)
+
+    def _notify(self, result: str, message: OutboundMessage | Message, **detail: object) -> None:
+        if self.on_result:
+            self.on_result(result, message, **detail)
+
+
+async def _mark_sent_batch(connection, sent: list[tuple[int, int, int]]) -> list[None]:
+    """Every send confirmed while the last commit ran, marked in two statements."""
+    at = now()
+    await update_rows(connection, "outbox", ("state", "attempts", "updated_at", "last_error"),
+                      [["sent", attempts, at, None, item_id] for item_id, _, attempts in sent])
+    marks = ", ".join(placeholders(connection, len(sent), start=2))
+    first = placeholders(connection, 1)[0]
+    await connection.execute_query(f'UPDATE "message" SET "delivery" = {first} WHERE "id" IN ({marks})',
+                                   ["sent", *[message_id for _, message_id, _ in sent]])
+    return [None] * len(sent)

@@ -1,0 +1,236 @@
+"""The inbound pipeline, top to bottom.
+
+  channel hands over an InboundMessage
+  -> deduplicated by platform id and stored durably (customer and conversation resolved in the
+     same transaction; a closed conversation is never reopened)      [accept]
+  -> the channel may now acknowledge the platform
+  -> escalation classifiers rate it                                   [process]
+  -> reply plugins, highest priority first; the first answer wins
+  -> nobody answered, the customer asked for a person, or a classifier says so: assignment
+  -> replies stored with their outbox rows in one transaction, which also marks the inbound
+     message processed (so a crash re-runs it, and never answers it twice)
+  -> the outbox delivers through the channel's `send`, retried with back-off
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from csgw.gateway.channel import Accepted, InboundMessage, OutboundMessage
+from csgw.gateway.models import Conversation, Message
+from csgw.gateway.reply import Reply, ReplyContext
+from csgw.gateway.routing import Classification
+from csgw.gateway.store import ConversationUpdate, DraftReply, StoredInbound
+from csgw.gateway.texts import text
+from csgw.gateway.views import conversation_view, message_view, outbound_view
+
+if TYPE_CHECKING:
+    from csgw.gateway.services import GatewayServices
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class InlineClaim:
+    """Who delivers the bot's answer: the waiting HTTP response (inline) or the outbox.
+
+    Decided once, synchronously, so a reply is never both returned inline and queued.
+    """
+
+    taken: bool = False
+    expired: bool = False
+
+    def take(self) -> bool:
+        if not self.expired:
+            self.taken = True
+        return self.taken
+
+    def expire(self) -> bool:
+        if not self.taken:
+            self.expired = True
+        return self.expired
+
+
+class Pipeline:
+    def __init__(self, services: GatewayServices) -> None:
+        self.services = services
+        self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
+
+    async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
+        """Store `inbound` durably; start answering it; optionally wait for inline replies."""
+        services = self.services
+        stored = await services.store.store_inbound(inbound)
+        bound = log.bind(channel=inbound.channel, account=inbound.account,
+                         conversation_id=stored.conversation_id, message_id=stored.message_id)
+        if stored.duplicate:
+            bound.info("duplicate inbound message", external_id=inbound.external_id)
+            inline = await services.store.inline_replies_for(stored.message_id) if wait_reply else []
+            return Accepted(stored.message_id, stored.conversation_id, True, inline)
+        bound.info("inbound message stored", kind=inbound.kind)
+        claim = InlineClaim() if wait_reply else None
+        task = self._spawn(stored, claim, announce=True)
+        if claim is None:
+            return Accepted(stored.message_id, stored.conversation_id, False)
+        # asyncio.wait, not wait_for: on timeout the task must go on (its replies then use the outbox).
+        done, _ = await asyncio.wait({task}, timeout=wait_reply)
+        if not done and claim.expire():
+            return Accepted(stored.message_id, stored.conversation_id, False)
+        replies = await task
+        return Accepted(stored.message_id, stored.conversation_id, False, replies if claim.taken else [])
+
+    async def drain(self) -> None:
+        """Wait for the messages being processed (graceful shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def recover(self) -> int:
+        """Answer inbound messages stored before a crash but never processed."""
+        pending = await Message.filter(direction="in", processed=False).order_by("id")
+        for message in pending:
+            conversation = await Conversation.get(id=message.conversation_id)
+            stored = StoredInbound(message.id, conversation.id, conversation.customer_id,
+                                   False, False, message, conversation)
+            await self._spawn(stored, None)
+        if pending:
+            log.info("recovered unprocessed inbound messages", count=len(pending))
+        return len(pending)
+
+    def _spawn(self, stored: StoredInbound, claim: InlineClaim | None,
+               announce: bool = False) -> asyncio.Task[list[OutboundMessage]]:
+        task = asyncio.create_task(self._process_safely(stored, claim, announce))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _process_safely(self, stored: StoredInbound, claim: InlineClaim | None,
+                              announce: bool) -> list[OutboundMessage]:
+        try:
+            if announce:  # after the acknowledgement: observers never delay it
+                await self._announce_inbound(stored)
+            return await self.process(stored, claim)
+        except Exception:
+            # Left unprocessed: the next start (recover) tries again.
+            log.exception("processing failed", conversation_id=stored.conversation_id,
+                          message_id=stored.message_id)
+            return []
+
+    async def process(self, stored: StoredInbound, claim: InlineClaim | None = None) -> list[OutboundMessage]:
+        services = self.services
+        conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
+        message = stored.message or await Message.get(id=stored.message_id)
+        if (conversation.flags or {}).get("reply_blocked_reason"):
+            # The customer wrote: the platform's reply window is open again.
+            conversation.flags = {k: v for k, v in conversation.flags.items() if k != "reply_blocked_reason"}
+            await services.store.store_replies(conversation, [], update=ConversationUpdate({"flags": conversation.flags}))
+        if conversation.state == "closed":
+            # Only a rating reaches a closed conversation (see MessageStore._awaiting_rating).
+            return await self._record_rating(conversation, message)
+        if self._asks_to_close(message.text):
+            await services.store.store_replies(conversation, [], answers=message.id)
+            await services.conversations.close(conversation)
+            return []
+        if conversation.state in ("queued", "assigned") or (message.payload or {}).get("no_auto_reply"):
+            # A person has this conversation, or the message is noise nobody should answer
+            # (auto-replies, bounces, mailing lists): stored and visible, the bot stays quiet.
+            await services.store.store_replies(conversation, [], answers=message.id)
+            return []
+        context = ReplyContext(
+            conversation_id=conversation.id, customer_id=conversation.customer_id,
+            channel=conversation.channel, account=conversation.account, text=message.text,
+            kind=message.kind, payload=message.payload or {}, bot_state=conversation.bot_state or {},
+            language=services.settings.server.language, is_first_message=stored.new_conversation,
+        )
+        verdict = await self._classify(context)
+        reply = None if verdict.handover else await services.host.first_reply(services.reply_handlers, context)
+        drafts, update = self._bot_answer(reply, verdict, conversation)
+        if reply is None or reply.handover or verdict.handover:
+            group = verdict.group or (reply.group if reply else None)
+            async with services.conversations.assign_lock:
+                extra_drafts, extra_update = await services.conversations.plan_handover(
+                    conversation, group=group, priority=max(verdict.priority, conversation.priority),
+                    flags=update.get("flags"))
+                drafts += extra_drafts
+                update.update(extra_update)
+                return await self._record(conversation, message, drafts, update, claim)
+        return await self._record(conversation, message, drafts, update, claim)
+
+    def _asks_to_close(self, text: str) -> bool:
+        words = {w.lower() for w in self.services.settings.reply.close_keywords}
+        return text.strip().lower() in words
+
+    async def _record_rating(self, conversation: Conversation, message: Message) -> list[OutboundMessage]:
+        language = self.services.settings.server.language
+        score = int(message.text.strip())
+        thanks = DraftReply(text("survey.thanks", language), "system")
+        log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
+        return await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
+
+    async def _record(
+        self, conversation: Conversation, message: Message, drafts: list[DraftReply],
+        update: dict, claim: InlineClaim | None,
+    ) -> list[OutboundMessage]:
+        services = self.services
+        inline = claim.take() if claim is not None else False
+        outbound = await services.store.store_replies(
+            conversation, drafts, answers=message.id, inline=inline, update=ConversationUpdate(update))
+        if update:
+            services.events.publish("conversation.updated", conversation_view(conversation))
+        await self._announce_outbound(outbound)
+        if outbound and not inline:
+            services.outbox.wake()
+        return outbound
+
+    @staticmethod
+    def _bot_answer(reply: Reply | None, verdict: Classification, conversation: Conversation
+                    ) -> tuple[list[DraftReply], dict]:
+        drafts: list[DraftReply] = []
+        update: dict = {}
+        if verdict.priority > conversation.priority:
+            update["priority"] = verdict.priority
+        if verdict.flags:
+            update["flags"] = {**(conversation.flags or {}), **{flag: True for flag in verdict.flags}}
+        if reply is not None:
+            if reply.text:
+                payload = dict(reply.payload)
+                payload.setdefault("source", reply.source)
+                if reply.entry_id:
+                    payload.setdefault("entry_id", reply.entry_id)
+                drafts.append(DraftReply(reply.text, "bot", payload))
+            if reply.bot_state is not None:
+                update["bot_state"] = reply.bot_state
+        return drafts, update
+
+    async def _classify(self, context: ReplyContext) -> Classification:
+        verdicts = []
+        for classifier in self.services.classifiers:
+            try:
+                verdict = await classifier.classify(context)
+            except Exception:
+                log.exception("classifier failed", classifier=classifier.name)
+                continue
+            if verdict is not None:
+                verdicts.append(verdict)
+        if not verdicts:
+            return Classification()
+        top = max(verdicts, key=lambda v: v.priority)
+        flags = tuple(sorted({flag for v in verdicts for flag in v.flags}))
+        return Classification(priority=top.priority, flags=flags,
+                              handover=any(v.handover for v in verdicts),
+                              group=next((v.group for v in verdicts if v.group), None))
+
+    async def _announce_inbound(self, stored: StoredInbound) -> None:
+        message = stored.message or await Message.get(id=stored.message_id)
+        view = message_view(message)
+        self.services.events.publish("message.created", view)
+        if stored.new_conversation:
+            conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
+            self.services.events.publish("conversation.updated", conversation_view(conversation, message))
+        await self.services.host.notify("csgw_message_received", services=self.services, message=view)
+
+    async def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
+        for message in outbound:
+            self.services.events.publish("message.created", outbound_view(message))

@@ -1,0 +1,191 @@
+"""The plugin manager factory and the typed host every core call into plugins goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.metadata
+import inspect
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import structlog
+
+from csgw.gateway import hookspecs
+from csgw.gateway.channel import Channel
+from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+
+log = structlog.get_logger(__name__)
+
+ENTRY_POINT_GROUP = "csgw"
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    name: str
+    source: str  # builtin, entry point, path
+    module: str
+    distribution: str | None
+    enabled: bool
+    hooks: tuple[str, ...]
+
+
+def entry_points() -> list[importlib.metadata.EntryPoint]:
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def get_plugin_manager(
+    *, load_entrypoints: bool = True, disabled: Iterable[str] = (), paths: Iterable[str] = (),
+    extra: Iterable[tuple[str, object]] = (),
+) -> pluggy.PluginManager:
+    """Build a fresh manager: entry-point plugins (builtins included), local paths, extras."""
+    pm = pluggy.PluginManager("csgw")
+    pm.add_hookspecs(hookspecs)
+    for name in disabled:
+        pm.set_blocked(name)
+    if load_entrypoints:
+        for ep in entry_points():
+            if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception as error:
+                log.error("plugin failed to load", plugin=ep.name, error=repr(error))
+    for path in paths:
+        _register_path(pm, path)
+    for name, plugin in extra:
+        if not pm.is_blocked(name):
+            pm.register(plugin, name=name)
+    pm.check_pending()
+    return pm
+
+
+def _register_path(pm: pluggy.PluginManager, path: str) -> None:
+    """A local plugin: a .py file or a package folder, registered under its stem."""
+    location = Path(path).expanduser().resolve()
+    name = location.stem
+    if pm.is_blocked(name) or pm.has_plugin(name):
+        return
+    parent = str(location.parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    try:
+        pm.register(importlib.import_module(name), name=name)
+    except Exception as error:
+        log.error("local plugin failed to load", plugin=name, path=str(location), error=repr(error))
+
+
+class PluginHost:
+    """One method per hook family, so core code never calls `pm.hook.x(**kw)` itself."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def channel_types(self) -> dict[str, tuple[type[Channel], str]]:
+        """plugin type name -> (Channel subclass, the plugin that registered it)."""
+        found: dict[str, tuple[type[Channel], str]] = {}
+        for impl in self.pm.hook.csgw_channel_types.get_hookimpls():
+            for cls in impl.function() or []:
+                if cls.plugin in found:
+                    log.warning("channel type registered twice; first wins", channel=cls.plugin,
+                                plugin=impl.plugin_name, kept=found[cls.plugin][1])
+                    continue
+                found[cls.plugin] = (cls, impl.plugin_name)
+        return found
+
+    def reply_handlers(self, settings: Any) -> list[ReplyHandler]:
+        """Handlers by priority (config overrides a handler's own), disabled ones left out."""
+        reply = settings.reply
+        handlers = [h for h in _flatten(self.pm.hook.csgw_reply_handlers(settings=settings))
+                    if h.name not in reply.disabled]
+        return sorted(handlers, key=lambda h: reply.priorities.get(h.name, h.priority), reverse=True)
+
+    def assigners(self, settings: Any) -> list[Any]:
+        return sorted(_flatten(self.pm.hook.csgw_assigners(settings=settings)),
+                      key=lambda a: getattr(a, "priority", 0), reverse=True)
+
+    def classifiers(self, settings: Any) -> list[Any]:
+        return _flatten(self.pm.hook.csgw_classifiers(settings=settings))
+
+    def health_checks(self, services: Any) -> list[Any]:
+        return _flatten(self.pm.hook.csgw_health_checks(services=services))
+
+    def routes(self, services: Any) -> list[Any]:
+        return _flatten(self.pm.hook.csgw_routes(services=services))
+
+    def add_cli(self, app: Any) -> None:
+        self.pm.hook.csgw_cli(app=app)
+
+    async def first_reply(self, handlers: list[ReplyHandler], context: ReplyContext) -> Reply | None:
+        """Ask handlers in order; the first non-None answer wins (pluggy's firstresult cannot await)."""
+        for handler in handlers:
+            try:
+                reply = await handler.reply(context)
+            except Exception:
+                log.exception("reply handler failed", handler=handler.name,
+                              conversation_id=context.conversation_id)
+                continue
+            if reply is not None:
+                return reply
+        return None
+
+    async def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call an observation hook; await whatever implementations return; never raise."""
+        try:
+            results = getattr(self.pm.hook, hook)(**kwargs)
+        except Exception:
+            log.exception("observation hook failed", hook=hook)
+            return
+        awaitables = [r for r in results if inspect.isawaitable(r)]
+        for outcome in await asyncio.gather(*awaitables, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("observation hook failed", hook=hook, error=repr(outcome))
+
+    async def customer_context(self, services: Any, customer: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+        """What `csgw_customer_context` plugins know (live orders, …), merged in plugin order.
+
+        Each plugin runs on its own with a time limit: a failing or slow one costs only its part.
+        """
+        impls = list(reversed(self.pm.hook.csgw_customer_context.get_hookimpls()))
+        arguments = {"services": services, "customer": customer}
+
+        async def one(impl: Any) -> Any:
+            result = impl.function(**{name: arguments[name] for name in impl.argnames})
+            return await asyncio.wait_for(result, timeout) if inspect.isawaitable(result) else result
+
+        context: dict[str, Any] = {}
+        outcomes = await asyncio.gather(*(one(impl) for impl in impls), return_exceptions=True)
+        for impl, outcome in zip(impls, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("customer context failed", plugin=impl.plugin_name, customer_id=customer.get("id"),
+                          error=repr(outcome))
+            elif isinstance(outcome, dict):
+                context.update(outcome)
+            elif outcome is not None:
+                log.warning("customer context is not an object", plugin=impl.plugin_name)
+        return context
+
+    def plugins(self) -> list[PluginInfo]:
+        dists = {ep.name: ep for ep in entry_points()}
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            ep = dists.get(name)
+            dist = ep.dist.name if ep is not None and ep.dist is not None else None
+            source = "builtin" if dist == "csgw" else "entry point" if ep else "path"
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
+            infos.append(PluginInfo(name, source, getattr(plugin, "__name__", repr(plugin)), dist, True, hooks))
+        for name in sorted(set(dists) - {n for n, _ in self.pm.list_name_plugin() if _ is not None}):
+            ep = dists[name]
+            dist = ep.dist.name if ep.dist is not None else None
+            infos.append(PluginInfo(name, "builtin" if dist == "csgw" else "entry point", ep.value, dist, False, ()))
+        return sorted(infos, key=lambda i: i.name)
+
+
+def _flatten(results: Iterable[Iterable[Any] | None]) -> list[Any]:
+    return [item for result in results if result for item in result]

@@ -1,0 +1,45 @@
+"""Types of the reply family: what a reply handler is given and what it may answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContext:
+    """One inbound message in its conversation, as reply handlers see it."""
+
+    conversation_id: int
+    customer_id: int
+    channel: str
+    account: str
+    text: str
+    kind: str
+    payload: dict[str, Any]
+    bot_state: dict[str, Any]  # the conversation's bot memory (menu position, …)
+    language: str = "zh-Hans"
+    is_first_message: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's answer. `handover` asks for a person (the text, if any, is sent first)."""
+
+    text: str | None
+    handover: bool = False
+    source: str = ""  # which handler/rule answered, for `kb test` and the record
+    entry_id: str | None = None
+    score: float | None = None
+    payload: dict[str, Any] = field(default_factory=dict)  # menu choices, links, images
+    bot_state: dict[str, Any] | None = None  # replaces the conversation's bot memory if set
+    group: str | None = None  # a group the answer points to (menu branch, KB category)
+
+
+class ReplyHandler(Protocol):
+    """A reply plugin's object: higher `priority` is asked first; first non-None answer wins."""
+
+    name: str
+    priority: int
+
+    async def reply(self, context: ReplyContext) -> Reply | None: ...

@@ -1,0 +1,179 @@
+"""Everything a running gateway holds, built in order and torn down in reverse.
+
+Channels, plugins and API handlers get this one object; nothing else is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from csgw.config.errors import ConfigError
+from csgw.config.loader import validate_section
+from csgw.config.schema import Settings
+from csgw.gateway.channel import (
+    Accepted,
+    Channel,
+    ChannelConfigError,
+    ChannelNotReady,
+    InboundMessage,
+)
+from csgw.gateway.conversations import ConversationService
+from csgw.gateway.cursors import CursorStore
+from csgw.gateway.db import close_database, open_database
+from csgw.gateway.events import EventBus
+from csgw.gateway.models import ChannelAccount, Conversation
+from csgw.gateway.outbox import Outbox
+from csgw.gateway.pipeline import Pipeline
+from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.store import MessageStore
+from csgw.gateway.unavailable import STORE_UNAVAILABLE, StoreWrites
+from csgw.gateway.views import message_view
+from csgw.gateway.writer import GroupCommitWriter
+
+log = structlog.get_logger("csgw")
+
+
+def build_channels(settings: Settings, host: PluginHost, services: GatewayServices) -> dict[tuple[str, str], Channel]:
+    """Instantiate every enabled `[[channels]]` entry; all config mistakes reported together."""
+    types = host.channel_types()
+    channels: dict[tuple[str, str], Channel] = {}
+    problems: list[str] = []
+    for index, entry in enumerate(settings.channels):
+        plugin = entry.get("plugin")
+        if plugin not in types:
+            known = ", ".join(sorted(types)) or "none"
+            problems.append(f"channels[{index}].plugin: unknown channel plugin {plugin!r} (known: {known})")
+            continue
+        cls = types[plugin][0]
+        try:
+            config = validate_section(cls.Config, entry, settings.source_path, f"channels[{index}]")
+        except ConfigError as error:
+            problems.extend(error.problems)
+            continue
+        if config.enabled:
+            channels[(plugin, config.account)] = cls(config, services)
+    if problems:
+        raise ConfigError(settings.source_path, problems)
+    return channels
+
+
+class GatewayServices:
+    def __init__(self, settings: Settings, host: PluginHost) -> None:
+        self.settings = settings
+        self.host = host
+        self.log = log
+        self.events = EventBus()
+        self.writer = GroupCommitWriter(settings.database.max_batch)
+        self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
+        self.cursors = CursorStore(self.writer)
+        self.pipeline = Pipeline(self)
+        self.conversations = ConversationService(self)
+        self.reply_handlers = host.reply_handlers(settings)
+        self.assigners = host.assigners(settings)
+        self.classifiers = host.classifiers(settings)
+        self.channels = build_channels(settings, host, self)
+        self.channel_types = {plugin: cls for plugin, (cls, _) in host.channel_types().items()}
+        self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result)
+        self.http: aiohttp.ClientSession | None = None
+        self.started = False
+        self.extra_health_checks: list[Any] = []
+        self.store_writes = StoreWrites()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
+        """Store an inbound message durably (deduplicated) and answer it; see `Pipeline.accept`."""
+        try:
+            accepted = await self.pipeline.accept(inbound, wait_reply=wait_reply)
+        except STORE_UNAVAILABLE:
+            self.store_writes.refused()
+            raise
+        self.store_writes.stored()
+        return accepted
+
+    def channel(self, plugin: str, account: str) -> Channel | None:
+        return self.channels.get((plugin, account))
+
+    def default_group(self, conversation: Conversation) -> str | None:
+        channel = self.channels.get((conversation.channel, conversation.account))
+        if channel is not None and channel.config.group:
+            return channel.config.group
+        return self.settings.assignment.default_group
+
+    async def start(self) -> None:
+        """Store first, then plugins (knowledge base loaded), then unanswered messages, then
+        channels: nothing reaches the pipeline before the plugins it needs are ready."""
+        await open_database(self.settings.database.url)
+        self.writer.start()
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        for plugin, account in self.channels:
+            await ChannelAccount.get_or_create(plugin=plugin, account=account)
+        self.started = True
+        await self.host.notify("csgw_startup", services=self)
+        self.outbox.start()
+        await self.pipeline.recover()
+        for (plugin, account), channel in self.channels.items():
+            try:
+                await channel.start()
+            except ChannelConfigError as error:
+                raise ConfigError(self.settings.source_path, [f"channels {plugin}/{account}: {error}"]) from None
+            except ChannelNotReady as error:
+                channel.stats.failure(str(error))
+                log.warning("channel not ready, it will retry", channel=plugin, account=account, error=str(error))
+        self.extra_health_checks = self.host.health_checks(self)
+        log.info("gateway started", channels=[f"{p}/{a}" for p, a in self.channels])
+
+    async def begin_shutdown(self) -> None:
+        """First step of a stop: end long-lived sockets so the HTTP server can drain."""
+        self.events.close()
+        for channel in self.channels.values():
+            try:
+                await channel.close_connections()
+            except Exception:
+                log.exception("closing channel connections failed", channel=channel.plugin, account=channel.account)
+
+    async def stop(self) -> None:
+        """Drain: finish answering, stop channels, deliver what can be, commit, close."""
+        if not self.started:
+            await close_database()
+            return
+        await self.host.notify("csgw_shutdown", services=self)
+        await self.pipeline.drain()
+        for channel in self.channels.values():
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel stop failed", channel=channel.plugin, account=channel.account)
+        await self.outbox.stop()
+        await self.writer.close()
+        if self.http:
+            await self.http.close()
+        await close_database()
+        self.started = False
+        log.info("gateway stopped")
+
+    def app_routes(self) -> tuple[list[web.AbstractRouteDef], list[Any]]:
+        """(plain routes, agent-API routes) from channel types and `csgw_routes` plugins."""
+        routes: list[web.AbstractRouteDef] = []
+        for plugin in sorted({p for p, _ in self.channels} | set(self.channel_types)):
+            cls = self.channel_types[plugin]
+            routes.extend(cls.app_routes(self))
+        from csgw.gateway.api.routes import ApiRoute  # the api package imports this module
+
+        extra = self.host.routes(self)
+        api = [route for route in extra if isinstance(route, ApiRoute)]
+        return routes + [route for route in extra if not isinstance(route, ApiRoute)], api
+
+    def _on_send_result(self, result: str, message: Any, **detail: Any) -> None:
+        if result == "sent":
+            task = asyncio.create_task(self.host.notify("csgw_message_sent", services=self, message=message))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        elif result == "failed":
+            view = message_view(message)
+            view["delivery"] = "failed"
+            self.events.publish("message.updated", view)

@@ -1,0 +1,72 @@
+"""Customer-facing system texts in simplified Chinese (default), traditional Chinese and English."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "handover.assigned": {
+        "zh-Hans": "已为您转接人工客服 {agent}，请稍候。",
+        "zh-Hant": "已為您轉接人工客服 {agent}，請稍候。",
+        "en": "You are now connected to {agent}, one moment please.",
+    },
+    "handover.queued": {
+        "zh-Hans": "正在为您转接人工客服，您前面还有 {ahead} 位，预计等待约 {minutes} 分钟，请稍候。",
+        "zh-Hant": "正在為您轉接人工客服，您前面還有 {ahead} 位，預計等待約 {minutes} 分鐘，請稍候。",
+        "en": "Connecting you to a person; {ahead} ahead of you, about {minutes} min to wait.",
+    },
+    "vip.waiting": {
+        "zh-Hans": "您的专属客服 {agent} 暂时不在，正在为您联系，最多约 {minutes} 分钟，请稍候。",
+        "zh-Hant": "您的專屬客服 {agent} 暫時不在，正在為您聯繫，最多約 {minutes} 分鐘，請稍候。",
+        "en": "Your personal agent {agent} is away; we are reaching them, at most about {minutes} min.",
+    },
+    "vip.fallback": {
+        "zh-Hans": "专属客服暂时无法接待，正在为您转接其他客服。",
+        "zh-Hant": "專屬客服暫時無法接待，正在為您轉接其他客服。",
+        "en": "Your personal agent cannot answer right now; connecting you to another agent.",
+    },
+    "handover.offline": {
+        "zh-Hans": "客服暂时不在线，我们已记录您的问题，上线后第一时间回复您。",
+        "zh-Hant": "客服暫時不在線，我們已記錄您的問題，上線後第一時間回覆您。",
+        "en": "No one is online right now; we have your question and will answer as soon as we are back.",
+    },
+    "queue.position": {
+        "zh-Hans": "排队更新：您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。",
+        "zh-Hant": "排隊更新：您前面還有 {ahead} 位，預計等待約 {minutes} 分鐘。",
+        "en": "Queue update: {ahead} ahead of you, about {minutes} min to wait.",
+    },
+    "binding.done": {
+        "zh-Hans": "已绑定您的会员账号。",
+        "zh-Hant": "已綁定您的會員帳號。",
+        "en": "Your member account is now linked.",
+    },
+    "binding.bad_code": {
+        "zh-Hans": "绑定码无效，请在会员中心重新获取后再发送。",
+        "zh-Hant": "綁定碼無效，請在會員中心重新獲取後再發送。",
+        "en": "That binding code is not valid; please get a new one from your account page.",
+    },
+    "binding.expired": {
+        "zh-Hans": "绑定码已过期，请在会员中心重新获取后再发送。",
+        "zh-Hant": "綁定碼已過期，請在會員中心重新獲取後再發送。",
+        "en": "That binding code has expired; please get a new one from your account page.",
+    },
+    "binding.already_bound": {
+        "zh-Hans": "您已绑定其他会员账号，如需更换请联系人工客服。",
+        "zh-Hant": "您已綁定其他會員帳號，如需更換請聯繫人工客服。",
+        "en": "You are linked to another member account; please ask an agent to change it.",
+    },
+    "conversation.closed": {
+        "zh-Hans": "本次会话已结束，感谢您的咨询！请回复数字 1-5 为本次服务打分（5 为非常满意）。",
+        "zh-Hant": "本次會話已結束，感謝您的諮詢！請回覆數字 1-5 為本次服務評分（5 為非常滿意）。",
+        "en": "This conversation is closed. Thank you! Reply 1-5 to rate our service (5 = excellent).",
+    },
+    "survey.thanks": {
+        "zh-Hans": "感谢您的评价，祝您生活愉快！",
+        "zh-Hant": "感謝您的評價，祝您生活愉快！",
+        "en": "Thank you for your rating!",
+    },
+}
+
+
+def text(key: str, language: str = "zh-Hans", **values: object) -> str:
+    variants = TEXTS[key]
+    template = variants.get(language) or variants["zh-Hans"]
+    return template.format(**values)

@@ -1,0 +1,56 @@
+"""The builtin assigner: VIP exclusive agent, the returning customer's agent (if in the group), then
+least load or round robin among the group's free agents.
+
+Three answers: assign to a free agent, wait for an exclusive agent (up to the VIP limit), or queue.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from csgw.config.schema import AssignmentSettings
+from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
+from csgw.plugins.assignment.vip import is_vip
+
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+async def free_agents() -> tuple[list[Agent], dict[int, int]]:
+    """Online agents below their maximum, with every online agent's current load."""
+    online = await Agent.filter(status="online")
+    loads: dict[int, int] = {}
+    for agent_id in await Conversation.filter(
+            state="assigned", agent_id__in=[a.id for a in online]).values_list("agent_id", flat=True):
+        loads[agent_id] = loads.get(agent_id, 0) + 1
+    return [a for a in online if loads.get(a.id, 0) < a.max_concurrent], loads
+
+
+class RoutingAssigner:
+    name = "basic_assignment"
+    priority = 0
+
+    def __init__(self, rules: AssignmentSettings) -> None:
+        self.rules = rules
+
+    async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
+        free, loads = await free_agents()
+        by_id = {a.id: a for a in free}
+        exclusive = request.customer.get("exclusive_agent_id")
+        if exclusive and is_vip(request.customer, self.rules) and not request.flags.get("vip_fallback"):
+            if exclusive in by_id:
+                return AssignmentDecision("assign", agent_id=exclusive, group=request.group, reason="exclusive agent")
+            if self.rules.vip_wait_seconds > 0 and await Agent.exists(id=exclusive):
+                return AssignmentDecision("wait", agent_id=exclusive, group=request.group,
+                                          reason="exclusive agent busy or away")
+        eligible = [a for a in free if request.group is None or request.group in (a.skills or [])]
+        previous = request.previous_agent_id
+        if self.rules.prefer_previous_agent and previous in {a.id for a in eligible}:
+            return AssignmentDecision("assign", agent_id=previous, group=request.group, reason="returning customer")
+        if not eligible:
+            return AssignmentDecision("queue", group=request.group, reason="no free agent")
+        if self.rules.mode == "round_robin":
+            best = min(eligible, key=lambda a: (a.last_assigned_at or NEVER, a.id))
+        else:
+            best = min(eligible, key=lambda a: (loads.get(a.id, 0), a.last_assigned_at or NEVER, a.id))
+        return AssignmentDecision("assign", agent_id=best.id, group=request.group, reason=self.rules.mode)

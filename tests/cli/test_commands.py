@@ -1,0 +1,113 @@
+"""The CLI: init, agents, conversations export, health exit codes, plugins enable/disable."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import tomllib
+
+import aiohttp
+import pytest
+from typer.testing import CliRunner
+
+from csgw.cli.main import app
+from tests.cli.server_process import ServerProcess, free_port, write_config
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_init_writes_config_and_demo_kb_and_refuses_to_overwrite(tmp_path):
+    result = run("init", "--dir", str(tmp_path))
+    assert result.exit_code == 0
+    config = tomllib.loads((tmp_path / "csgw.toml").read_text(encoding="utf-8"))
+    assert config["channels"][0] == {"plugin": "webchat", "account": "default", "title": "在线客服",
+                                     "greeting": "您好！有什么可以帮您？", "color": "#1677ff"}
+    assert config["reply"]["knowledge_base"] == "kb/demo.yaml" and (tmp_path / "kb" / "demo.yaml").exists()
+    again = run("init", "--dir", str(tmp_path))
+    assert again.exit_code == 2 and "already exists" in again.output
+    bare = tmp_path / "bare"
+    assert run("init", "--dir", str(bare), "--no-demo").exit_code == 0
+    assert not (bare / "kb").exists()
+    assert "knowledge_base" not in tomllib.loads((bare / "csgw.toml").read_text())["reply"]
+
+
+def test_agents_add_token_list(tmp_path):
+    config = str(write_config(tmp_path))
+    added = run("agents", "add", "alice", "--skills", "鞋,售后", "--max", "3", "--config", config)
+    token = added.output.strip().splitlines()[-1]
+    assert added.exit_code == 0 and token.startswith("csgw_")
+    assert run("agents", "add", "alice", "--config", config).exit_code == 2
+    listed = json.loads(run("agents", "list", "--json", "--config", config).output)
+    assert listed[0]["skills"] == ["鞋", "售后"] and listed[0]["max"] == 3
+    renewed = run("agents", "token", "alice", "--config", config).output.strip()
+    assert renewed.startswith("csgw_") and renewed != token
+    assert run("agents", "token", "nobody", "--config", config).exit_code == 2
+
+
+@pytest.fixture
+def served(tmp_path):
+    server = ServerProcess(write_config(tmp_path)).start()
+    yield server
+    server.stop()
+
+
+async def converse(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{url}/widget/ws", params={"site": "default", "visitor": "visitor-export"}) as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "message", "client_id": "1", "text": "你好"})
+            while (await ws.receive_json())["type"] != "message":
+                pass
+
+
+def test_export_jsonl_and_csv_and_health(served, tmp_path):
+    asyncio.run(converse(served.url))
+    config = str(tmp_path / "csgw.toml")
+    exported = run("conversations", "export", "--format", "jsonl", "--config", config)
+    records = [json.loads(line) for line in exported.stdout.splitlines() if line.startswith("{")]
+    assert [(r["direction"], r["sender"]) for r in records] == [("in", "customer"), ("out", "bot")]
+    assert set(records[0]) == {"conversation_id", "channel", "account", "customer_id", "direction", "sender",
+                               "text", "external_id", "created_at"}
+    assert records[0]["external_id"] == "visitor-export:1" and records[0]["channel"] == "webchat"
+    out_file = tmp_path / "history.csv"
+    assert run("conversations", "export", "--format", "csv", "-o", str(out_file), "--config", config).exit_code == 0
+    table = list(csv.DictReader(io.StringIO(out_file.read_text(encoding="utf-8"))))
+    assert [row["text"] for row in table][0] == "你好"
+    future = run("conversations", "export", "--since", "2999-01-01", "--config", config)
+    assert [line for line in future.stdout.splitlines() if line.startswith("{")] == []
+    assert run("conversations", "export", "--since", "yesterday", "--config", config).exit_code == 2
+
+    shown = json.loads(run("conversations", "show", str(records[0]["conversation_id"]), "--json", "--config", config).stdout)
+    assert [m["text"] for m in shown["messages"]][0] == "你好"
+
+    healthy = run("health", "--url", served.url, "--json")
+    report = json.loads(healthy.stdout)
+    assert healthy.exit_code in (0, 1) and {"database", "outbox", "event_loop", "cpu", "memory", "disk",
+                                           "channel:webchat/default"} <= {c["name"] for c in report["checks"]}
+    assert healthy.exit_code == {"ok": 0, "degraded": 1}[report["status"]]
+    assert run("health", "--url", served.url).exit_code == healthy.exit_code
+
+
+def test_health_of_an_unreachable_gateway_is_down():
+    result = run("health", "--url", f"http://127.0.0.1:{free_port()}", "--json")
+    assert result.exit_code == 2 and json.loads(result.stdout)["status"] == "down"
+
+
+def test_plugins_enable_disable_edit_the_config_in_place(tmp_path):
+    config = write_config(tmp_path, "# keep this comment\n[plugins]\ndisabled = []\n")
+    assert run("plugins", "disable", "kb", "--config", str(config)).exit_code == 0
+    text = config.read_text()
+    assert "# keep this comment" in text and tomllib.loads(text)["plugins"]["disabled"] == ["kb"]
+    listed = {p["name"]: p for p in json.loads(run("plugins", "list", "--json", "--config", str(config)).stdout)}
+    assert listed["kb"]["enabled"] is False and listed["webchat"]["enabled"] is True
+    assert run("plugins", "enable", "kb", "--config", str(config)).exit_code == 0
+    assert tomllib.loads(config.read_text())["plugins"]["disabled"] == []
+    assert run("plugins", "disable", "no_such_plugin", "--config", str(config)).exit_code == 2
+    removed = run("plugins", "remove", "webchat", "--config", str(config))
+    assert removed.exit_code == 2 and "builtin" in removed.output

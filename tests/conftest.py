@@ -1,0 +1,29 @@
+"""Shared fixtures: database URLs (SQLite always, PostgreSQL when CSGW_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+POSTGRES_URL = os.environ.get("CSGW_TEST_POSTGRES_URL")
+DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+async def reset_postgres(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request, tmp_path) -> str:
+    """A fresh, empty database of each kind the run covers."""
+    if request.param == "postgres":
+        await reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite://{tmp_path}/csgw.db"

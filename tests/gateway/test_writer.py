@@ -1,0 +1,54 @@
+"""The one writer: concurrent jobs share commits; a bad job fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tortoise.exceptions import IntegrityError
+
+from csgw.gateway.db import close_database, open_database
+from csgw.gateway.models import Agent
+from csgw.gateway.writer import GroupCommitWriter, WriterClosed
+
+
+@pytest.fixture
+async def writer(database_url):
+    await open_database(database_url)
+    writer = GroupCommitWriter(max_batch=64)
+    writer.start()
+    yield writer
+    await writer.close()
+    await close_database()
+
+
+async def test_concurrent_jobs_are_committed_in_groups(writer):
+    async def add(i: int):
+        async def job(connection):
+            return (await Agent.create(using_db=connection, name=f"agent-{i}")).id
+        return await writer.run(job)
+
+    ids = await asyncio.gather(*(add(i) for i in range(200)))
+    assert len(set(ids)) == 200
+    assert await Agent.all().count() == 200
+    assert writer.jobs == 200 and writer.batches < 200
+
+
+async def test_a_failing_job_does_not_take_its_batch_down(writer):
+    await writer.run(lambda c: Agent.create(using_db=c, name="taken"))
+
+    async def add(name: str):
+        return await writer.run(lambda c: Agent.create(using_db=c, name=name))
+
+    results = await asyncio.gather(add("a"), add("taken"), add("b"), return_exceptions=True)
+    assert isinstance(results[1], IntegrityError)
+    assert sorted(await Agent.all().values_list("name", flat=True)) == ["a", "b", "taken"]
+
+
+async def test_closed_writer_refuses_and_queued_jobs_are_committed_first(writer):
+    # gather starts its tasks in order: the five jobs are queued before close() begins.
+    runs = [writer.run(lambda c, i=i: Agent.create(using_db=c, name=f"q{i}")) for i in range(5)]
+    await asyncio.gather(*runs, writer.close())
+    assert await Agent.all().count() == 5
+    with pytest.raises(WriterClosed):
+        await writer.run(lambda c: Agent.create(using_db=c, name="late"))

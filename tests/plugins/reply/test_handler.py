@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import dataclasses
+
+from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+from csgw.plugins.reply import KnowledgeBaseReplies, ReplyEngine
+
+
+def context(text: str, bot_state: dict | None = None, **changes: object) -> ReplyContext:
+    base = ReplyContext(conversation_id=1, customer_id=2, channel="webchat", account="site",
+                        text=text, kind="text", payload={}, bot_state=bot_state or {})
+    return dataclasses.replace(base, **changes)
+
+
+def test_is_a_reply_handler(engine: ReplyEngine) -> None:
+    handler: ReplyHandler = KnowledgeBaseReplies(engine, priority=50)
+    assert handler.name == "kb" and handler.priority == 50
+
+
+async def test_answers_from_the_kb(engine: ReplyEngine) -> None:
+    reply = await KnowledgeBaseReplies(engine).reply(context("可以机洗吗"))
+    assert isinstance(reply, Reply)
+    assert (reply.source, reply.entry_id, reply.handover) == ("keyword", "care", False)
+    assert reply.text.startswith("建议冷水手洗") and reply.group == "其他"
+    assert reply.bot_state == {}
+
+
+async def test_channel_answer(engine: ReplyEngine) -> None:
+    reply = await KnowledgeBaseReplies(engine).reply(context("什么时候发货", channel="email"))
+    assert reply is not None and reply.text.startswith("您好，现货订单")
+
+
+async def test_menu_state_round_trips_through_the_conversation(engine: ReplyEngine) -> None:
+    handler = KnowledgeBaseReplies(engine)
+    first = await handler.reply(context("发票", bot_state={"survey": "pending"}))
+    assert first is not None and first.source == "clarify" and first.payload["menu"]["options"]
+    number = next(o["number"] for o in first.payload["menu"]["options"] if o["key"] == "e:invoice")
+    second = await handler.reply(context(number, bot_state=first.bot_state))
+    assert second is not None and second.source == "menu" and second.entry_id == "invoice"
+    assert second.bot_state["survey"] == "pending"
+
+
+async def test_hands_over(engine: ReplyEngine) -> None:
+    reply = await KnowledgeBaseReplies(engine).reply(context("转人工"))
+    assert reply is not None and reply.handover and reply.text and reply.payload == {"handover": "person"}
+
+
+async def test_language_comes_from_the_conversation(engine: ReplyEngine) -> None:
+    reply = await KnowledgeBaseReplies(engine).reply(context("转人工", language="en"))
+    assert reply is not None and reply.text.startswith("Connecting you")
+
+
+async def test_nothing_to_say_is_none(engine: ReplyEngine) -> None:
+    handler = KnowledgeBaseReplies(engine)
+    assert await handler.reply(context("", kind="image")) is None
+    # an acknowledgement is handled (no hand-over) with nothing to send
+    ack = await handler.reply(context("好的"))
+    assert ack is not None and ack.text is None and not ack.handover and ack.source == "smalltalk"
+    assert await handler.reply(context("🙂")) is None

@@ -1,0 +1,97 @@
+"""Database locked or full: inbound is refused with a retryable status, never acknowledged and
+lost; health says down; the platform's retry is stored once the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from csgw.gateway.db import current_connection
+from csgw.gateway.models import Message
+from csgw.gateway.testing import running_gateway
+from tests.reliability.wechat_push import OA_CHANNEL, push
+
+SITE = {"plugin": "webchat", "account": "site"}
+LONG = "请问这件衣服什么时候发货？" * 120  # fills pages fast, so a full database shows at once
+
+
+@asynccontextmanager
+async def locked(path: Path) -> AsyncIterator[None]:
+    """Another process's writer holds the database: BEGIN EXCLUSIVE until released."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@asynccontextmanager
+async def full(path: Path) -> AsyncIterator[None]:
+    """The database cannot grow by one page: what SQLite reports on a full disk (SQLITE_FULL)."""
+    connection = current_connection()
+    pages = (await connection.execute_query_dict("PRAGMA page_count"))[0]["page_count"]
+    await connection.execute_script(f"PRAGMA max_page_count = {pages}")
+    try:
+        yield
+    finally:
+        await connection.execute_script("PRAGMA max_page_count = 4294967294")
+
+
+async def health(session: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
+    async with session.get(f"{url}/healthz") as response:
+        return response.status, await response.json()
+
+
+async def widget_send(socket: aiohttp.ClientWebSocketResponse, client_id: str, text: str) -> dict:
+    await socket.send_json({"type": "message", "client_id": client_id, "text": text})
+    while True:
+        frame = await asyncio.wait_for(socket.receive_json(), 10)
+        if frame["type"] in ("ack", "error"):
+            return frame
+
+
+@pytest.mark.parametrize("outage", [locked, full], ids=["locked", "full"])
+async def test_inbound_is_refused_retryably_while_the_database_cannot_write(tmp_path, outage: Callable):
+    db = tmp_path / "csgw.db"
+    async with running_gateway(tmp_path, database_url=f"sqlite://{db}?busy_timeout=200",
+                               channels=[OA_CHANNEL, SITE]) as gw, aiohttp.ClientSession() as session:
+        assert await push(session, gw.url, "o_before", "你好", 1) == 200
+        socket = await session.ws_connect(f"{gw.url}/widget/ws?site=site&visitor=visitor-0001")
+        assert (await socket.receive_json())["type"] == "hello"
+
+        acknowledged, refused = [], []
+        async with outage(db):
+            for msg_id in range(100, 120):  # a full database may still fit a message or two
+                status = await push(session, gw.url, f"o_{msg_id}", LONG, msg_id)
+                assert status in (200, 503), status
+                (acknowledged if status == 200 else refused).append(msg_id)
+                if refused:
+                    break
+            assert refused, "the database never refused a write"
+            frame = await widget_send(socket, "c1", LONG)
+            assert frame == {"type": "error", "code": "unavailable", "message": frame["message"]}
+            status, report = await health(session, gw.url)
+            writes = next(c for c in report["checks"] if c["name"] == "store_writes")
+            assert status == 503 and report["status"] == "down" and writes["status"] == "down"
+
+        for msg_id in acknowledged:  # what got a 2xx is on disk
+            assert await Message.filter(external_id=str(msg_id)).count() == 1
+        assert await Message.filter(external_id=str(refused[0])).count() == 0
+        # the platform retries the refused push, the visitor sends again: both stored once
+        assert await push(session, gw.url, f"o_{refused[0]}", LONG, refused[0]) == 200
+        assert await Message.filter(external_id=str(refused[0])).count() == 1
+        frame = await widget_send(socket, "c1", LONG)
+        assert frame["type"] == "ack"
+        assert await Message.filter(external_id="visitor-0001:c1").count() == 1
+        status, report = await health(session, gw.url)
+        assert {c["name"]: c["status"] for c in report["checks"]}.items() >= {
+            "database": "ok", "store_writes": "ok"}.items()
+        await socket.close()

@@ -1,0 +1,1 @@
+"""Real servers the test suite installs and starts (Dovecot IMAP)."""
