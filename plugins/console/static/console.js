@@ -85,7 +85,12 @@ async function onEvent(event) {
     const id = data.conversation_id;
     const known = state.conversations.get(id);
     if (known) remember({ ...known, last_message: data, last_message_at: data.created_at });
-    else remember(await get(`/conversations/${id}`).catch(() => ({ id, state: "bot", last_message: data })));
+    else {
+      const fetched = await get(`/conversations/${id}`).catch(() => ({ id, state: "bot", last_message: data }));
+      // Events handled while the fetch was under way (e.g. the assignment) are newer: they win.
+      const meanwhile = state.conversations.get(id);
+      remember(meanwhile ? { ...fetched, ...meanwhile } : fetched);
+    }
     if (id === state.currentId) addMessage(data);
     else if (data.sender === "customer") setUnread(id, (state.unread[id] || 0) + 1);
     redraw();
