@@ -8,12 +8,12 @@ pointing at rows that do not exist.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from csgw.gateway.bounded_cache import BoundedCache
 from csgw.gateway.bulk import db_json, insert_rows, placeholders, update_rows
 from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
@@ -26,18 +26,6 @@ OUTBOX_COLUMNS = ("message_id", "channel", "account", "state", "attempts", "next
                   "updated_at")
 JSON_FIELDS = {"bot_state", "flags", "payload"}
 SURVEY_SCORES = ("1", "2", "3", "4", "5")
-
-
-class BoundedCache(OrderedDict):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)

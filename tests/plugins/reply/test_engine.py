@@ -166,3 +166,22 @@ def test_rebuild_swaps_atomically(shop_kb: KnowledgeBase) -> None:
     assert engine.match("奶茶多少钱").entry_id == "tea"
     assert not engine.match("包邮吗").answered
     assert set(engine.entries) == {"tea"}
+
+
+def test_remembered_decisions_keep_each_conversations_state(shop_kb: KnowledgeBase) -> None:
+    engine = ReplyEngine.from_kb(shop_kb)
+    first = engine.match("今天天气怎么样", bot_state={"other_plugin": 1})
+    assert first.source == "none" and first.bot_state["other_plugin"] == 1 and first.bot_state["kb"]["misses"] == 1
+    again = engine.match("今天天气怎么样", bot_state={})
+    assert again.text == first.text and again.bot_state == {"kb": first.bot_state["kb"]}
+    again.payload["scribble"] = True  # a caller's change never reaches the next answer
+    assert "scribble" not in engine.match("今天天气怎么样").payload
+    # With a miss already counted the same text is decided afresh: this time a person takes over.
+    assert engine.match("今天天气怎么样", bot_state=first.bot_state).handover
+
+
+def test_a_rebuild_forgets_remembered_decisions(shop_kb: KnowledgeBase) -> None:
+    engine = ReplyEngine.from_kb(shop_kb)
+    assert engine.match("奶茶包邮吗").entry_id == "free-shipping"
+    engine.rebuild([Entry(id="tea", question="奶茶包邮吗", answer="包邮", keywords=[{"any": ["奶茶"]}])])
+    assert engine.match("奶茶包邮吗").entry_id == "tea"
