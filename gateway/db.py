@@ -10,6 +10,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
 from csgw.gateway.migrations import upgrade_schema
+from csgw.gateway.sql_plans import SqliteBatchRunner
+from csgw.gateway.writer import OrmPlanRunner, PlanRunner
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +49,16 @@ async def open_database(url: str) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+
+
+def plan_runner(url: str) -> PlanRunner:
+    """How the writer runs its batch plans: on SQLite its own connection and thread."""
+    connection = tortoise_config(url)["connections"][connection_name(url)]
+    credentials = dict(connection["credentials"])
+    path = credentials.pop("file_path", "")
+    if not is_sqlite(url) or not path or path == ":memory:":
+        return OrmPlanRunner()
+    return SqliteBatchRunner(path, credentials)
 
 
 def is_sqlite(url: str) -> bool:

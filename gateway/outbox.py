@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
+from tortoise.functions import Min
 
-from csgw.gateway.bulk import placeholders, update_rows
 from csgw.gateway.channel import Channel, OutboundMessage, SendError
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Message, OutboxItem
+from csgw.gateway.sql_plans import ExecuteMany, Plan, marks
 from csgw.gateway.store import MessageStore, to_outbound
+from csgw.gateway.store_plans import update_statement
 from csgw.gateway.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
@@ -118,7 +120,11 @@ class Outbox:
                 message = messages.get(item.message_id)
                 if message is not None:
                     by_conversation[message.conversation_id].append((item, message))
-            await asyncio.gather(*(self._send_in_order(key, queue) for queue in by_conversation.values()))
+            oldest = await _oldest_pending(list(by_conversation))
+            # A reply stored while an earlier one of its conversation is backing off waits for it.
+            ready = [queue for conversation_id, queue in by_conversation.items()
+                     if queue[0][1].id == oldest.get(conversation_id)]
+            await asyncio.gather(*(self._send_in_order(key, queue) for queue in ready))
         finally:
             self._busy.discard(key)
             self._wake.set()
@@ -209,13 +215,18 @@ class Outbox:
             self.on_result(result, message, **detail)
 
 
-async def _mark_sent_batch(connection, sent: list[tuple[int, int, int]]) -> list[None]:
+async def _oldest_pending(conversation_ids: list[int]) -> dict[int, int]:
+    """conversation id -> id of its oldest reply still waiting in the outbox."""
+    rows = await Message.filter(conversation_id__in=conversation_ids, delivery="pending").group_by(
+        "conversation_id").annotate(first=Min("id")).values_list("conversation_id", "first")
+    return dict(rows)
+
+
+def _mark_sent_batch(sent: list[tuple[int, int, int]]) -> Plan[list[None]]:
     """Every send confirmed while the last commit ran, marked in two statements."""
     at = now()
-    await update_rows(connection, "outbox", ("state", "attempts", "updated_at", "last_error"),
-                      [["sent", attempts, at, None, item_id] for item_id, _, attempts in sent])
-    marks = ", ".join(placeholders(connection, len(sent), start=2))
-    first = placeholders(connection, 1)[0]
-    await connection.execute_query(f'UPDATE "message" SET "delivery" = {first} WHERE "id" IN ({marks})',
-                                   ["sent", *[message_id for _, message_id, _ in sent]])
+    yield update_statement("outbox", ("state", "attempts", "updated_at", "last_error"),
+                           [["sent", attempts, at, None, item_id] for item_id, _, attempts in sent])
+    yield ExecuteMany(f'UPDATE "message" SET "delivery" = ? WHERE "id" IN ({marks(len(sent))})',
+                      [["sent", *[message_id for _, message_id, _ in sent]]])
     return [None] * len(sent)

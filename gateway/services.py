@@ -24,7 +24,7 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.cursors import CursorStore
-from csgw.gateway.db import close_database, open_database
+from csgw.gateway.db import close_database, open_database, plan_runner
 from csgw.gateway.events import EventBus
 from csgw.gateway.models import ChannelAccount, Conversation
 from csgw.gateway.outbox import Outbox
@@ -108,7 +108,7 @@ class GatewayServices:
         """Store first, then plugins (knowledge base loaded), then unanswered messages, then
         channels: nothing reaches the pipeline before the plugins it needs are ready."""
         await open_database(self.settings.database.url)
-        self.writer.start()
+        self.writer.start(plan_runner(self.settings.database.url))
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         for plugin, account in self.channels:
             await ChannelAccount.get_or_create(plugin=plugin, account=account)

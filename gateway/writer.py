@@ -4,6 +4,11 @@ Jobs queued while a transaction runs are committed together in the next one, so 
 a commit (an fsync on SQLite) is shared by everyone waiting; each caller's future resolves only
 after its job's transaction has committed. If a batch fails, its jobs are retried one per
 transaction so a single bad job cannot take the others down.
+
+Two kinds of job: an ORM job (`run`: an async function given the transaction's connection) and
+a batched item (`run_batched`: a handler turns all queued items of its kind into one SQL plan,
+see `sql_plans`). Consecutive jobs of one kind share a transaction; on SQLite the plans of a
+batch run in the writer's own thread and connection, in one hop.
 """
 
 from __future__ import annotations
@@ -12,18 +17,38 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from csgw.gateway.sql_plans import Plan, run_plan_async
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 Job = Callable[[BaseDBAsyncClient], Awaitable[Any]]
-# A batch handler takes many items at once and returns one result per item, in order.
-BatchHandler = Callable[[BaseDBAsyncClient, list[Any]], Awaitable[list[Any]]]
+# A batch handler turns many items into one plan whose result is one result per item, in order.
+BatchHandler = Callable[[list[Any]], Plan[list[Any]]]
+
+
+class PlanRunner(Protocol):
+    async def run(self, plans: list[Plan[Any]]) -> list[Any]:
+        """Run `plans` in one transaction; their results in order."""
+
+    async def close(self) -> None: ...
+
+
+class OrmPlanRunner:
+    """Plans statement by statement on the ORM's connection (PostgreSQL, tests)."""
+
+    async def run(self, plans: list[Plan[Any]]) -> list[Any]:
+        async with in_transaction() as connection:
+            return [await run_plan_async(connection, plan) for plan in plans]
+
+    async def close(self) -> None:
+        pass
 
 
 @dataclass(slots=True)
@@ -44,11 +69,14 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[Entry] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self.runner: PlanRunner = OrmPlanRunner()
         self.batches = 0
         self.jobs = 0
         self.last_error: str | None = None
 
-    def start(self) -> None:
+    def start(self, runner: PlanRunner | None = None) -> None:
+        if runner is not None:
+            self.runner = runner
         self._task = asyncio.create_task(self._run(), name="csgw-writer")
 
     async def run(self, job: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
@@ -83,6 +111,7 @@ class GroupCommitWriter:
             await self._task
         except asyncio.CancelledError:
             pass
+        await self.runner.close()
 
     async def _run(self) -> None:
         while True:
@@ -97,48 +126,51 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[Entry]) -> None:
         live = [entry for entry in batch if not entry.future.cancelled()]
+        for is_plan, segment in groupby(live, key=lambda entry: entry.handler is not None):
+            await self._commit_segment(list(segment), is_plan)
+
+    async def _commit_segment(self, entries: list[Entry], is_plan: bool) -> None:
         try:
-            async with in_transaction() as connection:
-                results = await _execute(connection, live)
+            results = await (self._run_plans(entries) if is_plan else self._run_jobs(entries))
         except Exception as error:
             self.last_error = repr(error)
-            if len(live) == 1:
-                _settle(live[0].future, error=error)
+            if len(entries) == 1:
+                _settle(entries[0].future, error=error)
                 return
-            log.warning("batch failed, retrying jobs one by one", jobs=len(live), error=repr(error))
-            for entry in live:
-                await self._commit_one(entry)
+            log.warning("batch failed, retrying jobs one by one", jobs=len(entries), error=repr(error))
+            for entry in entries:
+                await self._commit_one(entry, is_plan)
             return
         self.batches += 1
-        self.jobs += len(live)
+        self.jobs += len(entries)
         self.last_error = None
-        for entry, result in zip(live, results, strict=True):
+        for entry, result in zip(entries, results, strict=True):
             _settle(entry.future, result=result)
 
-    async def _commit_one(self, entry: Entry) -> None:
+    async def _commit_one(self, entry: Entry, is_plan: bool) -> None:
         try:
-            async with in_transaction() as connection:
-                [result] = await _execute(connection, [entry])
+            [result] = await (self._run_plans([entry]) if is_plan else self._run_jobs([entry]))
         except Exception as error:
             _settle(entry.future, error=error)
         else:
             self.jobs += 1
             _settle(entry.future, result=result)
 
+    @staticmethod
+    async def _run_jobs(entries: list[Entry]) -> list[Any]:
+        async with in_transaction() as connection:
+            return [await entry.job(connection) for entry in entries]
 
-async def _execute(connection: BaseDBAsyncClient, entries: list[Entry]) -> list[Any]:
-    """Run entries in queue order; a run of one batch handler's items becomes one call."""
-    results: list[Any] = []
-    for handler, run in groupby(entries, key=lambda e: e.handler):
-        run = list(run)
-        if handler is None:
-            results.extend([await entry.job(connection) for entry in run])
-        else:
-            handled = await handler(connection, [entry.item for entry in run])
+    async def _run_plans(self, entries: list[Entry]) -> list[Any]:
+        """A run of one handler's items becomes one plan; all plans share one transaction."""
+        runs = [list(run) for _, run in groupby(entries, key=lambda e: e.handler)]
+        plans = [run[0].handler([entry.item for entry in run]) for run in runs]
+        results: list[Any] = []
+        for run, handled in zip(runs, await self.runner.run(plans), strict=True):
             if len(handled) != len(run):
                 raise RuntimeError(f"batch handler returned {len(handled)} results for {len(run)} items")
             results.extend(handled)
-    return results
+        return results
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:

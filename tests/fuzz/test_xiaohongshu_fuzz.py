@@ -44,6 +44,11 @@ def test_dotted_paths_never_raise(data, path: str) -> None:
     pick(data, path)
 
 
+def test_a_digit_that_is_not_a_decimal_is_no_index() -> None:
+    assert pick({"a": ["x", "y"]}, "a.1") == "y"
+    assert pick({"a": ["x", "y"]}, "a.¹") is None  # str.isdigit() says yes, int() says no
+
+
 @FUZZ
 @given(st.binary(max_size=200) | st.sampled_from([b"[" * 100_000, b'{"a":' * 50_000]))
 def test_push_bodies_are_objects_or_refused(raw: bytes) -> None:

@@ -31,6 +31,11 @@ async def test_failing_platform_is_retried_until_delivered_once_in_order(tmp_pat
         sent = await gw.fake("flaky").wait_sent(3)
         assert [m.message_id for m in sent] == sorted(m.message_id for m in sent)
         assert len({m.message_id for m in sent}) == 3
+
+        async def all_marked_sent() -> bool:  # the mark commits just after the platform took it
+            return await OutboxItem.filter(state="sent").count() == 3
+
+        await wait_for_condition(all_marked_sent)
         items = await OutboxItem.all().order_by("id")
         assert [i.state for i in items] == ["sent"] * 3
         assert items[0].attempts == 4
@@ -79,3 +84,19 @@ async def test_agents_see_why_replies_are_blocked_until_the_customer_writes_agai
         await gw.services.accept(InboundMessage("fake", "strict", "u-1", "在吗", "m-2"))
         await gw.services.pipeline.drain()
         assert "reply_blocked_reason" not in (await Conversation.get(id=accepted.conversation_id)).flags
+
+
+async def test_a_reply_stored_during_an_earlier_ones_backoff_waits_its_turn(tmp_path, monkeypatch):
+    monkeypatch.setattr(outbox, "BASE_DELAY", 0.3)
+    channels = [{"plugin": "fake", "account": "flaky", "fail_times": 1}]
+    async with running_gateway(tmp_path, channels=channels) as gw:
+        fake = gw.fake("flaky")
+        await gw.services.accept(InboundMessage("fake", "flaky", "u-1", "你好", "m-0"))
+
+        async def first_failed_and_rescheduled() -> bool:
+            return bool(fake.attempts) and await OutboxItem.filter(attempts=1).exists()
+
+        await wait_for_condition(first_failed_and_rescheduled)
+        await gw.services.accept(InboundMessage("fake", "flaky", "u-1", "怎么退货", "m-1"))
+        sent = await fake.wait_sent(2)
+        assert [m.message_id for m in sent] == sorted(m.message_id for m in sent)

@@ -13,6 +13,7 @@ from csgw.gateway import outbox
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import OutboxItem
 from csgw.gateway.testing import running_gateway
+from tests.gateway.helpers import wait_for_condition
 from tests.reliability.soak import scaled
 
 OUTAGE_SECONDS = scaled(2.5, 150)
@@ -74,7 +75,11 @@ async def test_outage_is_retried_with_capped_jittered_backoff_then_delivered_onc
         sent = await fake.wait_sent(CUSTOMERS, timeout=MAX_DELAY * 2 + 10)
         ids = [message.message_id for message in sent]
         assert len(ids) == len(set(ids)) == CUSTOMERS
-        assert await OutboxItem.filter(state="sent").count() == CUSTOMERS
+
+        async def all_marked_sent() -> bool:  # the mark commits just after the platform took it
+            return await OutboxItem.filter(state="sent").count() == CUSTOMERS
+
+        await wait_for_condition(all_marked_sent)
         assert await OutboxItem.filter(state="pending").count() == 0
 
         # The failures age out of the channel's window: health recovers without a restart.

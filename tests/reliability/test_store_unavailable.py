@@ -14,7 +14,7 @@ import pytest
 
 from csgw.gateway.db import current_connection
 from csgw.gateway.models import Message
-from csgw.gateway.testing import running_gateway
+from csgw.gateway.testing import RunningGateway, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
 SITE = {"plugin": "webchat", "account": "site"}
@@ -22,7 +22,7 @@ LONG = "请问这件衣服什么时候发货？" * 120  # fills pages fast, so a
 
 
 @asynccontextmanager
-async def locked(path: Path) -> AsyncIterator[None]:
+async def locked(path: Path, gw: RunningGateway) -> AsyncIterator[None]:
     """Another process's writer holds the database: BEGIN EXCLUSIVE until released."""
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -34,15 +34,19 @@ async def locked(path: Path) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def full(path: Path) -> AsyncIterator[None]:
-    """The database cannot grow by one page: what SQLite reports on a full disk (SQLITE_FULL)."""
+async def full(path: Path, gw: RunningGateway) -> AsyncIterator[None]:
+    """The database cannot grow by one page: what SQLite reports on a full disk (SQLITE_FULL).
+    The limit is per connection: set on the ORM's and on the writer's own."""
     connection = current_connection()
+    writer = gw.services.writer.runner
     pages = (await connection.execute_query_dict("PRAGMA page_count"))[0]["page_count"]
-    await connection.execute_script(f"PRAGMA max_page_count = {pages}")
+    for limit in (connection.execute_script, writer.execute):
+        await limit(f"PRAGMA max_page_count = {pages}")
     try:
         yield
     finally:
-        await connection.execute_script("PRAGMA max_page_count = 4294967294")
+        for limit in (connection.execute_script, writer.execute):
+            await limit("PRAGMA max_page_count = 4294967294")
 
 
 async def health(session: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
@@ -68,7 +72,7 @@ async def test_inbound_is_refused_retryably_while_the_database_cannot_write(tmp_
         assert (await socket.receive_json())["type"] == "hello"
 
         acknowledged, refused = [], []
-        async with outage(db):
+        async with outage(db, gw):
             for msg_id in range(100, 120):  # a full database may still fit a message or two
                 status = await push(session, gw.url, f"o_{msg_id}", LONG, msg_id)
                 assert status in (200, 503), status

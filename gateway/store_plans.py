@@ -1,0 +1,266 @@
+"""The SQL of the message write path, as plans (see `sql_plans`): pure, run by the writer.
+
+Each plan takes a whole batch (every inbound message, or every reply, queued while the last
+transaction ran) and stores it with a handful of statements. What the store's caches know is
+handed in beforehand: plans never touch shared state, since on SQLite they run in the writer's
+thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from csgw.gateway.channel import InboundMessage, OutboundMessage
+from csgw.gateway.clock import now
+from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
+from csgw.gateway.sql_plans import ExecuteMany, Insert, Plan, Select, marks, model_from_row, new_row
+
+MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender", "agent_id", "kind", "text",
+                   "payload", "external_id", "processed", "delivery", "reply_to_id", "created_at", "platform_ts")
+OUTBOX_COLUMNS = ("message_id", "channel", "account", "state", "attempts", "next_attempt_at", "created_at",
+                  "updated_at")
+CONVERSATION_COLUMNS = tuple(Conversation._meta.fields_map)
+CONVERSATION_SELECT = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in CONVERSATION_COLUMNS)} FROM "conversation"'
+SURVEY_SCORES = ("1", "2", "3", "4", "5")
+
+IdentityKey = tuple[str, str, str]  # channel, account, platform user id
+ThreadKey = tuple[int, str, str, str | None]  # customer, channel, account, thread
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    message_id: int
+    conversation_id: int
+    customer_id: int
+    duplicate: bool
+    new_conversation: bool
+    message: Message | None = None  # the stored row (not for duplicates)
+    conversation: Conversation | None = None  # as read in the storing transaction
+
+
+@dataclass(slots=True)
+class DraftReply:
+    text: str
+    sender: str = "bot"
+    payload: dict[str, Any] = field(default_factory=dict)
+    agent_id: int | None = None
+
+
+@dataclass(slots=True)
+class ReplyBatchItem:
+    conversation: Conversation
+    user_id: str
+    drafts: list[DraftReply]
+    answers: int | None
+    inline: bool
+    values: dict[str, Any]  # conversation changes; the plan adds last_message_at, first_response_at
+
+
+@dataclass(frozen=True, slots=True)
+class InboundHints:
+    """What the caches knew before the batch: customer per identity, open conversation per thread."""
+
+    customers: dict[IdentityKey, int]
+    conversations: dict[ThreadKey, int]
+
+
+def identity_of(inbound: InboundMessage) -> IdentityKey:
+    return (inbound.channel, inbound.account, inbound.user_id)
+
+
+def _dedupe_key(inbound: InboundMessage) -> tuple[str, str, str]:
+    return (inbound.channel, inbound.account, inbound.external_id or "")
+
+
+def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
+                       survey_window: float) -> Plan[list[StoredInbound]]:
+    """Deduplicate, resolve customer and open conversation, insert: one result per message."""
+    existing = yield from _existing_messages(inbounds)
+    open_by_id = yield from _open_conversations(set(hints.conversations.values()))
+    customers = dict(hints.customers)
+    threads: dict[ThreadKey, Conversation] = {
+        key: open_by_id[ident] for key, ident in hints.conversations.items() if ident in open_by_id}
+    results: list[StoredInbound | None] = [None] * len(inbounds)
+    first_in_batch: dict[tuple[str, str, str], int] = {}
+    fresh: list[tuple[int, Conversation, bool]] = []
+    for index, inbound in enumerate(inbounds):
+        key = _dedupe_key(inbound)
+        if inbound.external_id and key in existing:
+            results[index] = existing[key]
+            continue
+        if inbound.external_id and key in first_in_batch:
+            continue  # resolved below, once the first copy has its id
+        if inbound.external_id:
+            first_in_batch[key] = index
+        identity = identity_of(inbound)
+        if identity not in customers:
+            customers[identity] = yield from _customer_for(inbound)
+        thread = (customers[identity], inbound.channel, inbound.account, inbound.thread_key)
+        created = False
+        if thread not in threads:
+            threads[thread], created = yield from _open_conversation(inbound, customers[identity], survey_window)
+        fresh.append((index, threads[thread], created))
+    at = now()
+    rows = [[conversation.id, inbounds[i].channel, inbounds[i].account, "in", "customer", None, inbounds[i].kind,
+             inbounds[i].text, inbounds[i].payload, inbounds[i].external_id, False, None, None, at,
+             inbounds[i].platform_ts] for i, conversation, _ in fresh]
+    ids = yield Insert("message", MESSAGE_COLUMNS, rows)
+    for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
+        message = model_from_row(Message, ("id", *MESSAGE_COLUMNS), (ident, *row))
+        results[index] = StoredInbound(ident, conversation.id, conversation.customer_id,
+                                       False, created, message, conversation)
+    for index, inbound in enumerate(inbounds):
+        if results[index] is None:
+            first = results[first_in_batch[_dedupe_key(inbound)]]
+            results[index] = StoredInbound(first.message_id, first.conversation_id, first.customer_id, True, False)
+    return results
+
+
+def _existing_messages(inbounds: list[InboundMessage]) -> Plan[dict[tuple[str, str, str], StoredInbound]]:
+    """Messages already stored under the batch's external ids (platform retries)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for inbound in inbounds:
+        if inbound.external_id:
+            wanted.setdefault((inbound.channel, inbound.account), set()).add(inbound.external_id)
+    found: dict[tuple[str, str, str], StoredInbound] = {}
+    for (channel, account), external_ids in wanted.items():
+        rows = yield Select(
+            'SELECT m."id", m."conversation_id", c."customer_id", m."external_id" FROM "message" m '
+            'JOIN "conversation" c ON c."id" = m."conversation_id" '
+            f'WHERE m."channel" = ? AND m."account" = ? AND m."external_id" IN ({marks(len(external_ids))})',
+            [channel, account, *external_ids])
+        for message_id, conversation_id, customer_id, external_id in rows:
+            found[(channel, account, external_id)] = StoredInbound(
+                message_id, conversation_id, customer_id, True, False)
+    return found
+
+
+def _open_conversations(ids: set[int]) -> Plan[dict[int, Conversation]]:
+    """The cached conversations that are still open, in one query."""
+    if not ids:
+        return {}
+    rows = yield Select(f'{CONVERSATION_SELECT} WHERE "id" IN ({marks(len(ids))}) AND "state" != \'closed\'',
+                        list(ids))
+    conversations = [model_from_row(Conversation, CONVERSATION_COLUMNS, row) for row in rows]
+    return {conversation.id: conversation for conversation in conversations}
+
+
+def _customer_for(inbound: InboundMessage) -> Plan[int]:
+    rows = yield Select('SELECT "customer_id" FROM "customer_identity" '
+                        'WHERE "channel" = ? AND "account" = ? AND "platform_user_id" = ?', list(identity_of(inbound)))
+    if rows:
+        return rows[0][0]
+    at = now()
+    name = str(inbound.profile.get("nickname") or inbound.profile.get("name") or "")
+    columns, row = new_row(Customer, {"name": name}, at)
+    [customer_id] = yield Insert("customer", columns, [row])
+    columns, row = new_row(CustomerIdentity, {
+        "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
+        "platform_user_id": inbound.user_id, "profile": dict(inbound.profile)}, at)
+    yield Insert("customer_identity", columns, [row])
+    return customer_id
+
+
+def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[Any]]:
+    thread = '"thread_key" IS NULL' if inbound.thread_key is None else '"thread_key" = ?'
+    params = [customer_id, inbound.channel, inbound.account]
+    if inbound.thread_key is not None:
+        params.append(inbound.thread_key)
+    return f'"customer_id" = ? AND "channel" = ? AND "account" = ? AND {thread}', params
+
+
+def _open_conversation(inbound: InboundMessage, customer_id: int,
+                       survey_window: float) -> Plan[tuple[Conversation, bool]]:
+    """The customer's open conversation on this account (and thread); a closed one is never reopened."""
+    where, params = _same_thread(inbound, customer_id)
+    rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" != \'closed\' ORDER BY "id" DESC LIMIT 1',
+                        params)
+    if rows:
+        return model_from_row(Conversation, CONVERSATION_COLUMNS, rows[0]), False
+    rated = yield from _awaiting_rating(inbound, customer_id, survey_window)
+    if rated:
+        return rated, False
+    at = now()
+    columns, row = new_row(Conversation, {
+        "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
+        "thread_key": inbound.thread_key, "state": "bot", "opened_at": at, "last_message_at": at}, at)
+    [ident] = yield Insert("conversation", columns, [row])
+    return model_from_row(Conversation, ("id", *columns), (ident, *row)), True
+
+
+def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[Conversation | None]:
+    """A lone 1-5 just after a close rates that conversation instead of opening a new one."""
+    if survey_window <= 0 or inbound.text.strip() not in SURVEY_SCORES:
+        return None
+    where, params = _same_thread(inbound, customer_id)
+    rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" = \'closed\' '
+                        'AND "satisfaction" IS NULL ORDER BY "id" DESC LIMIT 1', params)
+    if not rows:
+        return None
+    latest = model_from_row(Conversation, CONVERSATION_COLUMNS, rows[0])
+    if latest.closed_at and (now() - latest.closed_at).total_seconds() <= survey_window:
+        return latest
+    return None
+
+
+def store_replies_plan(items: list[ReplyBatchItem]) -> Plan[list[list[OutboundMessage]]]:
+    """Replies with their outbox rows (or as inline), answered messages marked processed, and
+    the conversations' changes: one result (the stored replies) per item."""
+    at = now()
+    rows, owners = [], []
+    for number, item in enumerate(items):
+        conversation = item.conversation
+        for draft in item.drafts:
+            if conversation.thread_key:  # channels that thread (e-mail) reply within the thread
+                draft.payload = {**draft.payload, "thread_key": conversation.thread_key}
+            rows.append([conversation.id, conversation.channel, conversation.account, "out", draft.sender,
+                         draft.agent_id, "text", draft.text, draft.payload, None, True,
+                         "inline" if item.inline else "pending", item.answers, at, None])
+            owners.append((number, draft))
+        _stamp(item, at)
+    ids = yield Insert("message", MESSAGE_COLUMNS, rows)
+    results: list[list[OutboundMessage]] = [[] for _ in items]
+    outbox_rows = []
+    for ident, (number, draft) in zip(ids, owners, strict=True):
+        item = items[number]
+        conversation = item.conversation
+        results[number].append(OutboundMessage(
+            message_id=ident, conversation_id=conversation.id, channel=conversation.channel,
+            account=conversation.account, user_id=item.user_id, text=draft.text, sender=draft.sender,
+            payload=draft.payload))
+        if not item.inline:
+            outbox_rows.append([ident, conversation.channel, conversation.account, "pending", 0, at, at, at])
+    yield Insert("outbox", OUTBOX_COLUMNS, outbox_rows)
+    answered = [item.answers for item in items if item.answers is not None]
+    if answered:
+        yield ExecuteMany(f'UPDATE "message" SET "processed" = ? WHERE "id" IN ({marks(len(answered))})',
+                          [[True, *answered]])
+    yield from _update_conversations(items)
+    return results
+
+
+def _stamp(item: ReplyBatchItem, at: datetime) -> None:
+    if item.drafts or item.answers is not None:
+        item.values.setdefault("last_message_at", at)
+    if (any(d.sender == "agent" for d in item.drafts) and item.conversation.first_response_at is None
+            and "first_response_at" not in item.values):
+        item.values["first_response_at"] = at
+
+
+def _update_conversations(items: list[ReplyBatchItem]) -> Plan[None]:
+    """One `executemany` per distinct set of changed columns."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for item in items:
+        if item.values:
+            columns = tuple(sorted(item.values))
+            groups.setdefault(columns, []).append([*(item.values[c] for c in columns), item.conversation.id])
+    for columns, rows in groups.items():
+        yield update_statement("conversation", columns, rows)
+
+
+def update_statement(table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> ExecuteMany:
+    """`UPDATE table SET columns… WHERE id = ?` for each row: [values…, id]."""
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    return ExecuteMany(f'UPDATE "{table}" SET {sets} WHERE "id" = ?', rows)
