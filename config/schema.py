@@ -11,6 +11,16 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RateLimitSettings(Section):
+    """Per-IP token buckets (`gateway/limits.py`). Platforms push from a few addresses, so the
+    webhook limit is generous; visitors are many."""
+
+    webhook_per_minute: float = Field(6000, gt=0)
+    widget_connections_per_minute: float = Field(60, gt=0)
+    widget_messages_per_minute: float = Field(120, gt=0)
+    exempt_loopback: bool = True  # a local proxy that does not forward addresses looks like one client
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -19,6 +29,7 @@ class ServerSettings(Section):
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     language: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
     behind_tls_proxy: bool = False  # a TLS proxy fronts csgw: no plain-HTTP warning, trust X-Forwarded-For
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
 
 class DatabaseSettings(Section):

@@ -12,6 +12,11 @@ port = 8080
 data_dir = "./data"
 language = "zh-Hans"          # zh-Hans, zh-Hant or en: customer-facing system texts
 
+[server.rate_limits]          # per client IP, per minute (loopback is exempt unless exempt_loopback = false)
+webhook_per_minute = 6000
+widget_connections_per_minute = 60
+widget_messages_per_minute = 120
+
 [database]
 url = "sqlite://./data/csgw.db"   # or postgres://user:password@host:5432/dbname
 

@@ -53,7 +53,8 @@ def create_app(settings: Settings, host: PluginHost) -> web.Application:
     monitor.checks.append(services.store_writes)
     app[SERVICES] = services
     app[MONITOR] = monitor
-    app[IP_LIMITS] = IpLimits(trust_forwarded=settings.server.behind_tls_proxy)
+    app[IP_LIMITS] = IpLimits(trust_forwarded=settings.server.behind_tls_proxy,
+                              **settings.server.rate_limits.model_dump())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await services.start()

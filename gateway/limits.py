@@ -31,7 +31,7 @@ class Bucket:
 
 @dataclass
 class IpLimits:
-    # Platforms push from a few addresses, so the webhook limit is generous; visitors are many.
+    # Defaults as `[server.rate_limits]` (config/schema.py RateLimitSettings).
     webhook_per_minute: float = 6000
     widget_connections_per_minute: float = 60
     widget_messages_per_minute: float = 120

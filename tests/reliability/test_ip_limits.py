@@ -5,9 +5,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from csgw.config.errors import ConfigError
 from csgw.gateway import limits as limits_module
 from csgw.gateway.limits import IP_LIMITS, IpLimits
-from csgw.gateway.testing import running_gateway
+from csgw.gateway.testing import make_settings, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
 SITE = {"plugin": "webchat", "account": "site", "allowed_origins": ["https://shop.example"]}
@@ -36,16 +37,14 @@ def test_buckets_refill_and_stay_bounded(monkeypatch):
     assert IpLimits().allow("webhook", "127.0.0.1") and IpLimits().allow("webhook", "::1")
 
 
-async def test_limits_apply_per_address_over_http(tmp_path):
-    async with running_gateway(tmp_path, channels=[OA_CHANNEL, SITE]) as gw, aiohttp.ClientSession() as session:
-        limits = gw.server.app[IP_LIMITS]
-        limits.exempt_loopback = False
-        limits.webhook_per_minute = 3
+async def test_limits_from_config_apply_per_address_over_http(tmp_path):
+    rate_limits = {"webhook_per_minute": 3, "widget_connections_per_minute": 2,
+                   "widget_messages_per_minute": 3, "exempt_loopback": False}
+    async with running_gateway(tmp_path, channels=[OA_CHANNEL, SITE], server={"rate_limits": rate_limits}
+                               ) as gw, aiohttp.ClientSession() as session:
         statuses = [await push(session, gw.url, "o_rate", "你好", 500 + n) for n in range(5)]
         assert statuses == [200, 200, 200, 429, 429]
 
-        limits.widget_connections_per_minute = 2
-        limits.widget_messages_per_minute = 3
         url = f"{gw.url}/widget/ws?site=site"
         first = await session.ws_connect(f"{url}&visitor=visitor-0001", headers=ORIGIN)
         second = await session.ws_connect(f"{url}&visitor=visitor-0002", headers=ORIGIN)
@@ -62,6 +61,12 @@ async def test_limits_apply_per_address_over_http(tmp_path):
         assert frames == ["ack", "ack", "ack", "rate_limited"]
         await first.close()
         await second.close()
+
+
+def test_a_limit_must_be_positive(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        make_settings(tmp_path, server={"rate_limits": {"widget_messages_per_minute": 0}})
+    assert any("server.rate_limits.widget_messages_per_minute" in line for line in error.value.lines)
 
 
 async def test_forwarded_address_is_trusted_only_behind_a_tls_proxy(tmp_path):
