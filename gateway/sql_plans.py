@@ -87,6 +87,11 @@ def _insert_sql(table: str, columns: Sequence[str], with_id: bool = False) -> st
     return f'INSERT INTO "{table}" ({names}) VALUES ({marks(len(columns) + with_id)})'
 
 
+def _ids_ending_at(last: int, count: int) -> list[int]:
+    """SQLite: the rows of one `executemany` under the write lock got consecutive ids."""
+    return list(range(last - count + 1, last + 1))
+
+
 @lru_cache(maxsize=512)
 def _numbered(sql: str) -> str:
     """`?` placeholders as PostgreSQL's `$1, $2, …` (plans never put `?` in a literal)."""
@@ -163,8 +168,7 @@ async def _insert_async(connection: BaseDBAsyncClient, table: str, columns: Sequ
     if sqlite:
         await connection.execute_many(_insert_sql(table, columns), [_params(row, True) for row in rows])
         _, found = await connection.execute_query("SELECT last_insert_rowid()")
-        last = tuple(found[0].values())[0] if isinstance(found[0], dict) else found[0][0]
-        return list(range(last - len(rows) + 1, last + 1))
+        return _ids_ending_at(found[0][0], len(rows))
     # The ids come from the table's sequence first, so they are known in row order.
     _, found = await connection.execute_query(
         f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {len(rows)})")
@@ -251,6 +255,5 @@ class SqliteBatchRunner:
                 if not rows:
                     return []
                 connection.executemany(_insert_sql(table, columns), [_params(row, True) for row in rows])
-                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-                return list(range(last - len(rows) + 1, last + 1))
+                return _ids_ending_at(connection.execute("SELECT last_insert_rowid()").fetchone()[0], len(rows))
         raise TypeError(f"not a statement: {statement!r}")

@@ -58,7 +58,7 @@ class MessageStore:
         stored: StoredInbound = await self.writer.run_batched(self._store_inbound_batch, inbound)
         if stored.duplicate:  # nothing new to learn; a forged retry must not re-point the caches
             return stored
-        self._customers.put((inbound.channel, inbound.account, inbound.user_id), stored.customer_id)
+        self._customers.put(identity_of(inbound), stored.customer_id)
         self._open.put((stored.customer_id, inbound.channel, inbound.account, inbound.thread_key),
                        stored.conversation_id)
         self._users.put(stored.conversation_id, inbound.user_id)

@@ -22,7 +22,7 @@ MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender
 OUTBOX_COLUMNS = ("message_id", "channel", "account", "state", "attempts", "next_attempt_at", "created_at",
                   "updated_at")
 CONVERSATION_COLUMNS = tuple(Conversation._meta.fields_map)
-CONVERSATION_SELECT = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in CONVERSATION_COLUMNS)} FROM "conversation"'
+CONVERSATION_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS) + ' FROM "conversation"'
 SURVEY_SCORES = ("1", "2", "3", "4", "5")
 
 IdentityKey = tuple[str, str, str]  # channel, account, platform user id
