@@ -17,16 +17,16 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
-from tortoise.fields import BooleanField, DatetimeField
+from tortoise.fields import BooleanField, DatetimeField, JSONField
 from tortoise.models import Model
 
 T = TypeVar("T")
@@ -78,8 +78,12 @@ def _param(value: Any, sqlite: bool) -> Any:
     return value
 
 
+_PASSED_AS_IS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def _params(values: Sequence[Any], sqlite: bool) -> list[Any]:
-    return [_param(value, sqlite) for value in values]
+    # The type test first: most values are plain, and this runs for every value of every row.
+    return [value if type(value) in _PASSED_AS_IS else _param(value, sqlite) for value in values]
 
 
 def _insert_sql(table: str, columns: Sequence[str], with_id: bool = False) -> str:
@@ -120,16 +124,52 @@ def new_row(model: type[Model], values: dict[str, Any], at: datetime) -> tuple[t
 
 def model_from_row(model: type[M], columns: Sequence[str], row: Sequence[Any]) -> M:
     """A model instance as the ORM would build it from a row of `columns` (any engine)."""
+    converters = _converters(model, tuple(columns))
+    return model_from_values(model, {column: convert(value) if convert and value is not None else value
+                                     for (column, convert), value in zip(converters, row, strict=True)})
+
+
+def model_from_values(model: type[M], values: dict[str, Any]) -> M:
+    """A model instance of a row whose values are already Python's (a row a plan just inserted).
+
+    What tortoise's `_init_from_db` does minus its per-field conversions: this runs for every
+    message on the write path. tests/gateway/test_sql_plans.py holds it to the ORM's result.
+    """
+    meta = model._meta
+    instance = model.__new__(model)
+    instance.__dict__.update(
+        values, _partial=len(values) < len(meta.fields_map), _saved_in_db=True,
+        _custom_generated_pk=meta.db_pk_column not in meta.generated_db_fields, _await_when_save={})
+    return instance
+
+
+def _aware_datetime(value: Any) -> datetime:
+    """As the ORM reads a datetime with use_tz: aware, in UTC (SQLite hands back ISO text)."""
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+@lru_cache(maxsize=64)
+def _converters(model: type[Model], columns: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Per column, how a driver's value becomes the model's (None: as it comes)."""
     fields = model._meta.fields_map
-    values = {}
-    for column, value in zip(columns, row, strict=True):
+    found = []
+    for column in columns:
         field = fields[column]
-        if isinstance(value, str) and isinstance(field, DatetimeField):
-            value = datetime.fromisoformat(value)
-        elif isinstance(field, BooleanField) and value is not None:
-            value = bool(value)
-        values[column] = value
-    return model._init_from_db(**values)
+        convert: Callable[[Any], Any] | None = None
+        if isinstance(field, DatetimeField):
+            convert = _aware_datetime
+        elif isinstance(field, BooleanField):
+            convert = bool
+        elif isinstance(field, JSONField):
+            convert = _json_value
+        found.append((column, convert))
+    return tuple(found)
 
 
 # --- PostgreSQL and other engines: statement by statement on the ORM's connection -------------

@@ -15,7 +15,16 @@ from typing import Any
 from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
-from csgw.gateway.sql_plans import ExecuteMany, Insert, Plan, Select, marks, model_from_row, new_row
+from csgw.gateway.sql_plans import (
+    ExecuteMany,
+    Insert,
+    Plan,
+    Select,
+    marks,
+    model_from_row,
+    model_from_values,
+    new_row,
+)
 
 MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender", "agent_id", "kind", "text",
                    "payload", "external_id", "processed", "delivery", "reply_to_id", "created_at", "platform_ts")
@@ -108,7 +117,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
              inbounds[i].platform_ts] for i, conversation, _ in fresh]
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
-        message = model_from_row(Message, ("id", *MESSAGE_COLUMNS), (ident, *row))
+        message = model_from_values(Message, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id,
                                        False, created, message, conversation)
     for index, inbound in enumerate(inbounds):
@@ -187,7 +196,7 @@ def _open_conversation(inbound: InboundMessage, customer_id: int,
         "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
         "thread_key": inbound.thread_key, "state": "bot", "opened_at": at, "last_message_at": at}, at)
     [ident] = yield Insert("conversation", columns, [row])
-    return model_from_row(Conversation, ("id", *columns), (ident, *row)), True
+    return model_from_values(Conversation, dict(zip(columns, row, strict=True), id=ident)), True
 
 
 def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[Conversation | None]:

@@ -1,0 +1,54 @@
+"""The plans' model builders give what the ORM itself gives, on every engine the run covers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from csgw.gateway.db import close_database, current_connection, open_database
+from csgw.gateway.models import Conversation, Message
+from csgw.gateway.sql_plans import model_from_row, model_from_values
+from csgw.gateway.store_plans import CONVERSATION_COLUMNS, CONVERSATION_SELECT
+
+BOOKKEEPING = ("_partial", "_saved_in_db", "_custom_generated_pk", "_await_when_save")
+
+
+def state(instance) -> dict:
+    return {name: getattr(instance, name) for name in (*instance._meta.fields_map, *BOOKKEEPING)}
+
+
+async def test_a_row_read_by_a_plan_equals_the_orm_reading_it(database_url):
+    await open_database(database_url)
+    try:
+        opened = datetime(2026, 11, 23, 9, 30, 15, 120000, tzinfo=timezone(timedelta(hours=8)))
+        saved = await Conversation.create(
+            customer_id=7, channel="wechat_oa", account="shop", state="queued", priority=3,
+            bot_state={"menu": ["2", "1"], "misses": 1}, flags={"complaint": True, "渠道": "微信"},
+            opened_at=opened, last_message_at=opened + timedelta(minutes=5))
+        _, rows = await current_connection().execute_query(f'{CONVERSATION_SELECT} WHERE "id" = {saved.id}')
+        row = tuple(rows[0].values()) if isinstance(rows[0], dict) else tuple(rows[0])
+
+        built = model_from_row(Conversation, CONVERSATION_COLUMNS, row)
+
+        assert state(built) == state(await Conversation.get(id=saved.id))
+        assert built.opened_at.tzinfo is not None and built.opened_at == opened
+        assert built.closed_at is None and not built._partial
+    finally:
+        await close_database()
+
+
+def test_a_row_just_inserted_keeps_its_python_values():
+    at = datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC)
+    values = {"id": 41, "conversation_id": 5, "channel": "wechat_oa", "account": "shop", "direction": "in",
+              "sender": "customer", "agent_id": None, "kind": "text", "text": "怎么退货", "payload": {"a": [1]},
+              "external_id": "m1", "processed": False, "delivery": None, "reply_to_id": None,
+              "created_at": at, "platform_ts": None}
+
+    built = model_from_values(Message, values)
+
+    assert state(built) == state(Message._init_from_db(**values))
+    assert built.pk == 41 and not built._partial
+
+
+def test_fewer_columns_than_fields_make_a_partial_model():
+    partial = model_from_values(Message, {"id": 1, "text": "hi"})
+    assert partial._partial and partial.text == "hi"
