@@ -48,5 +48,10 @@ class EventBus:
             self._subscribers.discard(queue)
 
     @property
+    def listening(self) -> bool:
+        """Whether anyone subscribes: publishers skip building views nobody would read."""
+        return bool(self._subscribers)
+
+    @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -73,6 +74,7 @@ class IpLimits:
         return False
 
 
+@lru_cache(maxsize=4096)
 def _loopback(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip).is_loopback

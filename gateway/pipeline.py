@@ -177,9 +177,9 @@ class Pipeline:
         inline = claim.take() if claim is not None else False
         outbound = await services.store.store_replies(
             conversation, drafts, answers=message.id, inline=inline, update=ConversationUpdate(update))
-        if update:
+        if update and services.events.listening:
             services.events.publish("conversation.updated", conversation_view(conversation))
-        await self._announce_outbound(outbound)
+        self._announce_outbound(outbound)
         if outbound and not inline:
             services.outbox.wake()
         return outbound
@@ -226,11 +226,13 @@ class Pipeline:
         message = stored.message or await Message.get(id=stored.message_id)
         view = message_view(message)
         self.services.events.publish("message.created", view)
-        if stored.new_conversation:
+        if stored.new_conversation and self.services.events.listening:
             conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
             self.services.events.publish("conversation.updated", conversation_view(conversation, message))
         await self.services.host.notify("csgw_message_received", services=self.services, message=view)
 
-    async def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
+    def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
+        if not self.services.events.listening:
+            return
         for message in outbound:
             self.services.events.publish("message.created", outbound_view(message))

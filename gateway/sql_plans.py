@@ -86,7 +86,8 @@ def _params(values: Sequence[Any], sqlite: bool) -> list[Any]:
     return [value if type(value) in _PASSED_AS_IS else _param(value, sqlite) for value in values]
 
 
-def _insert_sql(table: str, columns: Sequence[str], with_id: bool = False) -> str:
+@lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[str, ...], with_id: bool = False) -> str:
     names = ", ".join(f'"{c}"' for c in (("id", *columns) if with_id else columns))
     return f'INSERT INTO "{table}" ({names}) VALUES ({marks(len(columns) + with_id)})'
 
@@ -206,14 +207,14 @@ async def _insert_async(connection: BaseDBAsyncClient, table: str, columns: Sequ
     if not rows:
         return []
     if sqlite:
-        await connection.execute_many(_insert_sql(table, columns), [_params(row, True) for row in rows])
+        await connection.execute_many(_insert_sql(table, tuple(columns)), [_params(row, True) for row in rows])
         _, found = await connection.execute_query("SELECT last_insert_rowid()")
         return _ids_ending_at(found[0][0], len(rows))
     # The ids come from the table's sequence first, so they are known in row order.
     _, found = await connection.execute_query(
         f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {len(rows)})")
     ids = [row[0] for row in found]
-    await connection.execute_many(_numbered(_insert_sql(table, columns, with_id=True)),
+    await connection.execute_many(_numbered(_insert_sql(table, tuple(columns), with_id=True)),
                                   [[ident, *_params(row, False)] for ident, row in zip(ids, rows, strict=True)])
     return ids
 
@@ -294,6 +295,6 @@ class SqliteBatchRunner:
             case Insert(table, columns, rows):
                 if not rows:
                     return []
-                connection.executemany(_insert_sql(table, columns), [_params(row, True) for row in rows])
+                connection.executemany(_insert_sql(table, tuple(columns)), [_params(row, True) for row in rows])
                 return _ids_ending_at(connection.execute("SELECT last_insert_rowid()").fetchone()[0], len(rows))
         raise TypeError(f"not a statement: {statement!r}")

@@ -42,7 +42,8 @@ class DatabaseCheck:
                       {"unit": "ms", "write_ms": write_ms, "size_bytes": size,
                        "write_threshold_ms": {"degraded": s.database_write_degraded_ms,
                                               "down": s.database_write_down_ms},
-                       "writer_backlog": writer.backlog, "writer_error": writer.last_error},
+                       "writer_backlog": writer.backlog, "writer_error": writer.last_error,
+                       "writer_commits": writer.batches, "writer_jobs": writer.jobs},
                       status=grade(write_ms, s.database_write_degraded_ms, s.database_write_down_ms))
 
 

@@ -40,6 +40,9 @@ CHECK_DETAILS = {
     ("database", "write_ms"): ("database_write_seconds", "Committed write through the writer", 0.001),
     ("database", "size_bytes"): ("database_size_bytes", "Database size", 1),
     ("database", "writer_backlog"): ("writer_backlog", "Write jobs waiting for the writer", 1),
+    # Jobs over commits is the group commit's batch size.
+    ("database", "writer_commits"): ("writer_commits", "Transactions the writer has committed", 1),
+    ("database", "writer_jobs"): ("writer_jobs", "Write jobs the writer has committed", 1),
     ("memory", "rss_mb"): ("process_resident_memory_bytes", "Resident memory of the gateway", 2**20),
     ("outbox", "oldest_pending_seconds"): ("outbox_oldest_pending_seconds", "Age of the oldest pending send", 1),
     ("connections", "widget_sockets"): ("widget_sockets", "Open site-widget WebSockets", 1),

@@ -48,6 +48,8 @@ async def test_metrics_parse_with_channel_labels(tmp_path):
                  "csgw_open_connections", "csgw_widget_sockets", "csgw_outbox_pending"):
         assert name in found, name
     assert found["csgw_database_size_bytes"][0].value > 0
+    # The message (and its reply) went through the writer before the report was taken.
+    assert found["csgw_writer_jobs"][0].value >= found["csgw_writer_commits"][0].value >= 1
 
 
 def invoke(*args: str):
