@@ -1,7 +1,9 @@
-"""Ingest benchmark: wrk floods the WeChat webhook and, in the same run, a bare aiohttp handler.
+"""Ingest benchmark: wrk floods the WeChat webhook and, in the same run, a bare aiohttp handler
+and the durable floor (`durable_floor_server.py`: verify, parse, one row per message, answer).
 
-Both servers are pinned to core 0 and wrk to core 1. Reports messages/s, the ratio to the bare
-handler, p50/p99 latency, and checks every acknowledged message is in the database.
+Every server is pinned to core 0 and wrk to core 1. Reports messages/s, the ratios to the bare
+handler (csgw's and the floor's), p50/p99 latency, and checks every acknowledged message is in
+the database.
 """
 
 from __future__ import annotations
@@ -65,17 +67,28 @@ def serve(command: list[str], health_url: str, log: Path) -> subprocess.Popen:
     return process
 
 
+def measure(command: list[str], port: int, health_path: str, log: Path) -> dict:
+    server = serve(command, f"http://127.0.0.1:{port}{health_path}", log)
+    try:
+        return run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop?{signed_query()}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def per_second(result: dict) -> float:
+    return (result["requests"] - result["non_2xx"]) / (result["duration_us"] / 1e6)
+
+
 def main() -> None:
     subprocess.run([str(HERE / "ensure_wrk.sh")], check=True)
     work = Path(tempfile.mkdtemp(prefix="csgw-bench-"))
-    bare_port, csgw_port = free_port(), free_port()
-    bare = serve([sys.executable, str(HERE / "bare_server.py"), str(bare_port)],
-                 f"http://127.0.0.1:{bare_port}/", work / "bare.log")
-    try:
-        baseline = run_wrk(f"http://127.0.0.1:{bare_port}/webhooks/wechat_oa/shop?{signed_query()}")
-    finally:
-        bare.terminate()
-        bare.wait()
+    bare_port, floor_port, csgw_port = free_port(), free_port(), free_port()
+    baseline = measure([sys.executable, str(HERE / "bare_server.py"), str(bare_port)], bare_port, "/",
+                       work / "bare.log")
+    floor = measure([sys.executable, str(HERE / "durable_floor_server.py"), str(floor_port), str(work / "floor.db"),
+                     SYNCHRONOUS],
+                    floor_port, "/", work / "floor.log")
     (work / "csgw.toml").write_text(
         '[logging]\nlevel = "warning"\nformat = "json"\n'
         f'[database]\nurl = "sqlite://./data/csgw.db?synchronous={SYNCHRONOUS}"\n'
@@ -83,27 +96,23 @@ def main() -> None:
         '[[channels]]\nplugin = "wechat_oa"\naccount = "shop"\n'
         f'token = "{TOKEN}"\napp_id = "wxbench"\napp_secret = "secret"\napi_base = "http://127.0.0.1:9"\n',
         encoding="utf-8")
-    gateway = serve([sys.executable, "-m", "csgw", "serve", "--config", str(work / "csgw.toml"),
-                     "--port", str(csgw_port)], f"http://127.0.0.1:{csgw_port}/healthz", work / "csgw.log")
-    try:
-        result = run_wrk(f"http://127.0.0.1:{csgw_port}/webhooks/wechat_oa/shop?{signed_query()}")
-    finally:
-        gateway.terminate()
-        gateway.wait()
+    result = measure([sys.executable, "-m", "csgw", "serve", "--config", str(work / "csgw.toml"),
+                      "--port", str(csgw_port)], csgw_port, "/healthz", work / "csgw.log")
     with sqlite3.connect(work / "data" / "csgw.db") as db:
         stored = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'in'").fetchone()[0]
         answered = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'out'").fetchone()[0]
     acknowledged = result["requests"] - result["non_2xx"]
-    seconds = result["duration_us"] / 1e6
+    bare_per_s = per_second(baseline)
     summary = {
         "bench": "ingest_wechat_oa", "connections": CONNECTIONS, "sqlite_synchronous": SYNCHRONOUS,
-        "messages_per_s": round(acknowledged / seconds, 1),
-        "bare_per_s": round(baseline["requests"] / (baseline["duration_us"] / 1e6), 1),
+        "messages_per_s": round(per_second(result), 1), "bare_per_s": round(bare_per_s, 1),
+        "ratio": round(per_second(result) / bare_per_s, 3),
+        "durable_floor_per_s": round(per_second(floor), 1),
+        "durable_floor_ratio": round(per_second(floor) / bare_per_s, 3),
         "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
         "acknowledged": acknowledged, "stored": stored, "answered": answered,
         "errors": result["errors"], "all_acknowledged_stored": stored >= acknowledged,
     }
-    summary["ratio"] = round(summary["messages_per_s"] / summary["bare_per_s"], 3)
     print(json.dumps(summary))
 
 

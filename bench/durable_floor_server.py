@@ -1,0 +1,85 @@
+"""The floor: the least a durable WeChat webhook can do, to put csgw's ratio in context.
+
+Checks the signature, parses the push with defusedxml, stores one row per message (group
+commit on one writer thread, WAL, synchronous=FULL unless told otherwise: durable before the acknowledgement) and
+answers with a passive-reply XML. No customers, conversations, reply engine, events or hooks.
+Whatever csgw does on top of this costs throughput; this server's ratio to the bare handler
+is the ceiling any design on this stack (CPython, aiohttp, SQLite) could reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+from defusedxml import ElementTree
+
+TOKEN = "benchtoken"
+ROWS = web.AppKey("rows", list)
+WAKE = web.AppKey("wake", asyncio.Event)
+WRITER = web.AppKey("writer", asyncio.Task)
+
+
+class Store:
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("CREATE TABLE IF NOT EXISTS message (id INTEGER PRIMARY KEY, external_id TEXT UNIQUE, "
+                        "user_id TEXT, text TEXT, created_at REAL)")
+        self.thread = ThreadPoolExecutor(max_workers=1)
+
+    def commit(self, rows: list[tuple]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("INSERT OR IGNORE INTO message (external_id, user_id, text, created_at) "
+                            "VALUES (?, ?, ?, ?)", rows)
+        self.db.execute("COMMIT")
+
+
+async def writer(app: web.Application, store: Store) -> None:
+    """Everything queued while the last commit ran goes into the next one."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await app[WAKE].wait()
+        app[WAKE].clear()
+        batch, app[ROWS] = app[ROWS], []
+        await loop.run_in_executor(store.thread, store.commit, [row for row, _ in batch])
+        for _, done in batch:
+            done.set_result(None)
+
+
+async def handle(request: web.Request) -> web.Response:
+    query = request.query
+    expected = hashlib.sha1("".join(sorted([TOKEN, query["timestamp"], query["nonce"]])).encode()).hexdigest()
+    if expected != query["signature"]:
+        raise web.HTTPForbidden()
+    push = ElementTree.fromstring(await request.read())
+    user = push.findtext("FromUserName")
+    stored = asyncio.get_running_loop().create_future()
+    request.app[ROWS].append(((push.findtext("MsgId"), user, push.findtext("Content"), time.time()), stored))
+    request.app[WAKE].set()
+    await stored
+    return web.Response(text=f"<xml><ToUserName><![CDATA[{user}]]></ToUserName><MsgType><![CDATA[text]]>"
+                             "</MsgType><Content><![CDATA[已收到]]></Content></xml>", content_type="text/xml")
+
+
+def main() -> None:
+    store = Store(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "FULL")
+    app = web.Application()
+    app[ROWS], app[WAKE] = [], asyncio.Event()
+
+    async def start(app: web.Application) -> None:
+        app[WRITER] = asyncio.create_task(writer(app, store))
+
+    app.on_startup.append(start)
+    app.router.add_route("*", "/{tail:.*}", handle)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
