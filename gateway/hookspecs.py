@@ -60,8 +60,12 @@ def csgw_shutdown(services: Any) -> Any:
 
 
 @hookspec
-def csgw_message_received(services: Any, message: Any) -> Any:
-    """Observe a stored inbound message (`MessageView`); may return an awaitable."""
+def csgw_message_received(services: Any, message: Any, profile: Any) -> Any:
+    """Observe a stored inbound message (`MessageView`); may return an awaitable.
+
+    `profile` is what the channel sent about the sender with this message (nickname, a verified
+    shop account id, …), or None when that is no longer known (a message recovered after a restart).
+    """
 
 
 @hookspec

@@ -47,6 +47,7 @@ class StoredInbound:
     new_conversation: bool
     message: Message | None = None  # the stored row (not for duplicates)
     conversation: Conversation | None = None  # as read in the storing transaction
+    profile: dict[str, Any] | None = None  # what the channel sent about the sender (None: unknown)
 
 
 @dataclass(slots=True)
@@ -119,7 +120,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
         message = model_from_values(Message, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id,
-                                       False, created, message, conversation)
+                                       False, created, message, conversation, inbounds[index].profile)
     for index, inbound in enumerate(inbounds):
         if results[index] is None:
             first = results[first_in_batch[_dedupe_key(inbound)]]

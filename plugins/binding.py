@@ -37,15 +37,22 @@ class Binder:
             return text(f"binding.{error.code}", language)
         return text("binding.done", language)
 
-    async def bind_verified(self, message: dict[str, Any]) -> None:
-        """A customer the channel verified (signed widget visitor) is that shop account."""
+    async def bind_verified(self, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
+        """A customer the channel verified (signed widget visitor) is that shop account.
+
+        The profile the channel sent with the message says whether it vouches for the sender, so
+        most messages cost nothing; only one recovered after a restart (profile unknown) needs
+        the stored identity's word.
+        """
+        if profile is not None and not profile.get(VERIFIED):
+            return
         user_id = await self.services.store.platform_user_id_for(message["conversation_id"])
         key = (message["channel"], message["account"], user_id)
         if key in self.checked:
             return
         identity = await CustomerIdentity.get_or_none(channel=key[0], account=key[1], platform_user_id=user_id)
-        verified = (identity.profile or {}).get(VERIFIED) if identity else None
-        if verified:
+        verified = (profile or {}).get(VERIFIED) or ((identity.profile or {}).get(VERIFIED) if identity else None)
+        if identity is not None and verified:
             customer = await Customer.get_or_none(id=identity.customer_id)
             if customer is not None and customer.shop_user_id != verified:
                 # The shop's own login outranks whatever this customer was bound to before.
@@ -106,9 +113,9 @@ def csgw_shutdown(services: Any) -> None:
 
 
 @hookimpl
-async def csgw_message_received(services: Any, message: dict[str, Any]) -> None:
+async def csgw_message_received(services: Any, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
     binder = _binders.get(id(services))
     if binder is None:
         return
-    await binder.bind_verified(message)
+    await binder.bind_verified(message, profile)
     await binder.code_to_a_person(message)

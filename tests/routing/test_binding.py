@@ -212,3 +212,23 @@ async def test_verified_binding_waits_for_nothing_but_the_message(tmp_path):
         await wait_for_condition(stored)
         assert (await Customer.get(id=identity.customer_id)).shop_user_id is None
         assert "verified_shop_user_id" not in identity.profile
+
+
+async def test_a_visitor_first_seen_on_an_unsigned_site_is_bound_once_the_site_signs(tmp_path):
+    """The verification travels with each message, not only with the identity's first profile."""
+
+    async def chat(s: Shop, client_id: str, **signature: str) -> None:
+        visitor = await Visitor(s.session, s.gw.url, "member-2002", site="site", **signature).connect()
+        try:
+            await visitor.say(client_id, "问一下发货")
+            await visitor.receive_until(lambda f: f["type"] == "message" and f["text"] == "机器人的回答")
+        finally:
+            await visitor.close()
+
+    async with shop(tmp_path, channels=[{"plugin": "webchat", "account": "site"}]) as s:
+        await chat(s, "c1")
+    async with shop(tmp_path, channels=CHANNELS) as s:
+        await chat(s, "c2", sig=sign_visitor(SITE_SECRET, "member-2002"))
+        identity = await CustomerIdentity.get(channel="webchat", account="site", platform_user_id="member-2002")
+        assert "verified_shop_user_id" not in identity.profile  # stored while the site was unsigned
+        assert (await Customer.get(id=identity.customer_id)).shop_user_id == "member-2002"
