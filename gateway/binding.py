@@ -142,5 +142,6 @@ async def merge_customers(services: GatewayServices, keep: Customer, other: Cust
 
     await services.writer.run(job)
     services.store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
+    services.store.customer_changed(keep.id)
     log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved))
     return await Customer.get(id=keep.id)

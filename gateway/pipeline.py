@@ -143,6 +143,7 @@ class Pipeline:
             channel=conversation.channel, account=conversation.account, text=message.text,
             kind=message.kind, payload=message.payload or {}, bot_state=conversation.bot_state or {},
             language=services.settings.server.language, is_first_message=stored.new_conversation,
+            is_new_customer=services.store.unchanged_new_customer(stored),
         )
         verdict = await self._classify(context)
         reply = None if verdict.handover else await services.host.first_reply(services.reply_handlers, context)

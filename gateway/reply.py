@@ -20,6 +20,8 @@ class ReplyContext:
     bot_state: dict[str, Any]  # the conversation's bot memory (menu position, …)
     language: str = "zh-Hans"
     is_first_message: bool = False
+    # The customer record was created for this message and is untouched: no tags, orders or VIP yet.
+    is_new_customer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,10 +43,21 @@ class MessageStore:
         self._customers: BoundedCache = BoundedCache(cache_size)  # identity -> customer id
         self._open: BoundedCache = BoundedCache(cache_size)  # (customer, channel, account, thread) -> conv id
         self._users: BoundedCache = BoundedCache(cache_size)  # conversation id -> platform user id
+        self._changed_customers: BoundedCache = BoundedCache(10_000)  # customer id -> True
 
     def forget_conversation(self, conversation: Conversation) -> None:
         key = (conversation.customer_id, conversation.channel, conversation.account, conversation.thread_key)
         self._open.pop(key, None)
+
+    def customer_changed(self, customer_id: int) -> None:
+        """The gateway changed a customer's profile (a merge): a message that created it no longer
+        speaks for it (see `unchanged_new_customer`)."""
+        self._changed_customers.put(customer_id, True)
+
+    def unchanged_new_customer(self, stored: StoredInbound) -> bool:
+        """`stored` created its customer, and nothing in the gateway has changed that customer since:
+        no flag, tag or order can be on it yet, so nobody needs to read it back."""
+        return stored.new_customer and stored.customer_id not in self._changed_customers
 
     def forget_identities(self, identities: list[tuple[str, str, str]]) -> None:
         """Identities (channel, account, platform user id) moved to another customer: look them up again."""

@@ -48,6 +48,7 @@ class StoredInbound:
     message: Message | None = None  # the stored row (not for duplicates)
     conversation: Conversation | None = None  # as read in the storing transaction
     profile: dict[str, Any] | None = None  # what the channel sent about the sender (None: unknown)
+    new_customer: bool = False  # the customer record was created for this message
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     existing = yield from _existing_messages(inbounds)
     open_by_id = yield from _open_conversations(set(hints.conversations.values()))
     customers = dict(hints.customers)
+    created_customers: set[int] = set()
     threads: dict[ThreadKey, Conversation] = {
         key: open_by_id[ident] for key, ident in hints.conversations.items() if ident in open_by_id}
     results: list[StoredInbound | None] = [None] * len(inbounds)
@@ -106,7 +108,9 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
             first_in_batch[key] = index
         identity = identity_of(inbound)
         if identity not in customers:
-            customers[identity] = yield from _customer_for(inbound)
+            customers[identity], is_new = yield from _customer_for(inbound)
+            if is_new:
+                created_customers.add(customers[identity])
         thread = (customers[identity], inbound.channel, inbound.account, inbound.thread_key)
         created = False
         if thread not in threads:
@@ -119,8 +123,9 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
         message = model_from_values(Message, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
-        results[index] = StoredInbound(ident, conversation.id, conversation.customer_id,
-                                       False, created, message, conversation, inbounds[index].profile)
+        results[index] = StoredInbound(ident, conversation.id, conversation.customer_id, False, created, message,
+                                       conversation, inbounds[index].profile,
+                                       conversation.customer_id in created_customers)
     for index, inbound in enumerate(inbounds):
         if results[index] is None:
             first = results[first_in_batch[_dedupe_key(inbound)]]
@@ -157,11 +162,12 @@ def _open_conversations(ids: set[int]) -> Plan[dict[int, Conversation]]:
     return {conversation.id: conversation for conversation in conversations}
 
 
-def _customer_for(inbound: InboundMessage) -> Plan[int]:
+def _customer_for(inbound: InboundMessage) -> Plan[tuple[int, bool]]:
+    """The identity's customer, created (with the identity) if new: (id, created)."""
     rows = yield Select('SELECT "customer_id" FROM "customer_identity" '
                         'WHERE "channel" = ? AND "account" = ? AND "platform_user_id" = ?', list(identity_of(inbound)))
     if rows:
-        return rows[0][0]
+        return rows[0][0], False
     at = now()
     name = str(inbound.profile.get("nickname") or inbound.profile.get("name") or "")
     columns, row = new_row(Customer, {"name": name}, at)
@@ -170,7 +176,7 @@ def _customer_for(inbound: InboundMessage) -> Plan[int]:
         "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
         "platform_user_id": inbound.user_id, "profile": dict(inbound.profile)}, at)
     yield Insert("customer_identity", columns, [row])
-    return customer_id
+    return customer_id, True
 
 
 def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[Any]]:

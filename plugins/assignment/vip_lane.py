@@ -19,6 +19,8 @@ class VipClassifier:
     async def classify(self, context: ReplyContext) -> Classification | None:
         if not context.is_first_message:
             return None  # decided when the conversation opened; later messages follow that
+        if context.is_new_customer:
+            return None  # created for this very message: no flag, tag or orders to read
         customer = await Customer.get_or_none(id=context.customer_id)
         if customer is None or not is_vip(customer_profile(customer), self.rules):
             return None

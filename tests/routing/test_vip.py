@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from csgw.gateway.models import Conversation, Customer
-from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
+from csgw.plugins.webchat.identity import sign_visitor
+from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_for_condition
 from tests.routing.conftest import shop
 
 FAST = {"tick_seconds": 0.05, "away_after_seconds": 0}
@@ -30,6 +31,28 @@ async def test_vip_skips_bot_and_queue_to_exclusive_agent(tmp_path):
         assert conversation.state == "assigned" and conversation.agent_id == mine.id
         assert conversation.flags.get("vip") is True
         assert "机器人的回答" not in s.texts_to("vip")[-1:]
+
+
+async def test_a_signed_visitor_new_to_csgw_but_a_vip_member_goes_to_their_agent(tmp_path):
+    """The visitor's customer record is brand new, then binding merges the VIP member into it:
+    the VIP lane must see the merged profile, not the empty one it was created with."""
+    site = {"plugin": "webchat", "account": "site", "identity_secret": "site-secret"}
+    async with shop(tmp_path, channels=[{"plugin": "fake", "account": "shop"}, site]) as s:
+        mine, _ = await add_agent("mine", status="online")
+        member = await make_vip(s, "wx-vip", tags=["VIP"], exclusive_agent_id=mine.id, shop_user_id="member-3003")
+        visitor = await Visitor(s.session, s.gw.url, "member-3003", site="site",
+                                sig=sign_visitor("site-secret", "member-3003")).connect()
+        try:
+            ack = await visitor.say("c1", "问一下营业时间")  # the bot would answer this
+        finally:
+            await visitor.close()
+
+        async def routed() -> bool:
+            return (await Conversation.get(id=ack["conversation_id"])).agent_id == mine.id
+
+        await wait_for_condition(routed)
+        assert (await Conversation.get(id=ack["conversation_id"])).flags.get("vip") is True
+        assert await Customer.get_or_none(id=member.customer_id) is None  # merged into the visitor's record
 
 
 async def test_vip_by_spend_rule(tmp_path):
