@@ -141,7 +141,11 @@ class PluginHost:
             log.exception("observation hook failed", hook=hook)
             return
         awaitables = [r for r in results if inspect.isawaitable(r)]
-        for outcome in await asyncio.gather(*awaitables, return_exceptions=True):
+        if len(awaitables) == 1:  # the usual case: awaited in place, no task to schedule
+            outcomes = [await _outcome(awaitables[0])]
+        else:
+            outcomes = await asyncio.gather(*awaitables, return_exceptions=True)
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 log.error("observation hook failed", hook=hook, error=repr(outcome))
 
@@ -189,3 +193,11 @@ class PluginHost:
 
 def _flatten(results: Iterable[Iterable[Any] | None]) -> list[Any]:
     return [item for result in results if result for item in result]
+
+
+async def _outcome(awaitable: Any) -> Any:
+    """What `gather(..., return_exceptions=True)` gives for one awaitable."""
+    try:
+        return await awaitable
+    except Exception as error:
+        return error

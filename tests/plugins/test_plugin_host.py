@@ -61,6 +61,26 @@ async def test_first_reply_awaits_in_priority_order_not_first_coroutine(tmp_path
     assert (silent.asked, broken.asked, high.asked, low.asked) == (1, 1, 1, 0)
 
 
+class Observer:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail, self.seen = fail, []
+
+    @hookimpl
+    async def csgw_message_received(self, services, message, profile):
+        if self.fail:
+            raise RuntimeError("observer bug")
+        self.seen.append((message, profile))
+
+
+async def test_observation_hooks_are_awaited_and_their_failures_swallowed():
+    # One observer (awaited in place) and two (gathered): a failing one never reaches the pipeline.
+    for observers in ([Observer()], [Observer(fail=True)], [Observer(fail=True), Observer()]):
+        extra = [(f"o{number}", observer) for number, observer in enumerate(observers)]
+        host = PluginHost(get_plugin_manager(load_entrypoints=False, extra=extra))
+        await host.notify("csgw_message_received", services=None, message={"id": 1}, profile={})  # no raise
+        assert all(observer.seen == [({"id": 1}, {})] for observer in observers if not observer.fail)
+
+
 def test_config_reorders_and_disables_reply_handlers(tmp_path):
     handlers = [Handler("a", 10), Handler("b", 20), Handler("c", 30)]
     host = PluginHost(get_plugin_manager(load_entrypoints=False, extra=[("h", Handlers(handlers))]))
