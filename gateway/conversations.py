@@ -50,7 +50,6 @@ class ConversationService:
     def __init__(self, services: GatewayServices) -> None:
         self.services = services
         self.assign_lock = asyncio.Lock()
-        self.auto_away: dict[int, datetime] = {}  # agents the gateway set away (not by choice), since when
 
     @property
     def language(self) -> str:
@@ -284,11 +283,11 @@ class ConversationService:
     async def set_agent_status(self, agent: Agent, status: str, *, reason: str = "agent") -> dict[str, Any]:
         """Store an agent's status, tell everyone, and let the queue react."""
         if status != "away" or reason == "agent":
-            self.auto_away.pop(agent.id, None)
+            agent.auto_away_since = None
         elif agent.status == "online":
-            self.auto_away[agent.id] = now()
+            agent.auto_away_since = now()
         agent.status = status
-        await Agent.filter(id=agent.id).update(status=status)
+        await Agent.filter(id=agent.id).update(status=status, auto_away_since=agent.auto_away_since)
         log.info("agent status changed", agent=agent.name, status=status, reason=reason)
         return await self.agent_changed(agent)
 

@@ -38,6 +38,12 @@ async def _customer_shop_user_id(connection: BaseDBAsyncClient) -> None:
         'CREATE UNIQUE INDEX IF NOT EXISTS "uidx_customer_shop_user_id" ON "customer" ("shop_user_id")')
 
 
+async def _agent_auto_away_since(connection: BaseDBAsyncClient) -> None:
+    if not await _has_column(connection, "agent", "auto_away_since"):
+        kind = "TIMESTAMP" if connection.capabilities.dialect == "sqlite" else "TIMESTAMPTZ"
+        await connection.execute_script(f'ALTER TABLE "agent" ADD COLUMN "auto_away_since" {kind}')
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     try:
         # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
@@ -49,7 +55,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
     return True
 
 
-STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id]
+STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -41,6 +41,8 @@ class Agent(Model):
     token_hash = fields.CharField(max_length=64, null=True, unique=True)
     last_seen_at = fields.DatetimeField(null=True)
     last_assigned_at = fields.DatetimeField(null=True)
+    # Set when the gateway (not the agent) made them away: their next API call brings them back.
+    auto_away_since = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

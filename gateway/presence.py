@@ -27,9 +27,9 @@ def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
 async def back_if_active(services: GatewayServices, agent: Agent) -> bool:
     """An agent the gateway set away (inactive, offer lapsed) who used the API since is online again.
 
-    An agent who chose away stays away. The marks live in memory: after a restart, away is away.
+    An agent who chose away stays away. The mark is stored with the agent, so it outlives a restart.
     """
-    since = services.conversations.auto_away.get(agent.id)
+    since = agent.auto_away_since
     if since is None or agent.status != "away" or agent.last_seen_at is None or agent.last_seen_at <= since:
         return False
     await services.conversations.set_agent_status(agent, "online", reason="active again")
@@ -38,9 +38,5 @@ async def back_if_active(services: GatewayServices, agent: Agent) -> bool:
 
 async def bring_back_active(services: GatewayServices) -> None:
     """Agents set away automatically who made any API call since (the timer's half of it)."""
-    for agent_id in list(services.conversations.auto_away):
-        agent = await Agent.get_or_none(id=agent_id)
-        if agent is None:
-            services.conversations.auto_away.pop(agent_id, None)
-        else:
-            await back_if_active(services, agent)
+    for agent in await Agent.filter(status="away", auto_away_since__isnull=False):
+        await back_if_active(services, agent)

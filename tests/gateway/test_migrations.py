@@ -6,7 +6,7 @@ import pytest
 
 from csgw.gateway import migrations
 from csgw.gateway.db import close_database, current_connection, open_database
-from csgw.gateway.models import SchemaVersion
+from csgw.gateway.models import Agent, SchemaVersion
 
 
 async def test_fresh_database_starts_at_the_newest_version(database_url):
@@ -46,3 +46,20 @@ async def test_a_newer_database_is_refused(database_url, monkeypatch):
     with pytest.raises(RuntimeError, match="newer than this csgw"):
         await open_database(database_url)
     await close_database()
+
+
+async def test_a_version_3_database_gains_the_agents_automatic_away_mark(database_url):
+    await open_database(database_url)
+    try:
+        await Agent.create(name="a", status="away")
+        await current_connection().execute_script(
+            'ALTER TABLE "agent" DROP COLUMN "auto_away_since"; UPDATE "csgw_schema_version" SET "version" = 3')
+    finally:
+        await close_database()
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        agent = await Agent.get(name="a")
+        assert agent.status == "away" and agent.auto_away_since is None  # chosen away, as far as anyone knows
+    finally:
+        await close_database()

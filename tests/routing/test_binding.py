@@ -16,7 +16,7 @@ from csgw.gateway.binding import make_code
 from csgw.gateway.clock import now
 from csgw.gateway.db import close_database, current_connection, open_database, tortoise_config
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.migrations import current_version
+from csgw.gateway.migrations import CURRENT_VERSION, current_version
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.testing import running_gateway
 from csgw.plugins.webchat.identity import sign_visitor
@@ -182,7 +182,7 @@ async def test_an_older_database_gains_the_column_and_its_unique_index(tmp_path,
         await close_database()
     await open_database(database_url)  # upgrades at start
     try:
-        assert await current_version() == 3
+        assert await current_version() == CURRENT_VERSION
         await Customer.filter(id=conversation.customer_id).update(shop_user_id="s-3")
         twin = await Customer.create(id=999, name="twin")  # the copied table has no id sequence
         try:

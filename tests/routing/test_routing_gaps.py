@@ -41,7 +41,7 @@ async def test_auto_away_agent_is_back_on_the_next_heartbeat_but_chosen_away_sta
         await agent.call("PUT", "/me/status", {"status": "away"}, expect=200)
         stays = await agent.call("POST", "/me/heartbeat", expect=200)
         assert stays["status"] == "away"
-        assert a.id not in s.services.conversations.auto_away
+        assert (await Agent.get(id=a.id)).auto_away_since is None
 
 
 async def test_auto_away_agent_is_back_after_any_api_call(tmp_path):
@@ -52,6 +52,16 @@ async def test_auto_away_agent_is_back_after_any_api_call(tmp_path):
         await wait_status(a, "away")
         await agent.call("GET", "/conversations?state=queued", expect=200)
         await wait_status(a, "online")
+
+
+async def test_an_automatic_away_outlives_a_restart(tmp_path):
+    async with shop(tmp_path, assignment={**FAST, "away_after_seconds": 0.3}) as s:
+        a, token = await add_agent("a")
+        await AgentClient(s.session, s.gw.url, token).call("PUT", "/me/status", {"status": "online"}, expect=200)
+        await wait_status(a, "away")
+    async with shop(tmp_path) as s:  # a new process: only the stored mark tells this away from a chosen one
+        back = await AgentClient(s.session, s.gw.url, token).call("POST", "/me/heartbeat", expect=200)
+        assert back["status"] == "online"
 
 
 async def test_transfer_to_an_offline_away_or_full_agent_needs_force(tmp_path):
