@@ -44,6 +44,12 @@ async def _agent_auto_away_since(connection: BaseDBAsyncClient) -> None:
         await connection.execute_script(f'ALTER TABLE "agent" ADD COLUMN "auto_away_since" {kind}')
 
 
+async def _conversation_opened_at_index(connection: BaseDBAsyncClient) -> None:
+    # The service report selects conversations by opened_at; without it every report read them all.
+    await connection.execute_script(
+        'CREATE INDEX IF NOT EXISTS "idx_conversation_opened_at" ON "conversation" ("opened_at")')
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     try:
         # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
@@ -55,7 +61,8 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
     return True
 
 
-STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since]
+STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
+                     _conversation_opened_at_index]
 CURRENT_VERSION = len(STEPS)
 
 

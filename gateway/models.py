@@ -102,7 +102,8 @@ class Conversation(Model):
 
     class Meta:
         table = "conversation"
-        indexes = (("customer_id", "channel", "account", "state"), ("state", "group", "priority"), ("last_message_at",))
+        indexes = (("customer_id", "channel", "account", "state"), ("state", "group", "priority"), ("last_message_at",),
+                   ("opened_at",))  # reports select conversations by when they opened
 
 
 class Message(Model):
