@@ -232,3 +232,27 @@ async def test_a_visitor_first_seen_on_an_unsigned_site_is_bound_once_the_site_s
         identity = await CustomerIdentity.get(channel="webchat", account="site", platform_user_id="member-2002")
         assert "verified_shop_user_id" not in identity.profile  # stored while the site was unsigned
         assert (await Customer.get(id=identity.customer_id)).shop_user_id == "member-2002"
+
+
+async def test_a_message_recovered_after_a_restart_binds_from_the_stored_identity(tmp_path):
+    """With no profile from the channel (recovery), the identity's stored profile decides."""
+    from csgw.plugins import binding
+
+    async with shop(tmp_path, channels=CHANNELS) as s:
+        visitor = await Visitor(s.session, s.gw.url, "member-4004", site="site",
+                                sig=sign_visitor(SITE_SECRET, "member-4004")).connect()
+        try:
+            ack = await visitor.say("c1", "问一下发货")
+            await visitor.receive_until(lambda f: f["type"] == "message" and f["text"] == "机器人的回答")
+        finally:
+            await visitor.close()
+        identity = await CustomerIdentity.get(channel="webchat", account="site", platform_user_id="member-4004")
+        await Customer.filter(id=identity.customer_id).update(shop_user_id=None)  # as if never bound
+        binder = binding._binders[id(s.services)]
+        binder.checked.clear()  # a new process has checked nobody
+
+        message = {"conversation_id": ack["conversation_id"], "channel": "webchat", "account": "site",
+                   "direction": "in", "text": "问一下发货"}
+        await binding.csgw_message_received(services=s.services, message=message, profile=None)
+
+        assert (await Customer.get(id=identity.customer_id)).shop_user_id == "member-4004"
