@@ -19,6 +19,7 @@ from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.migrations import CURRENT_VERSION, current_version
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.testing import running_gateway
+from csgw.plugins import binding
 from csgw.plugins.webchat.identity import sign_visitor
 from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_for_condition
 from tests.routing.conftest import SHOP, SLOW_TIMERS, ScriptedRepliesPlugin, Shop, shop
@@ -236,8 +237,6 @@ async def test_a_visitor_first_seen_on_an_unsigned_site_is_bound_once_the_site_s
 
 async def test_a_message_recovered_after_a_restart_binds_from_the_stored_identity(tmp_path):
     """With no profile from the channel (recovery), the identity's stored profile decides."""
-    from csgw.plugins import binding
-
     async with shop(tmp_path, channels=CHANNELS) as s:
         visitor = await Visitor(s.session, s.gw.url, "member-4004", site="site",
                                 sig=sign_visitor(SITE_SECRET, "member-4004")).connect()
