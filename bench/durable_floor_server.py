@@ -1,8 +1,8 @@
 """The floor: the least a durable WeChat webhook can do, to put csgw's ratio in context.
 
-Checks the signature, parses the push with defusedxml, stores one row per message (group
-commit on one writer thread, WAL, synchronous=FULL unless told otherwise: durable before the acknowledgement) and
-answers with a passive-reply XML. No customers, conversations, reply engine, events or hooks.
+Checks the signature, parses the push and builds the passive reply with csgw's own helpers
+(defusedxml underneath), and stores one row per message in between (group commit on one writer
+thread, WAL, synchronous=FULL unless told otherwise: durable before the acknowledgement). No customers, conversations, reply engine, events or hooks.
 Whatever csgw does on top of this costs throughput; this server's ratio to the bare handler
 is the ceiling any design on this stack (CPython, aiohttp, SQLite) could reach.
 """
@@ -10,14 +10,15 @@ is the ceiling any design on this stack (CPython, aiohttp, SQLite) could reach.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
-from defusedxml import ElementTree
+
+from csgw.plugins.wechat.crypto import signature_matches
+from csgw.plugins.wechat.xml import build_reply, parse_push
 
 TOKEN = "benchtoken"
 ROWS = web.AppKey("rows", list)
@@ -55,17 +56,16 @@ async def writer(app: web.Application, store: Store) -> None:
 
 async def handle(request: web.Request) -> web.Response:
     query = request.query
-    expected = hashlib.sha1("".join(sorted([TOKEN, query["timestamp"], query["nonce"]])).encode()).hexdigest()
-    if expected != query["signature"]:
+    if not signature_matches(query.get("signature"), TOKEN, query["timestamp"], query["nonce"]):
         raise web.HTTPForbidden()
-    push = ElementTree.fromstring(await request.read())
-    user = push.findtext("FromUserName")
+    push = parse_push(await request.read())
+    user = push["FromUserName"]
     stored = asyncio.get_running_loop().create_future()
-    request.app[ROWS].append(((push.findtext("MsgId"), user, push.findtext("Content"), time.time()), stored))
+    request.app[ROWS].append(((push["MsgId"], user, push["Content"], time.time()), stored))
     request.app[WAKE].set()
     await stored
-    return web.Response(text=f"<xml><ToUserName><![CDATA[{user}]]></ToUserName><MsgType><![CDATA[text]]>"
-                             "</MsgType><Content><![CDATA[已收到]]></Content></xml>", content_type="text/xml")
+    reply = build_reply(to_user=user, from_user=push["ToUserName"], create_time=int(time.time()), text="已收到")
+    return web.Response(text=reply, content_type="application/xml")
 
 
 def main() -> None:

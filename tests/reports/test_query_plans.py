@@ -65,9 +65,10 @@ async def full_scans(connection, query: str, values: list) -> list[str]:
     if connection.capabilities.dialect == "sqlite":
         _, rows = await connection.execute_query(f"EXPLAIN QUERY PLAN {query}", values)
         names = aliases(query)
+        details = [row["detail"] if isinstance(row, dict) else row[3] for row in rows]
         # "SCAN x" reads all of x; "SCAN x USING INDEX" walks an index in order (a LIMITed list).
-        return [names[m[1]] for row in rows if (m := re.fullmatch(r"SCAN (\w+)", row["detail"] if isinstance(
-            row, dict) else row[3])) and m[1] in names]
+        scanned = [match[1] for detail in details if (match := re.fullmatch(r"SCAN (\w+)", detail))]
+        return [names[name] for name in scanned if name in names]
     async with in_transaction() as pinned:  # one pooled connection for the setting and the EXPLAIN
         await pinned.execute_script("SET LOCAL enable_seqscan = off")
         _, rows = await pinned.execute_query(f"EXPLAIN {query}", values)
