@@ -90,7 +90,9 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **sections: A
 
     raw: dict[str, Any] = {"server": {"data_dir": str(tmp_path / "data")},
                            "database": {"url": database_url or f"sqlite://{tmp_path}/csgw.db"},
-                           "reply": {"knowledge_base": str(DEMO_KB)}}
+                           # words only unless a test asks for the model: every gateway start
+                           # would otherwise embed the demo KB
+                           "reply": {"knowledge_base": str(DEMO_KB), "engine": {"model": "off"}}}
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return settings_from_dict(raw, "test.toml", base_dir=tmp_path)

@@ -89,5 +89,5 @@ async def test_text(request: web.Request) -> web.Response:
     channel = field(body, "channel", str, required=False, max_length=64)
     handler = kb_handler(request)
     await handler.refresh()
-    return web.json_response(handler.engine.match(text, channel=channel).to_dict())
+    return web.json_response((await handler.match(text, channel=channel)).to_dict())
 

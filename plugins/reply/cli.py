@@ -12,8 +12,10 @@ from rich.progress import Progress
 from csgw.cli.common import ConfigOption, err, fail, settings_or_exit, with_store
 
 from . import gaps, kb_store, learning
+from .embeddings import VectorCache
 from .engine import EngineSettings, ReplyEngine
-from .kb import KBError, load_kb, render_yaml, save_kb
+from .kb import KBError, KnowledgeBase, load_kb, render_yaml, save_kb
+from .plugin import VECTORS_FILE, default_embedder
 
 kb_app = typer.Typer(help="Knowledge base: import, export, test. 知识库：导入、导出、测试。", no_args_is_help=True)
 
@@ -42,6 +44,24 @@ def import_kb(
 
     created, updated = with_store(settings, work)
     err.print(f"imported {len(kb.entries)} entries ({created} new, {updated} updated)", highlight=False)
+    _index_meaning(settings, kb)
+
+
+def _index_meaning(settings: Any, kb: KnowledgeBase) -> ReplyEngine:
+    """The engine over `kb` with its entries' vectors computed now (stored for the gateway)."""
+    engine_settings = EngineSettings.model_validate(settings.reply.engine)
+    embedder = default_embedder(engine_settings.model_copy(update={"model_threads": None}))
+    if embedder is None:
+        return ReplyEngine.from_kb(kb, engine_settings)
+    cache = VectorCache(Path(settings.server.data_dir) / VECTORS_FILE)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("indexing meaning", total=None)
+        engine = ReplyEngine.from_kb(kb, engine_settings, embedder, cache,
+                                     lambda done, total: progress.update(task, completed=done, total=total))
+    if engine.embedded:
+        err.print(f"indexed the meaning of {engine.embedded} new texts", highlight=False)
+    cache.close()
+    return engine
 
 
 @kb_app.command("export")
@@ -57,12 +77,12 @@ def export_kb(file: Path | None = typer.Argument(None, help=".yaml or .csv; stdo
     err.print(f"exported {len(kb.entries)} entries to {file}", highlight=False)
 
 
-async def _engine(settings: Any) -> ReplyEngine:
-    """The engine over the stored knowledge base (or the configured file while the store is empty)."""
+async def _stored_kb(settings: Any) -> KnowledgeBase:
+    """The stored knowledge base (or the configured file while the store is empty)."""
     kb = await kb_store.load_knowledge_base()
     if not kb.entries and settings.reply.knowledge_base:
         kb = load_kb(Path(settings.base_dir) / settings.reply.knowledge_base)
-    return ReplyEngine.from_kb(kb, EngineSettings.model_validate(settings.reply.engine))
+    return kb
 
 
 @kb_app.command("test")
@@ -78,16 +98,21 @@ def test_kb(
         fail("give TEXT or --file")
     settings = settings_or_exit(config)
 
-    matcher = with_store(settings, lambda: _engine(settings))
+    matcher = _index_meaning(settings, with_store(settings, lambda: _stored_kb(settings)))
     lines = [text] if text is not None else [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     for line in lines:
-        result = matcher.match(line, channel=channel).to_dict()
+        result = matcher.match(line, channel=channel, vector=matcher.vector(line)).to_dict()
         if as_json:
             typer.echo(json.dumps({"input": line, **result}, ensure_ascii=False))
-        else:
-            verdict = f"answered by {result['entry_id']} ({result['source']}, score {result['score']})" \
-                if result["answered"] else f"not answered ({result['source']})"
-            typer.echo(f"{line}\n  -> {verdict}\n  {result.get('text') or ''}")
+            continue
+        verdict = f"answered by {result['entry_id']} ({result['source']}, score {result['score']})" \
+            if result["answered"] else f"not answered ({result['source']})"
+        typer.echo(f"{line}\n  -> {verdict}\n  {result.get('text') or ''}")
+        if result["decision"]:
+            typer.echo(f"  decision: {result['decision']} ({'meaning and words' if result['semantic'] else 'words only'})")
+        for candidate in result["candidates"]:
+            signals = ", ".join(f"{name} {value:.2f}" for name, value in candidate.get("signals", {}).items())
+            typer.echo(f"    {candidate['entry_id']} p={candidate['score']:.2f} {candidate['text']}  [{signals}]")
 
 
 @kb_app.command("gaps")
@@ -97,11 +122,9 @@ def gaps_kb(days: int = typer.Option(30, "--days", min=1, help="look this many d
     """Questions the bot could not answer, clustered, most frequent first: what to add next."""
     settings = settings_or_exit(config)
 
-    async def work() -> list[gaps.Gap]:
-        engine = await _engine(settings)
-        return gaps.cluster(await gaps.unanswered_questions(days), engine)
-
-    found = with_store(settings, work)[:limit]
+    engine = _index_meaning(settings, with_store(settings, lambda: _stored_kb(settings)))
+    questions = with_store(settings, lambda: gaps.unanswered_questions(days))
+    found = gaps.cluster(questions, engine)[:limit]
     for gap in found:
         if as_json:
             typer.echo(json.dumps(gap.to_dict(), ensure_ascii=False))

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from csgw.gateway.bounded_cache import BoundedCache
 
-from . import keyword_support, smalltalk
+from . import fusion, keyword_support, smalltalk
 from .handover import HandoverDetector, HandoverSettings
 from .homophones import HomophoneCorrector
 from .kb import Entry, KnowledgeBase
@@ -30,6 +31,10 @@ from .keywords import KeywordHit, KeywordIndex
 from .menu import Menu, MenuReply, MenuSettings
 from .normalize import normalize
 from .retrieval import Candidate, Decision, RetrievalSettings, Retriever
+from .semantic import SemanticIndex
+
+if TYPE_CHECKING:
+    from .embeddings import Embedder, Progress, VectorCache
 
 STATE_KEY = "kb"  # the engine's part of the conversation's bot state
 DECISION_CACHE_SIZE = 4096
@@ -45,6 +50,12 @@ class EngineSettings(BaseModel):
     handover: HandoverSettings = Field(default_factory=HandoverSettings)
     no_match: Literal["menu", "handover"] = "menu"  # what an unanswered message gets first
     handover_after_misses: int = 2  # consecutive unanswered messages before a person takes over
+    # "e5": the bundled multilingual-e5-small model adds meaning to word matching; "off": words only
+    model: Literal["e5", "off"] = "e5"
+    model_threads: int | None = Field(default=1, ge=1)  # cores for the model (None: all); the loop keeps the rest
+    model_queue: int = Field(default=8, ge=1)  # messages waiting for the model; more fall back to words
+    model_timeout_ms: int = Field(default=300, ge=10)  # a message waits this long for its vector
+    semantic_candidates: int = Field(default=8, ge=1)  # entries nearest in meaning added to the word ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,16 @@ class MatchResult:
     handover: bool = False
     reason: str | None = None  # why: person, complaint, no_match, ambiguous, …
     group: str | None = None  # the KB category the message points to
+    decision: str | None = None  # the decision layer's reason: confident, close_call, unsure, topic, …
+    semantic: bool = False  # whether the message's meaning (its vector) was used
+    best: Candidate | None = None  # retrieval's best candidate, with its signals
+
+    def why(self) -> dict[str, Any]:
+        """The decision layer's reason and the candidates it weighed, with their signals."""
+        weighed = [self.best] if self.best is not None else []
+        weighed += [c for c in self.candidates[:3] if self.best is None or c.entry_id != self.best.entry_id]
+        return {"decision": self.decision, "semantic": self.semantic,
+                "candidates": [candidate.to_dict() for candidate in weighed]}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object `csgw kb test` prints."""
@@ -75,6 +96,9 @@ class MatchResult:
             "candidates": [candidate.to_dict() for candidate in self.candidates],
             "handover": self.handover,
             "reason": self.reason,
+            "decision": self.decision,
+            "semantic": self.semantic,
+            "signals": dict(self.best.signals) if self.best is not None else None,
             "text": self.text,
         }
 
@@ -86,7 +110,8 @@ class _Index:
     retriever: Retriever
     menu: Menu
     homophones: HomophoneCorrector
-    # (text, channel, language) -> the decision for a conversation without engine state
+    semantic: SemanticIndex | None
+    # (text, channel, language, with a vector) -> the decision for a conversation without engine state
     decisions: BoundedCache = field(default_factory=lambda: BoundedCache(DECISION_CACHE_SIZE))
 
 
@@ -105,56 +130,115 @@ class ReplyEngine:
     """Matches customer messages against a knowledge base; safe to rebuild while in use."""
 
     def __init__(self, entries: Sequence[Entry], settings: EngineSettings | None = None,
-                 synonyms: Iterable[Sequence[str]] = ()) -> None:
+                 synonyms: Iterable[Sequence[str]] = (), embedder: Embedder | None = None,
+                 cache: VectorCache | None = None, progress: Progress | None = None) -> None:
         self.settings = settings or EngineSettings()
+        self.embedder = embedder
+        self.cache = cache
+        self.progress = progress
+        self.fusion = fusion.default_model()
+        self.embedded = 0  # texts the last build had to embed (the rest came from the cache)
         self._detector = HandoverDetector(self.settings.handover)
         self._index = self._build(entries, synonyms)
 
     @classmethod
     def from_entries(cls, entries: Sequence[Entry], menu_settings: MenuSettings | None = None, *,
                      settings: EngineSettings | None = None,
-                     synonyms: Iterable[Sequence[str]] = ()) -> ReplyEngine:
+                     synonyms: Iterable[Sequence[str]] = (), embedder: Embedder | None = None,
+                     cache: VectorCache | None = None) -> ReplyEngine:
         settings = settings or EngineSettings()
         if menu_settings is not None:
             settings = settings.model_copy(update={"menu": menu_settings})
-        return cls(entries, settings, synonyms)
+        return cls(entries, settings, synonyms, embedder, cache)
 
     @classmethod
-    def from_kb(cls, kb: KnowledgeBase, settings: EngineSettings | None = None) -> ReplyEngine:
-        return cls(kb.entries, settings, kb.synonyms)
+    def from_kb(cls, kb: KnowledgeBase, settings: EngineSettings | None = None,
+                embedder: Embedder | None = None, cache: VectorCache | None = None,
+                progress: Progress | None = None) -> ReplyEngine:
+        return cls(kb.entries, settings, kb.synonyms, embedder, cache, progress)
 
     def _build(self, entries: Sequence[Entry], synonyms: Iterable[Sequence[str]]) -> _Index:
         entries = list(entries)
         retriever = Retriever(entries, synonyms, self.settings.retrieval, _kb_words(entries))
+        semantic = None
+        if self.embedder is not None:
+            semantic, self.embedded = SemanticIndex.build(entries, self.embedder, self.cache,
+                                                          self.progress)
         return _Index(
             entries={entry.id: entry for entry in entries},
             keywords=KeywordIndex.from_entries(entries),
             retriever=retriever,
             menu=Menu(entries, self.settings.menu),
             homophones=HomophoneCorrector(retriever.content_words, retriever.word_frequency),
+            semantic=semantic,
         )
 
     def rebuild(self, entries: Sequence[Entry], synonyms: Iterable[Sequence[str]] = ()) -> None:
         """Take a changed knowledge base: build everything new, then swap one reference."""
         self._index = self._build(entries, synonyms)
 
+    def vector(self, text: str) -> np.ndarray | None:
+        """The message's vector, computed here and now (CLI, benches); None without a model.
+        The gateway computes it in a worker thread instead (`QueryEncoder`)."""
+        if self.embedder is None or self._index.semantic is None:
+            return None
+        return self.embedder.embed([text])[0]
+
+    @property
+    def semantic_ready(self) -> bool:
+        return self._index.semantic is not None
+
     @property
     def entries(self) -> Mapping[str, Entry]:
         return self._index.entries
 
     def match(self, text: str, channel: str | None = None,
-              bot_state: Mapping[str, Any] | None = None, language: str | None = None) -> MatchResult:
-        """Decide how to answer `text`; `bot_state` is the conversation's bot memory."""
+              bot_state: Mapping[str, Any] | None = None, language: str | None = None,
+              vector: np.ndarray | None = None) -> MatchResult:
+        """Decide how to answer `text`; `bot_state` is the conversation's bot memory, `vector`
+        the message's embedding (without one, words alone decide)."""
         index = self._index
+        if index.semantic is None:
+            vector = None
         state = dict(bot_state or {})
         if state.get(STATE_KEY):  # a menu position or earlier misses: the decision depends on them
-            return _Match(self, index, text, channel, state, language).run()
-        key = (text, channel, language)
+            return _Match(self, index, text, channel, state, language, vector).run()
+        key = (text, channel, language, vector is not None)
         decided = index.decisions.get(key)
         if decided is None:
-            decided = _Match(self, index, text, channel, None, language).run()
+            decided = _Match(self, index, text, channel, None, language, vector).run()
             index.decisions.put(key, decided)
         return _in_state(decided, state)
+
+    def retrieve(self, text: str, channel: str | None = None,
+                 vector: np.ndarray | None = None) -> tuple[list[Candidate], list[dict[str, float]]]:
+        """Retrieval's candidates for normalised `text` and each one's signals (unscored)."""
+        index = self._index
+        retriever = index.retriever
+        meaning = index.semantic.scores(vector) if index.semantic is not None and vector is not None \
+            else None
+        include: list[int] = []
+        if meaning is not None:
+            wanted = self.settings.semantic_candidates
+            spaces = [meaning.general] if meaning.tuned is None else [meaning.general, meaning.tuned]
+            for scores in spaces:
+                nearest = [int(p) for p in np.argsort(-scores, kind="stable")[: wanted * 2]
+                           if retriever.serves(int(p), channel)]
+                include += nearest[:wanted]
+        ranked = retriever.rank(text, channel, include)
+        positions = [retriever.position(candidate.entry_id) or 0 for candidate in ranked]
+        return ranked, fusion.signals(text.replace(" ", ""), ranked, meaning, positions)
+
+    def signals(self, text: str, channel: str | None = None, vector: np.ndarray | None = None
+                ) -> tuple[list[Candidate], list[dict[str, float]]]:
+        """`retrieve` for a raw message, prepared as matching prepares it (calibration, benches)."""
+        corrected = self._index.homophones.correct(normalize(text))
+        return self.retrieve(corrected, channel, vector if self._index.semantic is not None else None)
+
+    def decide(self, candidates: Sequence[Candidate], rows: Sequence[dict[str, float]],
+               semantic: bool) -> Decision:
+        model = self.fusion.semantic if semantic else self.fusion.lexical
+        return fusion.decide(model, candidates, rows, self.settings.retrieval.max_candidates)
 
 
 def _in_state(decided: MatchResult, state: dict[str, Any]) -> MatchResult:
@@ -169,9 +253,10 @@ class _Match:
     """One message's way through the engine (holds the index it started with)."""
 
     def __init__(self, engine: ReplyEngine, index: _Index, text: str, channel: str | None,
-                 bot_state: Mapping[str, Any] | None, language: str | None) -> None:
+                 bot_state: Mapping[str, Any] | None, language: str | None,
+                 vector: np.ndarray | None = None) -> None:
         self.engine, self.index, self.text, self.channel = engine, index, text, channel
-        self.language = language
+        self.language, self.vector = language, vector
         self.state = dict(bot_state or {})
         self.mine = dict(self.state.get(STATE_KEY) or {})
 
@@ -192,9 +277,11 @@ class _Match:
         hits = self.index.keywords.match(corrected, self.channel)
         if hits:
             return self._from_keywords(hits, corrected)
-        retriever = self.index.retriever
-        ranked = retriever.rank(corrected, self.channel)
-        return self._from_retrieval(ranked, retriever.decide(ranked))
+        ranked, rows = self.engine.retrieve(corrected, self.channel, self.vector)
+        decision = self.engine.decide(ranked, rows, self.vector is not None)
+        return replace(self._from_retrieval(decision.candidates, decision),
+                       decision=decision.reason, semantic=self.vector is not None,
+                       best=decision.candidates[0] if decision.candidates else None)
 
     def _from_retrieval(self, ranked: Sequence[Candidate], decision: Decision) -> MatchResult:
         if decision.kind == "answer":

@@ -31,10 +31,21 @@ class Score:
     ambiguous: int = 0
     ambiguous_answered: list[str] = field(default_factory=list)
     ambiguous_asked: int = 0
+    offered: int = 0  # in scope, not answered, the right entry among those a clarification offers
+    ranked_first: int = 0  # in scope, the right entry ranked first (answered or not)
 
     @property
     def accuracy(self) -> float:
         return self.right / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def within_one(self) -> float:
+        """Right directly, or offered in the one clarifying question asked."""
+        return (self.right + self.offered) / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def wrong_rate(self) -> float:
+        return len(self.wrong) / self.in_scope if self.in_scope else 0.0
 
     @property
     def false_answer_rate(self) -> float:
@@ -46,6 +57,9 @@ class Score:
             "in_scope": self.in_scope,
             "accuracy": round(self.accuracy, 4),
             "wrong_answers": len(self.wrong),
+            "wrong_rate": round(self.wrong_rate, 4),
+            "within_one_question": round(self.within_one, 4),
+            "ranked_first": round(self.ranked_first / self.in_scope, 4) if self.in_scope else 0.0,
             "out_of_scope": self.out_of_scope,
             "false_answer_rate": round(self.false_answer_rate, 4),
             "ambiguous": self.ambiguous,
@@ -64,7 +78,7 @@ def evaluate(engine: ReplyEngine, cases: Iterable[Mapping[str, Any]]) -> Score:
     score = Score()
     for case in cases:
         text, expected = str(case["text"]), str(case["expect"])
-        result = engine.match(text)
+        result = engine.match(text, vector=engine.vector(text))
         got = f"{text} -> {result.entry_id if result.answered else result.source}"
         if expected == "none":
             score.out_of_scope += 1
@@ -77,10 +91,15 @@ def evaluate(engine: ReplyEngine, cases: Iterable[Mapping[str, Any]]) -> Score:
             score.ambiguous_asked += result.source == "clarify"
         else:
             score.in_scope += 1
+            first = result.entry_id if result.answered else \
+                (result.candidates[0].entry_id if result.candidates else None)
+            score.ranked_first += first == expected
             if result.answered and result.entry_id == expected:
                 score.right += 1
             elif result.answered:
                 score.wrong.append(f"{got}, expected {expected}")
             else:
                 score.unanswered.append(f"{got}, expected {expected}")
+                score.offered += result.source == "clarify" and any(
+                    candidate.entry_id == expected for candidate in result.candidates)
     return score

@@ -64,7 +64,7 @@ def cluster(questions: Iterable[tuple[str, datetime | None]], engine: ReplyEngin
             by_form.setdefault(form, []).append((text, when))
     gaps: list[Gap] = []
     for form, items in sorted(by_form.items(), key=lambda item: -len(item[1])):
-        if engine is not None and engine.match(items[0][0]).answered:
+        if engine is not None and engine.match(items[0][0], vector=engine.vector(items[0][0])).answered:
             continue
         gap = _nearest(gaps, form)
         if gap is None:

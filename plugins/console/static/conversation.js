@@ -26,7 +26,20 @@ function messageNode(message, conversation) {
       h("time", { datetime: message.created_at || "" }, clock(message.created_at)),
       message.channel !== conversation.channel ? h("span", { class: "chan" }, message.channel) : null),
     h("div", { class: "bubble" }, image ? h("img", { src: image, alt: message.text || "image", loading: "lazy" }) : linkify(message.text)),
-    failed ? h("div", { class: "fail" }, t("failed")) : null);
+    failed ? h("div", { class: "fail" }, t("failed")) : null,
+    message.sender === "bot" ? whyNode(message.payload?.why) : null);
+}
+
+/* Why the bot answered, asked back or gave up: the decision and each candidate's probability;
+   the candidate's signals (similarity, lead, word overlap…) are in its tooltip. */
+function whyNode(why) {
+  if (!why || !why.decision) return null;
+  const basis = t(why.semantic ? "whyMeaning" : "whyWords");
+  const candidates = (why.candidates || []).slice(0, 3).map((c) => {
+    const signals = Object.entries(c.signals || {}).map(([name, value]) => `${name} ${value}`).join("\n");
+    return h("span", { class: "cand", title: signals }, `${c.entry_id} ${Math.round((c.score || 0) * 100)}%`);
+  });
+  return h("div", { class: "why" }, `${t("why")}: ${t("decision_" + why.decision)} · ${basis} `, ...candidates);
 }
 
 /* Why the agent cannot reply right now, or null. Channel limits arrive as a flag from the gateway. */
