@@ -40,8 +40,9 @@ MAX_STRAY = 0.05  # answers to out-of-scope questions drawn at random from the c
 # z-scores carry the same information relative to the KB at hand.
 LEVEL_FEATURES = ("semantic", "tuned", "length")
 # Below this a message is not worth a clarification however dense the KB: it gets the menu, and
-# a second miss a person (a clarification does not count as a miss).
-MIN_CLARIFY = 0.1
+# a second miss a person (an "unsure" clarification counts as a miss too). Words alone ask back
+# later: a shared word is a weaker hint than a shared meaning.
+MIN_CLARIFY = {"semantic": 0.1, "lexical": 0.2}
 
 
 def calibration_sets(afqmc: Path | None, lcqmc: Path | None) -> list[EvaluationSet]:
@@ -65,7 +66,7 @@ def rows_of(sets: list[EvaluationSet], embedder: E5Embedder, cache: VectorCache)
     question = 0
     for evaluation in sets:
         engine = ReplyEngine.from_entries(evaluation.entries, embedder=embedder, cache=cache)
-        texts = [case["text"] for case in evaluation.cases]
+        texts = [engine.query_text(case["text"]) for case in evaluation.cases]
         vectors, _ = embed_texts(texts, embedder, cache)
         out = by_set[evaluation.name] = []
         for case, vector in zip(evaluation.cases, vectors, strict=True):
@@ -121,7 +122,7 @@ def tally(results, answer: float, margin: float) -> tuple[float, float, float]:
     return right / max(in_scope, 1), wrong / max(in_scope, 1), stray / max(strays, 1)
 
 
-def choose_thresholds(clean, clarifying) -> fusion.Thresholds:
+def choose_thresholds(clean, clarifying, min_clarify: float) -> fusion.Thresholds:
     """Answering: the thresholds that answer the most of `clean` (LCQMC: labels that hold) with
     wrong answers and answered random out-of-scope questions within bounds. Asking back: on
     `clarifying` (AFQMC: one product, many near neighbours), the lowest best probability at which
@@ -138,7 +139,7 @@ def choose_thresholds(clean, clarifying) -> fusion.Thresholds:
     for low in np.arange(answer - 0.01, 0.04, -0.01):
         band = [labels for probabilities, labels, scoped, _ in clarifying
                 if scoped and probabilities and low <= probabilities[0] < low + 0.05]
-        if low < MIN_CLARIFY or band and sum(any(labels[:3]) for labels in band) / len(band) < 0.6:
+        if low < min_clarify or band and sum(any(labels[:3]) for labels in band) / len(band) < 0.6:
             break
         clarify = float(low)
     return fusion.Thresholds(answer=round(answer, 2), margin=margin, clarify=round(clarify, 2),
@@ -167,7 +168,7 @@ def main() -> None:
                           for row in part], model)
         clarifying = outcomes([row for name, part in by_set.items() if name.startswith("afqmc")
                                for row in part], model)
-        thresholds = choose_thresholds(clean, clarifying)
+        thresholds = choose_thresholds(clean, clarifying, MIN_CLARIFY[name])
         report[name] = {"features": list(features), "weights": [round(float(w), 4) for w in weights],
                         "thresholds": thresholds.__dict__}
         for source, results in (("lcqmc", clean), ("afqmc", clarifying)):

@@ -177,12 +177,17 @@ class ReplyEngine:
         """Take a changed knowledge base: build everything new, then swap one reference."""
         self._index = self._build(entries, synonyms)
 
+    def query_text(self, text: str) -> str:
+        """What the model embeds for a message: normalised, homophone typos repaired with the
+        KB's own words ("几时发或" -> "几时发货"), as word matching sees it."""
+        return self._index.homophones.correct(normalize(text))
+
     def vector(self, text: str) -> np.ndarray | None:
         """The message's vector, computed here and now (CLI, benches); None without a model.
         The gateway computes it in a worker thread instead (`QueryEncoder`)."""
         if self.embedder is None or self._index.semantic is None:
             return None
-        return self.embedder.embed([text])[0]
+        return self.embedder.embed([self.query_text(text)])[0]
 
     @property
     def semantic_ready(self) -> bool:
@@ -288,7 +293,15 @@ class _Match:
             best = ranked[0]
             return self._answer(best.entry_id, "retrieval", best.score, tuple(ranked[1:4]))
         if decision.kind == "clarify":
-            return self._clarify([c.entry_id for c in decision.candidates], decision.candidates)
+            misses = int(self.mine.get("misses", 0))
+            if decision.reason == "unsure":
+                # the bot could not tell what was asked: a guess offered back is still a miss,
+                # so a customer the KB cannot serve reaches a person instead of guess after guess
+                misses += 1
+                if misses >= self.engine.settings.handover_after_misses:
+                    return self._no_match(tuple(ranked[:3]))
+            return self._clarify([c.entry_id for c in decision.candidates], decision.candidates,
+                                 misses)
         return self._no_match(tuple(ranked[:3]))
 
     # ----- outcomes -----
@@ -336,15 +349,16 @@ class _Match:
             return self._from_retrieval(support.ranked, support.decision)
         return self._answer(top.entry_id, "keyword", 1.0, as_candidates[1:])
 
-    def _clarify(self, entry_ids: list[str], candidates: tuple[Candidate, ...]) -> MatchResult:
+    def _clarify(self, entry_ids: list[str], candidates: tuple[Candidate, ...],
+                 misses: int | None = None) -> MatchResult:
         menu = self.index.menu
         reply = menu.clarify(entry_ids[: self.engine.settings.retrieval.max_candidates],
                              self.channel, self.language)
         best = candidates[0] if candidates else None
+        misses = self.mine.get("misses", 0) if misses is None else misses
         return MatchResult(False, "clarify", None, None, best.score if best else None, candidates,
                            text=reply.text, payload=reply.payload(),
-                           bot_state=self._new_state(reply.state, self.mine.get("misses", 0)),
-                           reason="ambiguous")
+                           bot_state=self._new_state(reply.state, misses), reason="ambiguous")
 
     def _from_menu(self, reply: MenuReply) -> MatchResult:
         if reply.handover:

@@ -117,8 +117,9 @@ def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | No
         if meaning is not None and len(meaning.general):
             position = positions[number]
             row.update(_space("semantic", meaning.general, position))
-            if meaning.tuned is not None:
-                row.update(_space("tuned", meaning.tuned, position))
+            # a model without an adapter: its own space is the tuned one (the identity adapter)
+            tuned = meaning.tuned if meaning.tuned is not None else meaning.general
+            row.update(_space("tuned", tuned, position))
         out.append(row)
     return out
 

@@ -28,7 +28,7 @@ class KnowledgeBaseReplies:
         engine = self.engine
         vector = None
         if self.encoder is not None and engine.semantic_ready:
-            vector = await self.encoder.encode(text)
+            vector = await self.encoder.encode(engine.query_text(text))
         return engine.match(text, channel=channel, bot_state=bot_state, language=language,
                             vector=vector)
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from csgw.plugins.reply import fusion
 from csgw.plugins.reply.retrieval import Candidate
+from csgw.plugins.reply.semantic import Meaning
 
 THRESHOLDS = fusion.Thresholds(answer=0.7, margin=0.2, clarify=0.3, offer=0.15)
 MODEL = fusion.LogisticModel(("bias", "semantic_lead"), (-2.0, 40.0), THRESHOLDS)
@@ -29,9 +30,10 @@ def test_fit_is_regularised_but_not_its_bias() -> None:
 
 def test_shipped_weights_load_and_name_every_signal() -> None:
     model = fusion.default_model()
-    assert set(model.semantic.features) == set(fusion.FEATURES)
-    assert set(model.lexical.features) == set(fusion.FEATURES) - set(fusion.SEMANTIC_FEATURES)
-    assert "afqmc" in model.source.lower()
+    levels = {"semantic", "tuned", "length"}  # not fitted: their levels differ between domains
+    assert set(model.semantic.features) == set(fusion.FEATURES) - levels
+    assert set(model.lexical.features) == set(fusion.FEATURES) - set(fusion.SEMANTIC_FEATURES) - levels
+    assert "afqmc" in model.source.lower() and "lcqmc" in model.source.lower()
     for part in (model.semantic, model.lexical):
         limits = part.thresholds
         assert 0 < limits.offer <= limits.clarify <= limits.answer < 1
@@ -78,10 +80,11 @@ def test_a_bare_topic_word_held_by_several_entries_asks_which() -> None:
 def test_signals_see_opposites_and_negation() -> None:
     candidates = [Candidate("open", 0.6, "怎么开通花呗", similarity=0.8),
                   Candidate("close", 0.5, "怎么关闭花呗", similarity=0.8)]
-    semantic = np.array([0.90, 0.95], dtype=np.float32)
-    rows = fusion.signals("怎么关闭花呗", candidates, semantic, [0, 1])
+    meaning = Meaning(np.array([0.90, 0.95], dtype=np.float32), np.array([0.5, 0.9], dtype=np.float32))
+    rows = fusion.signals("怎么关闭花呗", candidates, meaning, [0, 1])
     assert rows[0]["opposite"] == 1.0 and rows[1]["opposite"] == 0.0
     assert rows[1]["semantic_lead"] > 0 > rows[0]["semantic_lead"]
     assert rows[1]["semantic_top"] == 1.0 and rows[0]["lexical_top"] == 1.0
+    assert rows[1]["tuned_lead"] > 0.3 and rows[0]["tuned_top"] == 0.0
     negated = fusion.signals("花呗无法使用", [Candidate("use", 0.5, "花呗怎么使用")], None, [0])
     assert negated[0]["negation"] == 1.0 and "semantic" not in negated[0]
