@@ -20,7 +20,7 @@ from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 from tests.plugins.reply.test_kb_in_gateway import csgw
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
-UNKNOWN = "能寄到火星基地吗"  # nothing in the demo KB; the overseas entry is the closest a person would pick
+UNKNOWN = "火星基地收得到吗"  # nothing in the demo KB; the overseas entry is the closest a person would pick
 
 
 async def ask(gw, user: str, text: str) -> Message:
@@ -45,12 +45,12 @@ async def test_gaps_proposals_and_review(tmp_path, database_url):
         agent = AgentClient(session, gw.url, token)
         question = await ask(gw, "u1", UNKNOWN)
         await ask(gw, "u2", UNKNOWN)
-        await ask(gw, "u3", "能寄到火星基地么")  # a near-identical wording joins the cluster
+        await ask(gw, "u3", "火星基地收得到么")  # a near-identical wording joins the cluster
         await ask(gw, "u4", "你们支持比特币付款吗")
 
         gaps = (await agent.call("GET", "/kb/gaps", expect=200))["items"]
         assert gaps[0]["text"] == UNKNOWN and gaps[0]["count"] == 3
-        assert "能寄到火星基地么" in gaps[0]["examples"]
+        assert "火星基地收得到么" in gaps[0]["examples"]
         assert [gap["count"] for gap in gaps[1:]] == [1] and gaps[1]["text"] == "你们支持比特币付款吗"
 
         made = await agent.call("POST", "/kb/overseas/learn", {"conversation_id": question.conversation_id},
@@ -110,7 +110,7 @@ def test_cli_gaps_and_review(tmp_path):
         await open_database(load_settings(config).database.url)
         try:
             await kb_store.import_knowledge_base(load_kb(DEMO_KB))
-            for number, text in enumerate([UNKNOWN, UNKNOWN, "你们支持比特币付款吗"], start=1):
+            for number, text in enumerate([UNKNOWN, UNKNOWN, "你们老板是哪里人"], start=1):
                 question = await Message.create(conversation_id=number, channel="webchat", account="default",
                                                 direction="in", sender="customer", text=text, created_at=now())
                 await Message.create(conversation_id=number, channel="webchat", account="default", direction="out",
@@ -125,12 +125,12 @@ def test_cli_gaps_and_review(tmp_path):
     gaps = csgw("kb", "gaps", "--json", "--config", str(config))
     assert gaps.returncode == 0, gaps.stderr
     assert [(g["text"], g["count"]) for g in map(json.loads, gaps.stdout.splitlines())] == [
-        (UNKNOWN, 2), ("你们支持比特币付款吗", 1)]
+        (UNKNOWN, 2), ("你们老板是哪里人", 1)]
     listed = csgw("kb", "review", "--config", str(config))
-    assert listed.returncode == 0 and f"{proposal_id}  你们支持比特币付款吗  ->  overseas" in listed.stdout
+    assert listed.returncode == 0 and f"{proposal_id}  你们老板是哪里人  ->  overseas" in listed.stdout
     accepted = csgw("kb", "review", "--accept", str(proposal_id), "--config", str(config))
     assert accepted.returncode == 0 and "accepted" in accepted.stdout, accepted.stderr
     again = csgw("kb", "review", "--reject", str(proposal_id), "--config", str(config))
     assert again.returncode == 2 and "already accepted" in again.stderr
-    tested = json.loads(csgw("kb", "test", "你们支持比特币付款吗", "--json", "--config", str(config)).stdout)
+    tested = json.loads(csgw("kb", "test", "你们老板是哪里人", "--json", "--config", str(config)).stdout)
     assert tested["answered"] and tested["entry_id"] == "overseas"

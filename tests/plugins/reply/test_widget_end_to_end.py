@@ -46,7 +46,7 @@ async def test_answer_clarify_menu_and_handover(tmp_path, database_url):
         back = await visitor.receive_until(bot_message)
         assert back["choices"] == top["choices"]
 
-        await visitor.say("q7", "你们支持比特币付款吗")  # unknown: the menu once more
+        await visitor.say("q7", "火星基地收得到吗")  # unknown: the menu once more
         retry = await visitor.receive_until(bot_message)
         assert retry["text"].startswith("抱歉") and retry["choices"] == top["choices"]
         await visitor.say("q8", "火箭燃料怎么买")  # unknown again: a person takes over
