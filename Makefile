@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CSGW := $(VENV)/bin/csgw
 
-.PHONY: run test lint bench soak clean
+.PHONY: run test lint bench bench-accuracy soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# Answer quality on the shipped sets; with CORPORA=DIR (holding afqmc/ and lcqmc/) also on the
+# public corpora's held-out splits.
+bench-accuracy: $(VENV)/.installed
+	$(PY) -m bench.bench_accuracy $(if $(CORPORA),--afqmc $(CORPORA)/afqmc --lcqmc $(CORPORA)/lcqmc)
 
 # The reliability tests stretched to minutes (outages, load); `make test` runs them in seconds.
 soak: $(VENV)/.installed

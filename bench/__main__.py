@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import runpy
-from pathlib import Path
 
-BENCHES = ["bench_ingest", "bench_widget", "bench_matching", "bench_accuracy"]
+BENCHES = ["bench_ingest", "bench_widget", "bench_matching", "bench_semantic", "bench_accuracy",
+           "bench_learning"]
 
 for name in BENCHES:
-    runpy.run_path(str(Path(__file__).parent / f"{name}.py"), run_name="__main__")
+    runpy.run_module(f"bench.{name}", run_name="__main__")
