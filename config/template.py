@@ -47,6 +47,11 @@ paths = []
 
 [reply]
 {knowledge_base}
+[reply.engine]
+# model = "e5"          # the bundled meaning model (multilingual-e5-small); "off": words only
+# model_threads = 1     # cores the model may use; the rest serve messages
+# model_queue = 8       # messages waiting for the model; more are matched on words at once
+
 [assignment]
 mode = "least_load"
 
