@@ -30,8 +30,8 @@ from .semantic import Meaning
 
 SEMANTIC_FEATURES = ("semantic", "semantic_lead", "semantic_spread", "semantic_z", "semantic_top",
                      "tuned", "tuned_lead", "tuned_spread", "tuned_z", "tuned_top")
-LEXICAL_FEATURES = ("lexical", "lexical_lead", "lexical_top", "similarity", "coverage", "contains",
-                    "opposite", "negation", "length")
+LEXICAL_FEATURES = ("lexical", "lexical_lead", "lexical_top", "similarity", "coverage", "covered",
+                    "unmatched", "contains", "opposite", "negation", "length")
 FEATURES = ("bias", *SEMANTIC_FEATURES, *LEXICAL_FEATURES)
 SPREAD_OF = 10  # the semantic spread compares with the mean of this many best entries
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
@@ -109,6 +109,8 @@ def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | No
             "lexical_top": float(candidate.score > other_lexical),
             "similarity": candidate.similarity,
             "coverage": candidate.coverage,
+            "covered": candidate.covered,
+            "unmatched": candidate.unmatched,
             "contains": float(candidate.contains_message),
             "opposite": float(contrast.opposite(message, candidate.text)),
             "negation": float(contrast.negation_differs(message, candidate.text)),

@@ -88,6 +88,8 @@ class Candidate:
     similarity: float = 0.0
     contains_message: bool = False  # a paraphrase holds the whole message ("运费" in "运费多少")
     coverage: float = 0.0  # share of the message's word weight found in the entry's texts
+    covered: float = 0.0  # share of the matched text's word weight found in the message
+    unmatched: float = 0.0  # the rarest message word the entry never uses (its idf, 0..1)
     signals: tuple[tuple[str, float], ...] = ()  # what the decision layer saw (see fusion.py)
 
     def to_dict(self) -> dict[str, object]:
@@ -306,9 +308,17 @@ class Retriever:
                 self._combine(scores.get(v, 0.0) / norm, compact_text, v) for v in variants)
             known = self._entry_words[position]
             coverage = sum(weight for word, weight in words.items() if word in known) / words_total
+            # the other way round: how much of the matched question the message says, and the
+            # rarest thing the message names that the entry does not ("鞋子" asked, "衣服" known)
+            own = {word: weight for word, weight in self._variant_weights[variant].items()
+                   if word[0] == "w"}
+            covered = sum(weight for word, weight in own.items() if word in words) / (
+                sum(own.values()) or 1.0)
+            unmatched = max((self._idf.get(word, self._unknown_idf) for word in words
+                             if word not in known), default=0.0) / self._unknown_idf
             candidates.append(Candidate(self._entry_ids[position], combined,
                                         self._variant_text[variant], cosine, similarity, contains,
-                                        coverage))
+                                        coverage, covered=covered, unmatched=unmatched))
             if regular >= settings.rerank and not included:
                 break
         candidates.sort(key=lambda candidate: -candidate.score)

@@ -71,10 +71,16 @@ def test_unsure_asks_back_and_hopeless_gives_up() -> None:
 
 
 def test_a_bare_topic_word_held_by_several_entries_asks_which() -> None:
-    candidates = [_candidate("a", contains=True), _candidate("b", contains=True)]
-    rows = [{"bias": 1, "semantic_lead": 0.2}, {"bias": 1, "semantic_lead": -0.2}]
+    candidates = [_candidate("a", contains=True), _candidate("b", contains=True), _candidate("c")]
+    rows = [{"bias": 1, "semantic_lead": 0.01}, {"bias": 1, "semantic_lead": -0.01},
+            {"bias": 1, "semantic_lead": -0.2}]
     decision = fusion.decide(MODEL, candidates, rows)
     assert decision.kind == "clarify" and decision.reason == "topic"
+    assert [c.entry_id for c in decision.candidates] == ["a", "b"]
+    # even when one of them leads: a bare topic word does not say which question
+    leading = fusion.decide(MODEL, candidates[:2], [{"bias": 1, "semantic_lead": 0.2},
+                                                   {"bias": 1, "semantic_lead": -0.2}])
+    assert leading.kind == "clarify" and leading.reason == "topic"
 
 
 def test_signals_see_opposites_and_negation() -> None:
