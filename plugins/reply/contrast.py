@@ -6,6 +6,8 @@ question words. These two signals tell the fusion when a candidate says the oppo
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Each pair: words of one direction, words of the other. Written for shop and payment service
 # questions; a word in both a message and a candidate cancels out.
 OPPOSITES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
@@ -24,20 +26,26 @@ OPPOSITES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 NEGATIONS = ("不能", "不可以", "不了", "无法", "没法", "没办法", "不行", "失败", "不成功", "没有", "不到", "未")
 
 
-def _holds(text: str, words: tuple[str, ...]) -> bool:
-    return any(word in text for word in words)
+@lru_cache(maxsize=8192)
+def _directions(text: str) -> frozenset[tuple[int, int]]:
+    """(pair, side) for every side of OPPOSITES the text speaks of; cached per text, as entry
+    questions come back for message after message."""
+    return frozenset((pair, side) for pair, words in enumerate(OPPOSITES)
+                     for side in (0, 1) if any(word in text for word in words[side]))
 
 
 def opposite(message: str, candidate: str) -> bool:
     """Whether the candidate speaks of the opposite direction of something the message asks."""
-    for one, other in OPPOSITES:
-        for mine, theirs in ((one, other), (other, one)):
-            if (_holds(message, mine) and not _holds(message, theirs)
-                    and _holds(candidate, theirs) and not _holds(candidate, mine)):
-                return True
-    return False
+    mine, theirs = _directions(message), _directions(candidate)
+    return any((pair, 1 - side) in theirs and (pair, 1 - side) not in mine and (pair, side) not in theirs
+               for pair, side in mine)
+
+
+@lru_cache(maxsize=8192)
+def _negated(text: str) -> bool:
+    return any(word in text for word in NEGATIONS)
 
 
 def negation_differs(message: str, candidate: str) -> bool:
     """One of the two says something cannot or did not happen, the other does not."""
-    return _holds(message, NEGATIONS) != _holds(candidate, NEGATIONS)
+    return _negated(message) != _negated(candidate)

@@ -98,7 +98,7 @@ class MatchResult:
             "reason": self.reason,
             "decision": self.decision,
             "semantic": self.semantic,
-            "signals": dict(self.best.signals) if self.best is not None else None,
+            "signals": self.best.to_dict().get("signals") if self.best is not None else None,
             "text": self.text,
         }
 

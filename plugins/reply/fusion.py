@@ -77,21 +77,38 @@ def default_model() -> FusionModel:
     return FusionModel.from_json(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")))
 
 
-def _space(prefix: str, scores: np.ndarray, position: int) -> dict[str, float]:
-    """One vector space's view of a candidate: its cosine, its lead over every other entry, its
-    distance above the best few and above the KB's mean (in the KB's standard deviations)."""
-    own = float(scores[position])
-    if len(scores) < 2:
-        return {prefix: own, f"{prefix}_lead": 0.0, f"{prefix}_spread": 0.0, f"{prefix}_z": 0.0,
-                f"{prefix}_top": 1.0}
-    others = scores.copy()
-    others[position] = -2.0
-    lead = own - float(others.max())
-    top = np.partition(scores, len(scores) - min(SPREAD_OF, len(scores)))[-SPREAD_OF:]
-    deviation = float(scores.std()) if len(scores) >= 5 else 0.0
-    return {prefix: own, f"{prefix}_lead": lead, f"{prefix}_spread": own - float(top.mean()),
-            f"{prefix}_z": (own - float(scores.mean())) / deviation / 10.0 if deviation > 1e-6 else 0.0,
-            f"{prefix}_top": float(lead > 0)}
+@dataclass(frozen=True)
+class _Space:
+    """One vector space's scores for a message, summarised once for all its candidates."""
+
+    scores: np.ndarray
+    best: int
+    first: float
+    second: float
+    top_mean: float
+    mean: float
+    deviation: float
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> _Space:
+        count = len(scores)
+        top = np.partition(scores, count - min(SPREAD_OF, count))[-SPREAD_OF:]
+        best = int(np.argmax(scores))
+        second = float(np.partition(scores, count - 2)[count - 2]) if count > 1 else float(scores[best])
+        return cls(scores, best, float(scores[best]), second, float(top.mean()), float(scores.mean()),
+                   float(scores.std()) if count >= 5 else 0.0)
+
+    def view(self, prefix: str, position: int) -> dict[str, float]:
+        """A candidate's cosine, its lead over every other entry, its distance above the best
+        few and above the KB's mean (in the KB's standard deviations)."""
+        own = float(self.scores[position])
+        if len(self.scores) < 2:
+            return {prefix: own, f"{prefix}_lead": 0.0, f"{prefix}_spread": 0.0,
+                    f"{prefix}_z": 0.0, f"{prefix}_top": 1.0}
+        lead = own - (self.second if position == self.best else self.first)
+        z = (own - self.mean) / self.deviation / 10.0 if self.deviation > 1e-6 else 0.0
+        return {prefix: own, f"{prefix}_lead": lead, f"{prefix}_spread": own - self.top_mean,
+                f"{prefix}_z": z, f"{prefix}_top": float(lead > 0)}
 
 
 def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | None,
@@ -99,6 +116,11 @@ def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | No
     """Each candidate's signals; `positions` are the candidates' entry positions in `meaning`."""
     lexical = [candidate.score for candidate in candidates]
     length = min(len(message), 40) / 40.0
+    spaces: tuple[_Space, _Space] | None = None
+    if meaning is not None and len(meaning.general):
+        # a model without an adapter: its own space is the tuned one (the identity adapter)
+        general = _Space.of(meaning.general)
+        spaces = (general, _Space.of(meaning.tuned) if meaning.tuned is not None else general)
     out = []
     for number, candidate in enumerate(candidates):
         other_lexical = max((score for i, score in enumerate(lexical) if i != number), default=0.0)
@@ -116,12 +138,9 @@ def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | No
             "negation": float(contrast.negation_differs(message, candidate.text)),
             "length": length,
         }
-        if meaning is not None and len(meaning.general):
-            position = positions[number]
-            row.update(_space("semantic", meaning.general, position))
-            # a model without an adapter: its own space is the tuned one (the identity adapter)
-            tuned = meaning.tuned if meaning.tuned is not None else meaning.general
-            row.update(_space("tuned", tuned, position))
+        if spaces is not None:
+            row.update(spaces[0].view("semantic", positions[number]))
+            row.update(spaces[1].view("tuned", positions[number]))
         out.append(row)
     return out
 
@@ -134,7 +153,7 @@ def decide(model: LogisticModel, candidates: Sequence[Candidate],
         return Decision("none", reason="no_candidates")
     limits = thresholds or model.thresholds
     scored = sorted(
-        (replace(candidate, score=model.probability(row), signals=_rounded(row))
+        (replace(candidate, score=model.probability(row), signals=tuple(row.items()))
          for candidate, row in zip(candidates, rows, strict=True)),
         key=lambda candidate: -candidate.score)
     best = scored[0]
@@ -151,10 +170,6 @@ def decide(model: LogisticModel, candidates: Sequence[Candidate],
         reason = "close_call" if best.score >= limits.answer else "unsure"
         return Decision("clarify", tuple(offered), reason=reason)
     return Decision("none", tuple(scored[:max_candidates]), reason="no_match")
-
-
-def _rounded(row: dict[str, float]) -> tuple[tuple[str, float], ...]:
-    return tuple((name, round(value, 4)) for name, value in row.items() if name != "bias")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:

@@ -96,7 +96,7 @@ class Candidate:
         view: dict[str, object] = {"entry_id": self.entry_id, "score": round(self.score, 4),
                                    "text": self.text}
         if self.signals:
-            view["signals"] = dict(self.signals)
+            view["signals"] = {name: round(value, 4) for name, value in self.signals if name != "bias"}
         return view
 
 

@@ -83,6 +83,8 @@ async def test_visitor_bot_agent_reply_reload_and_survey(tmp_path, browser: Brow
         messages = agent.locator("#conversation .msg")
         await expect(messages.filter(has_text="我的快递显示签收了但我没收到")).to_have_count(1)
         await expect(messages.filter(has_text="48小时")).to_have_count(1)
+        # why the bot did not answer: the decision and the candidates it weighed
+        await expect(agent.locator("#conversation .msg.from-bot .why").last).to_contain_text("依据")
         await agent.locator("#conversation .take").click()
         await expect(agent.locator(".conv-head .state")).to_have_text("已接入")
         await expect(visitor.locator(".joined")).to_contain_text("Alice")
