@@ -158,3 +158,16 @@ async def test_monitor_checks_by_itself(tmp_path):
         await wait_for_condition(lambda: asyncio.sleep(0, bool(gw.server.app[MONITOR].history)))
         gw.fake("a").stats.set_connected(False)
         await wait_for_condition(lambda: asyncio.sleep(0, ("channel:fake/a", "ok", "down") in changes.seen))
+
+
+async def test_a_busy_host_degrades_the_cpu_check_but_never_downs_it(monkeypatch):
+    from csgw.config.schema import HealthSettings
+    from csgw.health.checks import CpuCheck
+
+    cpu = CpuCheck(HealthSettings())
+    cpu.MIN_INTERVAL = 0.0
+    monkeypatch.setattr("psutil.cpu_percent", lambda interval=None: 100.0)
+    result = await cpu.run()
+    assert result.value == 100.0 and result.status == "degraded"
+    monkeypatch.setattr("psutil.cpu_percent", lambda interval=None: 10.0)
+    assert (await cpu.run()).status == "ok"
