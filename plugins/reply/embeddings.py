@@ -103,22 +103,30 @@ class VectorCache:
             "data BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID")
 
     def get_many(self, model: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        """The stored vectors among `keys`; a store that fails to read counts as empty (it is
+        only a cache: the vectors are computed again)."""
         found: dict[bytes, np.ndarray] = {}
-        with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, data FROM vector WHERE model = ? AND key IN ({marks})",
-                    (model, *chunk)).fetchall()
-                for key, data in rows:
-                    found[key] = np.frombuffer(data, dtype=np.float32)
+        try:
+            with self._lock:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT key, data FROM vector WHERE model = ? AND key IN ({marks})",
+                        (model, *chunk)).fetchall()
+                    for key, data in rows:
+                        found[key] = np.frombuffer(data, dtype=np.float32)
+        except sqlite3.Error as error:
+            log.warning("vector store unreadable", path=str(self.path), error=str(error))
         return found
 
     def put_many(self, model: str, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
         rows = [(model, key, np.asarray(vector, dtype=np.float32).tobytes()) for key, vector in items]
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vector VALUES (?, ?, ?)", rows)
+        try:
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vector VALUES (?, ?, ?)", rows)
+        except sqlite3.Error as error:  # a full disk: the vectors still serve, unstored
+            log.warning("vector store unwritable", path=str(self.path), error=str(error))
 
     def count(self, model: str) -> int:
         with self._lock:

@@ -8,6 +8,7 @@ agent API or `csgw kb import` from another process — checked at most every few
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -65,11 +66,21 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
         self._checked = 0.0
         self._lock = asyncio.Lock()
         self._indexing: asyncio.Task | None = None
+        self._generation = 0  # bumped by every load: an older indexing run stops
         self._closing = threading.Event()
+        self._no_store = False
 
-    def _vectors(self) -> VectorCache:
-        if self.cache is None:
-            self.cache = VectorCache(Path(self.settings.server.data_dir) / VECTORS_FILE)
+    def _vectors(self) -> VectorCache | None:
+        """The vector store in the data folder; None (vectors recomputed at every start) when
+        it cannot be opened, which must not stop the bot."""
+        if self.cache is None and not self._no_store:
+            path = Path(self.settings.server.data_dir) / VECTORS_FILE
+            try:
+                self.cache = VectorCache(path)
+            except (sqlite3.Error, OSError) as error:
+                log.warning("vector store unavailable: vectors are recomputed at every start",
+                            path=str(path), error=str(error))
+                self._no_store = True
         return self.cache
 
     async def seed(self) -> None:
@@ -92,48 +103,64 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
                 return False
             kb = await kb_store.load_knowledge_base()
             self._version = current
-            await self._load(kb, current)
+            await self._load(kb)
             return True
 
-    async def _load(self, kb: KnowledgeBase, version: tuple[int, str] | None) -> None:
-        embedder = self.embedder
-        if embedder is None:
-            self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings)
-            log.info("knowledge base loaded", entries=len(kb.entries), semantic=False)
-            return
-        cache = self._vectors()
-        texts = [text for entry in kb.entries for text in entry.texts()]
-        if self._indexing is not None:
-            self._indexing.cancel()
-        if await asyncio.to_thread(missing, texts, embedder, cache) <= QUICK_EMBED:
-            self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings,
-                                                  embedder, cache)
-            log.info("knowledge base loaded", entries=len(kb.entries), semantic=True,
-                     embedded=self.engine.embedded)
-            return
+    async def _load(self, kb: KnowledgeBase) -> None:
+        self._generation += 1
+        generation = self._generation
+        if self.embedder is not None:
+            try:
+                texts = [text for entry in kb.entries for text in entry.texts()]
+                if await asyncio.to_thread(missing, texts, self.embedder, self._vectors()) <= QUICK_EMBED:
+                    self.engine = await asyncio.to_thread(self._with_meaning, kb, generation)
+                    log.info("knowledge base loaded", entries=len(kb.entries), semantic=True,
+                             embedded=self.engine.embedded)
+                    return
+            except IndexingStopped:
+                return
+            except Exception:
+                self._model_failed()
         self.engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings)
-        log.info("knowledge base loaded, indexing its meaning in the background",
-                 entries=len(kb.entries), semantic=False)
-        self._indexing = asyncio.create_task(self._index(kb, version))
+        log.info("knowledge base loaded", entries=len(kb.entries), semantic=False,
+                 indexing=self.embedder is not None)
+        if self.embedder is not None:  # answer on words now, add meaning when it is indexed
+            self._indexing = asyncio.create_task(self._index(kb, generation))
 
-    async def _index(self, kb: KnowledgeBase, version: tuple[int, str] | None) -> None:
-        started = time.monotonic()
+    def _with_meaning(self, kb: KnowledgeBase, generation: int) -> ReplyEngine:
+        """The engine with its entries' vectors (a worker thread); stops when a newer KB
+        version or the gateway's shutdown makes the work moot."""
 
         def progress(done: int, total: int) -> None:
-            if self._closing.is_set():
+            if self._closing.is_set() or generation != self._generation:
                 raise IndexingStopped
             if done == total or done % 1024 < 32:
                 log.info("indexing the knowledge base's meaning", done=done, total=total)
 
+        return ReplyEngine.from_kb(kb, self.engine_settings, self.embedder, self._vectors(), progress)
+
+    async def _index(self, kb: KnowledgeBase, generation: int) -> None:
+        started = time.monotonic()
         try:
-            engine = await asyncio.to_thread(ReplyEngine.from_kb, kb, self.engine_settings,
-                                             self.embedder, self._vectors(), progress)
+            engine = await asyncio.to_thread(self._with_meaning, kb, generation)
         except IndexingStopped:
             return
-        if self._version == version:
+        except Exception:
+            self._model_failed()
+            return
+        if generation == self._generation:
             self.engine = engine
             log.info("knowledge base's meaning indexed", entries=len(kb.entries),
                      embedded=engine.embedded, seconds=round(time.monotonic() - started, 1))
+
+    def _model_failed(self) -> None:
+        """A model that cannot run (a broken install, a CPU it was not built for) must not take
+        the bot down: from here on, words alone."""
+        log.exception("the meaning model failed: matching on words only")
+        self.embedder = None
+        if self.encoder is not None:
+            self.encoder.close()
+            self.encoder = None
 
     async def ready(self) -> None:
         """Wait for a background indexing run (tests, benches)."""

@@ -90,3 +90,26 @@ async def test_a_large_kb_answers_on_words_while_its_meaning_is_indexed(tmp_path
             assert (await why(gw, "有没有优惠券", 2))["semantic"] is True
     finally:
         gate.set()
+
+
+async def test_a_model_that_cannot_run_leaves_the_bot_on_words(tmp_path, monkeypatch):
+    class Broken(CharEmbedder):
+        def embed(self, texts):  # noqa: ANN001, ANN201
+            raise OSError("libgomp.so.1: cannot open shared object file")
+
+    use(monkeypatch, Broken())
+    async with running_gateway(tmp_path, channels=FAKE, reply=MODEL_ON) as gw:
+        handler = kb_handler(gw)
+        assert not handler.engine.semantic_ready and handler.embedder is None
+        explained = await why(gw, "可以开发票吗", 1)
+        assert explained["semantic"] is False and explained["decision"] == "confident"
+
+
+async def test_a_corrupt_vector_store_is_rebuilt_around(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / kb_plugin.VECTORS_FILE).write_bytes(b"not a database" * 100)
+    embedder = CharEmbedder()
+    use(monkeypatch, embedder)
+    async with running_gateway(tmp_path, channels=FAKE, reply=MODEL_ON) as gw:
+        assert kb_handler(gw).engine.semantic_ready and kb_handler(gw).cache is None
+        assert (await why(gw, "可以开发票吗", 1))["semantic"] is True
