@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,34 @@ def import_kb(
 
 
 def _index_meaning(settings: Any, kb: KnowledgeBase) -> ReplyEngine:
-    """The engine over `kb` with its entries' vectors computed now (stored for the gateway)."""
+    """The engine over `kb` with its entries' vectors computed now (stored for the gateway);
+    on words alone, with a warning, when the model or its store cannot be used."""
     engine_settings = EngineSettings.model_validate(settings.reply.engine)
     embedder = default_embedder(engine_settings.model_copy(update={"model_threads": None}))
     if embedder is None:
         return ReplyEngine.from_kb(kb, engine_settings)
-    cache = VectorCache(Path(settings.server.data_dir) / VECTORS_FILE)
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("indexing meaning", total=None)
-        engine = ReplyEngine.from_kb(kb, engine_settings, embedder, cache,
-                                     lambda done, total: progress.update(task, completed=done, total=total))
+    path = Path(settings.server.data_dir) / VECTORS_FILE
+    try:
+        cache: VectorCache | None = VectorCache(path)
+    except (sqlite3.Error, OSError) as error:
+        err.print(f"[yellow]vector store unavailable ({path}: {error}); vectors are not stored[/yellow]",
+                  highlight=False)
+        cache = None
+    try:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("indexing meaning", total=None)
+            engine = ReplyEngine.from_kb(
+                kb, engine_settings, embedder, cache,
+                lambda done, total: progress.update(task, completed=done, total=total))
+    except Exception as error:  # a model that cannot run: the words still work
+        err.print(f"[yellow]the meaning model failed ({error}); matching on words only[/yellow]",
+                  highlight=False)
+        return ReplyEngine.from_kb(kb, engine_settings)
+    finally:
+        if cache is not None:
+            cache.close()
     if engine.embedded:
         err.print(f"indexed the meaning of {engine.embedded} new texts", highlight=False)
-    cache.close()
     return engine
 
 
