@@ -21,6 +21,7 @@ from csgw.cli.history_io import (
     RecordError,
     export_count,
     export_records,
+    spreadsheet_rows,
     validate_file,
 )
 from csgw.gateway import reports
@@ -106,9 +107,14 @@ def export(
     agent: str | None = typer.Option(None, "--agent", help="conversations handled by this agent (name or id)"),
     full: bool = typer.Option(False, "--full", help="add id, user_id, agent_id, kind, platform_ts (for import)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default stdout)"),
+    bom: bool = typer.Option(True, "--bom/--no-bom",
+                             help="CSV: start with a UTF-8 BOM, so Excel reads Chinese right"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Export messages, one record each, streamed in id order so memory stays flat / 导出聊天记录."""
+    """Export messages, one record each, streamed in id order so memory stays flat / 导出聊天记录.
+
+    CSV is written for spreadsheets: cells that would run as formulas start with an apostrophe,
+    NUL bytes are dropped, and a UTF-8 BOM comes first (`--no-bom` to leave it out)."""
     if fmt not in ("jsonl", "csv"):
         fail("--format is jsonl or csv")
     settings = settings_or_exit(config)
@@ -123,13 +129,15 @@ def export(
         fields = FULL_FIELDS if full else EXPORT_FIELDS
         writer = csv.DictWriter(stream, fieldnames=fields) if fmt == "csv" else None
         if writer:
+            if bom:
+                stream.write("\ufeff")
             writer.writeheader()
         written = 0
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("exporting / 导出中", total=await export_count(wanted))
             async for page in export_records(wanted, fields):
                 if writer:
-                    writer.writerows(page)
+                    writer.writerows(spreadsheet_rows(page))
                 else:
                     stream.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in page)
                 written += len(page)

@@ -32,6 +32,21 @@ EXPORT_FIELDS = ("conversation_id", "channel", "account", "customer_id", "direct
 FULL_FIELDS = (*EXPORT_FIELDS, "id", "user_id", "agent_id", "kind", "platform_ts")  # what an import needs
 REQUIRED = ("conversation_id", "channel", "account", "direction", "sender", "created_at")
 PAGE = 1000
+# A spreadsheet runs a cell that starts with one of these as a formula ("=HYPERLINK(…)" from a
+# customer's message): such cells are written with a leading apostrophe, shown but never run.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a shop can open in Excel safely: no NUL bytes, no formula."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: spreadsheet_cell(value) for key, value in row.items()} for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

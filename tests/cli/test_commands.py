@@ -77,8 +77,12 @@ def test_export_jsonl_and_csv_and_health(served, tmp_path):
     assert records[0]["external_id"] == "visitor-export:1" and records[0]["channel"] == "webchat"
     out_file = tmp_path / "history.csv"
     assert run("conversations", "export", "--format", "csv", "-o", str(out_file), "--config", config).exit_code == 0
-    table = list(csv.DictReader(io.StringIO(out_file.read_text(encoding="utf-8"))))
+    raw = out_file.read_text(encoding="utf-8")
+    assert raw.startswith("\ufeffconversation_id,")  # Excel on Chinese Windows reads UTF-8 right
+    table = list(csv.DictReader(io.StringIO(out_file.read_text(encoding="utf-8-sig"))))
     assert [row["text"] for row in table][0] == "你好"
+    plain = run("conversations", "export", "--format", "csv", "--no-bom", "--config", config)
+    assert plain.stdout.startswith("conversation_id,")
     future = run("conversations", "export", "--since", "2999-01-01", "--config", config)
     assert [line for line in future.stdout.splitlines() if line.startswith("{")] == []
     assert run("conversations", "export", "--since", "yesterday", "--config", config).exit_code == 2
