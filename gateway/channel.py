@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from csgw.gateway.connection_stats import ConnectionStats
+from csgw.gateway.redact import redact
 
 if TYPE_CHECKING:
     from csgw.gateway.services import GatewayServices
@@ -81,7 +82,7 @@ class SendError(Exception):
     """A send failed. `retryable` False means the outbox gives up and tells the agent why."""
 
     def __init__(self, message: str, *, retryable: bool = True, code: str | None = None):
-        super().__init__(message)
+        super().__init__(redact(message))  # it is stored with the outbox row and shown to agents
         self.retryable = retryable
         self.code = code
 

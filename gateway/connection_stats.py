@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from csgw.gateway.redact import redact
+
 SUCCESS, FAILURE, RECONNECT = "success", "failure", "reconnect"
 
 
@@ -29,7 +31,7 @@ class ConnectionStats:
 
     def failure(self, error: str, code: str | None = None) -> None:
         now = self.clock()
-        self.last_error, self.last_error_code, self.last_error_at = error, code, now
+        self.last_error, self.last_error_code, self.last_error_at = redact(error), code, now
         self._record(now, FAILURE)
 
     def set_connected(self, connected: bool) -> None:

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from csgw.gateway.redact import redact_event
+
 
 class CurrentStderr:
     """Writes to whatever `sys.stderr` is now, so a test runner swapping it never leaves logs
@@ -36,6 +38,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream=None) -> No
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_event,  # after the traceback is text: exception messages carry URLs
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

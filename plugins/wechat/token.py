@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp
 import structlog
 
+from csgw.gateway.redact import redact
+
 log = structlog.get_logger(__name__)
 
 REFRESH_MARGIN = 300.0  # renew this long before expiry; the platform overlaps old tokens by 5 minutes
@@ -20,7 +22,7 @@ class ApiError(Exception):
     """The platform answered with an errcode, a bad status, or not at all."""
 
     def __init__(self, message: str, *, code: int | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))  # aiohttp's errors carry the URL, and the URL the secret
         self.code = code
         self.retryable = retryable
 
