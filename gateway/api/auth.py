@@ -13,6 +13,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
 
 TOKEN_PREFIX = "csgw_"
+EVENTS_PATH = "/api/v1/events"
 
 
 def new_token() -> str:
@@ -28,8 +29,10 @@ def request_token(request: web.Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
         return value.strip()
-    # Browsers cannot set headers on a WebSocket: the events socket also takes ?token=.
-    if request.path.endswith("/events"):
+    # Browsers cannot set headers on a WebSocket: the events socket, and nothing else, also takes
+    # ?token= (a token in a URL ends up in proxies' logs; no other request needs it there).
+    if (request.method == "GET" and request.path == EVENTS_PATH
+            and request.headers.get("Upgrade", "").lower() == "websocket"):
         return request.query.get("token")
     return None
 

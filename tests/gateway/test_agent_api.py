@@ -31,6 +31,18 @@ async def test_token_is_required_and_checked(tmp_path):
         assert (await Agent.get(name="dave")).token_hash.startswith("csgw_") is False
 
 
+async def test_a_token_in_the_url_opens_only_the_events_socket(tmp_path):
+    async with running_gateway(tmp_path, channels=FAKE) as gw, aiohttp.ClientSession() as session:
+        _, token = await add_agent("erin")
+        async with session.ws_connect(f"{gw.url}/api/v1/events?token={token}") as socket:
+            assert not socket.closed  # the console's live feed: browsers cannot set headers there
+        for method, path in (("PUT", "/api/v1/kb/events"), ("GET", "/api/v1/me"),
+                             ("GET", "/api/v1/events")):  # the events path, but not a WebSocket
+            async with session.request(method, f"{gw.url}{path}?token={token}",
+                                       json={"question": "q", "answer": "a"}) as response:
+                assert response.status == 401, (method, path)
+
+
 async def test_list_pages_newest_activity_first(tmp_path, database_url):
     async with running_gateway(tmp_path, database_url=database_url, channels=FAKE) as gw, \
             aiohttp.ClientSession() as session:
