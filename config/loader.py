@@ -20,6 +20,14 @@ def default_config_path() -> Path:
     return Path(os.environ.get("CSGW_CONFIG", DEFAULT_CONFIG))
 
 
+SECRET_FIELD_PARTS = ("secret", "token", "password", "passwd", "aes_key", "api_key")
+
+
+def is_secret_field(name: str) -> bool:
+    """Config keys whose values are credentials: app_secret, token, encoding_aes_key, …"""
+    return any(part in name.lower() for part in SECRET_FIELD_PARTS)
+
+
 def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
     """One line per pydantic error: `key.path: what is wrong (expected …)`."""
     lines = []
@@ -35,7 +43,11 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
         else:
             message = item["msg"]
             if "input" in item and kind != "extra_forbidden" and not isinstance(item["input"], dict):
-                message += f" (got {item['input']!r})"
+                field = str(item["loc"][-1]) if item["loc"] else ""
+                if is_secret_field(field):  # an AES key or password is never printed back
+                    message += f" (got a value of {len(str(item['input']))} characters, not shown)"
+                else:
+                    message += f" (got {item['input']!r})"
         lines.append(f"{key}: {message}")
     return lines
 

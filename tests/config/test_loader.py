@@ -72,3 +72,17 @@ def test_channel_keys_are_checked_by_their_plugin(tmp_path):
 
 class _NoServices:
     log = __import__("structlog").get_logger()
+
+
+def test_a_bad_secret_is_named_but_never_printed(tmp_path):
+    """An AES key read from the environment with a trailing newline: the line says what is wrong
+    and where, not the key."""
+    path = write(tmp_path, '[[channels]]\nplugin = "wechat_oa"\naccount = "shop"\napp_id = "wx1"\n'
+                           'app_secret = "${WX_SECRET}"\ntoken = "tok"\nencoding_aes_key = "${WX_AES}"\n')
+    aes = "TopSecretAesKeyThatIsNotFortyThreeCharsLong\n"
+    settings = load_settings(path, env={"WX_SECRET": "s3cr3t", "WX_AES": aes})
+    with pytest.raises(ConfigError) as caught:
+        build_channels(settings, PluginHost(get_plugin_manager()), services=_NoServices())
+    text = "\n".join(caught.value.lines)
+    assert "channels[0].encoding_aes_key:" in text and "not shown" in text
+    assert "TopSecretAesKey" not in text
