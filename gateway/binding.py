@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 CUSTOMER_STATES = ("presale", "ordered", "aftersale")  # in the order a customer moves through them
-SHOP_USER_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")  # no spaces, no control characters
+SHOP_USER_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}\Z")  # no spaces, no control characters
 BIND_REQUEST = re.compile(r"^\s*(?:绑定|綁定|bind)\s*[:：]?\s*(\S+)\s*$", re.IGNORECASE)
 MAC_LENGTH = 16
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from csgw.gateway.api.auth import authenticate
 from csgw.gateway.api.context import services_of
-from csgw.gateway.api.errors import ApiError, field, read_json
+from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.models import AGENT_STATUSES, Agent
 from csgw.gateway.presence import back_if_active
@@ -64,7 +64,8 @@ async def list_agents(request: web.Request) -> web.Response:
 async def patch_agent(request: web.Request) -> web.Response:
     await authenticate(request)
     ident = request.match_info["id"]
-    agent = await Agent.get_or_none(id=int(ident)) if ident.isdigit() else None
+    agent_id = parse_id(ident)
+    agent = await Agent.get_or_none(id=agent_id) if agent_id is not None else None
     if agent is None:
         raise ApiError(404, "not_found", "no such agent")
     body = await read_json(request)

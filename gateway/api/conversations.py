@@ -10,7 +10,7 @@ from tortoise.expressions import Q
 
 from csgw.gateway.api.auth import authenticate
 from csgw.gateway.api.context import services_of
-from csgw.gateway.api.errors import ApiError, field, read_json
+from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.conversations import ConversationError
 from csgw.gateway.models import Conversation, Customer, Message
@@ -22,10 +22,9 @@ PAGE_SIZE = 50
 
 
 async def conversation_or_404(request: web.Request) -> Conversation:
-    try:
-        conversation_id = int(request.match_info["id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "no such conversation") from None
+    conversation_id = parse_id(request.match_info["id"])
+    if conversation_id is None:
+        raise ApiError(404, "not_found", "no such conversation")
     conversation = await Conversation.get_or_none(id=conversation_id)
     if conversation is None:
         raise ApiError(404, "not_found", "no such conversation")
@@ -40,9 +39,12 @@ def _encode_cursor(conversation: Conversation) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(stamp), int(ident)
-    except (ValueError, UnicodeDecodeError):
+        when, conversation_id = datetime.fromisoformat(stamp), parse_id(ident)
+    except (ValueError, UnicodeError):
         raise ApiError(400, "bad_cursor", "the cursor is not valid") from None
+    if conversation_id is None:
+        raise ApiError(400, "bad_cursor", "the cursor is not valid")
+    return when, conversation_id
 
 
 @routes.route("GET", "/conversations", "List conversations, newest activity first, paged by cursor",
@@ -59,8 +61,8 @@ async def list_conversations(request: web.Request) -> web.Response:
     if who:
         if who == "me":
             query = query.filter(agent_id=agent.id)
-        elif who.isdigit():
-            query = query.filter(agent_id=int(who))
+        elif parse_id(who) is not None:
+            query = query.filter(agent_id=parse_id(who))
         else:
             raise ApiError(400, "bad_agent", "agent is `me` or an agent id")
     if request.query.get("group"):
@@ -68,10 +70,10 @@ async def list_conversations(request: web.Request) -> web.Response:
     if request.query.get("cursor"):
         stamp, ident = _decode_cursor(request.query["cursor"])
         query = query.filter(Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=ident))
-    try:
-        limit = max(1, min(200, int(request.query.get("limit", PAGE_SIZE))))
-    except ValueError:
-        raise ApiError(400, "bad_limit", "limit is a number") from None
+    limit = parse_id(request.query.get("limit", str(PAGE_SIZE)))
+    if limit is None:
+        raise ApiError(400, "bad_limit", "limit is a number")
+    limit = max(1, min(200, limit))
     page = await query.order_by("-last_message_at", "-id").limit(limit + 1)
     names = dict(await Customer.filter(id__in=[c.customer_id for c in page]).values_list("id", "name"))
     items = []
@@ -98,9 +100,10 @@ async def list_messages(request: web.Request) -> web.Response:
     query = Message.filter(conversation_id=conversation.id)
     after = request.query.get("after")
     if after:
-        if not after.isdigit():
+        after_id = parse_id(after)
+        if after_id is None:
             raise ApiError(400, "bad_after", "after is a message id")
-        query = query.filter(id__gt=int(after))
+        query = query.filter(id__gt=after_id)
     messages = await query.order_by("id").limit(1000)
     return web.json_response({"items": [message_view(m) for m in messages]})
 

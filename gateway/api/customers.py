@@ -10,7 +10,7 @@ from aiohttp import web
 
 from csgw.gateway.api.auth import authenticate
 from csgw.gateway.api.context import services_of
-from csgw.gateway.api.errors import ApiError, field, read_json
+from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.binding import CUSTOMER_STATES, BindingError, bind, make_code, merge_customers
 from csgw.gateway.clock import now
@@ -24,7 +24,8 @@ HISTORY_LIMIT = 500  # the latest messages across all the customer's conversatio
 
 async def customer_or_404(request: web.Request) -> Customer:
     ident = request.match_info["id"]
-    customer = await Customer.get_or_none(id=int(ident)) if ident.isdigit() else None
+    customer_id = parse_id(ident)
+    customer = await Customer.get_or_none(id=customer_id) if customer_id is not None else None
     if customer is None:
         raise ApiError(404, "not_found", "no such customer")
     return customer

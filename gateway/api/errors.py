@@ -23,15 +23,56 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+MAX_ID = 2**63 - 1  # the stores' BIGINT: a larger number names nothing and must not reach SQL
+MAX_DEPTH = 32  # no request of the API nests deeper; a 100k-deep body would exhaust the stack
+
+
+def parse_id(raw: str | None) -> int | None:
+    """The one reader of ids from paths, queries and cursors: ASCII digits only ("²" and a
+    trailing newline are not digits here), within the stores' integer range; None otherwise."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
+def check_json_value(value: Any) -> None:
+    """Refuse what JSON allows but the store cannot hold: lone surrogates ("\\ud800"), integers
+    beyond 64 bits, and nesting deeper than any request needs. Iterative: depth is the attack."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, "bad_json", f"the request body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(400, "bad_json", "the request body holds invalid Unicode") from None
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and abs(item) > MAX_ID:
+            raise ApiError(422, "bad_field", "a number in the request body is out of range")
+        elif isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
+    """The one reader of request bodies: a JSON object, or a 4xx that says what is wrong."""
     try:
         body = await request.json(loads=json.loads)
     except web.HTTPRequestEntityTooLarge:
         raise
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", f"the request body nests deeper than {MAX_DEPTH} levels") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "the request body must be a JSON object")
+    check_json_value(body)
     return body
 
 

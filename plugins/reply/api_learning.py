@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from csgw.gateway.api.auth import authenticate
-from csgw.gateway.api.errors import ApiError, field, read_json
+from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.models import Message
 
@@ -22,10 +22,10 @@ def _api_error(error: learning.LearningError) -> ApiError:
 
 
 def _int_query(request: web.Request, name: str, default: int, most: int) -> int:
-    raw = request.query.get(name, str(default))
-    if not raw.isdigit() or not 0 < int(raw) <= most:
+    value = parse_id(request.query.get(name, str(default)))
+    if value is None or not 0 < value <= most:
         raise ApiError(400, f"bad_{name}", f"{name} is a number from 1 to {most}")
-    return int(raw)
+    return value
 
 
 @routes.route("GET", "/kb/gaps", "Questions the bot could not answer, clustered, most frequent first",
@@ -53,11 +53,11 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 async def _decide(request: web.Request, accept: bool) -> web.Response:
     await authenticate(request)
-    raw = request.match_info["id"]
-    if not raw.isdigit():
+    proposal_id = parse_id(request.match_info["id"])
+    if proposal_id is None:
         raise ApiError(404, "not_found", "no such proposal")
     try:
-        proposal = await learning.decide(int(raw), accept)
+        proposal = await learning.decide(proposal_id, accept)
     except learning.LearningError as error:
         raise _api_error(error) from None
     if accept:

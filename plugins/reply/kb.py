@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .normalize import normalize
 
-_ID = re.compile(r"^[\w.:-]+$")
+_ID = re.compile(r"^[\w.:-]+\Z")
 
 
 class KBProblem(BaseModel):

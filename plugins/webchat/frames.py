@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
 
 
 class FrameError(Exception):
@@ -40,6 +40,17 @@ class Survey:
     score: int
 
 
+MAX_ID = 2**63 - 1  # the stores' BIGINT
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | Survey:
     try:
         frame = json.loads(raw)
@@ -57,6 +68,8 @@ def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | S
         text = frame.get("text")
         if not isinstance(text, str) or not text.strip():
             raise FrameError("empty_text", "text is a non-empty string")
+        if not _encodable(text):
+            raise FrameError("bad_text", "text holds invalid Unicode (a lone surrogate)")
         if len(text) > max_text:
             raise FrameError("text_too_long", f"text is at most {max_text} characters")
         return VisitorMessage(client_id, text.strip())
@@ -64,7 +77,7 @@ def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | S
         after = frame.get("after", 0)
         if after is None:
             after = 0
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
             raise FrameError("bad_after", "after is a message id")
         return Resume(after)
     if kind == "typing":

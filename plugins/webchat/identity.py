@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 
-VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z: "$" would let a trailing newline in
 
 
 def sign_visitor(secret: str, visitor: str) -> str:
@@ -14,4 +14,6 @@ def sign_visitor(secret: str, visitor: str) -> str:
 
 
 def signature_valid(secret: str, visitor: str, signature: str) -> bool:
-    return hmac.compare_digest(sign_visitor(secret, visitor), signature or "")
+    # compare bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500)
+    given = (signature or "").encode("utf-8", "replace")
+    return hmac.compare_digest(sign_visitor(secret, visitor).encode(), given)
