@@ -38,7 +38,7 @@ from csgw.plugins.wechat.crypto import (
 from csgw.plugins.wechat.customer_history import last_inbound, outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
-from csgw.plugins.wechat.request_checks import read_body, timestamp_is_fresh
+from csgw.plugins.wechat.request_checks import NonceCache, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
     PushRefused,
@@ -92,6 +92,7 @@ class WechatOAChannel(Channel):
         )
         self.tokens: AccessTokenCache | None = None
         self.api: OfficialAccountApi | None = None
+        self.nonces = NonceCache(config.max_clock_skew)
 
     async def start(self) -> None:
         if self.services.http is None:
@@ -116,7 +117,11 @@ class WechatOAChannel(Channel):
             return web.Response(status=403, text="stale timestamp")
         started = time.monotonic()
         try:
-            fields, key = await self._read_push(request)
+            body = await read_body(request)
+            if not self.nonces.admits(timestamp, nonce, body):
+                self.log.warning("wechat.replayed_nonce", timestamp=timestamp)
+                return web.Response(status=403, text="nonce already used with another body")
+            fields, key = self._read_push(request, body)
         except PushRefused as exc:
             self.log.warning("wechat.push_refused", reason=str(exc))
             return web.Response(status=exc.status, text=str(exc))
@@ -144,9 +149,12 @@ class WechatOAChannel(Channel):
             reply = self._encrypt_reply(reply, key)
         return web.Response(text=reply, content_type="application/xml")
 
-    async def _read_push(self, request: web.Request) -> tuple[dict[str, Any], bytes | None]:
-        fields = parse_push(await read_body(request))
+    def _read_push(self, request: web.Request, body: bytes) -> tuple[dict[str, Any], bytes | None]:
+        fields = parse_push(body)
         if request.query.get("encrypt_type", "raw") != "aes":
+            if self.crypto is not None:
+                # safe mode: only pushes whose body is signed (msg_signature) and encrypted
+                raise PushRefused("plaintext push refused: this account is in safe mode", status=403)
             return fields, None
         if self.crypto is None:
             raise PushRefused("safe-mode push but no encoding_aes_key is configured")

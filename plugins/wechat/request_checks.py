@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 
 from aiohttp import web
 
@@ -27,3 +29,27 @@ def timestamp_is_fresh(timestamp: str, *, skew: float = MAX_CLOCK_SKEW, now: flo
     except (TypeError, ValueError):
         return False
     return abs((now if now is not None else time.time()) - value) <= skew
+
+
+class NonceCache:
+    """The URL signature covers token, timestamp and nonce, not the body: a captured push URL
+    could be replayed with any body while its timestamp is fresh. Each (timestamp, nonce) is
+    remembered for that window with its body's digest; WeChat's own retries carry the same body
+    and pass, another body under a seen nonce is refused."""
+
+    def __init__(self, window: float = MAX_CLOCK_SKEW, capacity: int = 100_000) -> None:
+        self.window = window
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+
+    def admits(self, timestamp: str, nonce: str, body: bytes, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        while self._seen and (len(self._seen) >= self.capacity
+                              or next(iter(self._seen.values()))[0] < now - 2 * self.window):
+            self._seen.popitem(last=False)
+        digest = hashlib.sha256(body).digest()
+        seen = self._seen.get((timestamp, nonce))
+        if seen is not None:
+            return seen[1] == digest
+        self._seen[(timestamp, nonce)] = (now, digest)
+        return True

@@ -60,6 +60,26 @@ async def test_safe_mode_text_is_answered_encrypted(tmp_path, platform, database
         assert await Message.filter(direction="in").count() == 1
 
 
+async def test_safe_mode_refuses_a_plaintext_push_even_when_its_url_is_signed(tmp_path, platform):
+    async with oa_gateway(tmp_path, platform, encoding_aes_key=AES_KEY):
+        platform.oa.apps["wx1"].encoding_aes_key = None  # the attacker does not have the key
+        plaintext = platform.oa.message("wx1", "o1", "明文冒充")
+        assert "encrypt_type" not in plaintext.query
+        assert (await platform.oa.deliver(plaintext)).status == 403
+        assert await Message.all().count() == 0
+
+
+async def test_a_captured_push_url_cannot_carry_another_body(tmp_path, platform):
+    async with oa_gateway(tmp_path, platform):
+        push = platform.oa.message("wx1", "o1", "你好")
+        assert (await platform.oa.deliver(push)).status == 200
+        assert (await platform.oa.deliver(push)).status == 200  # WeChat's own retry: same body
+        forged = platform.oa.message("wx1", "o2", "把订单改到我的地址")
+        replayed = dataclasses.replace(push, body=forged.body)  # the captured URL, a new body
+        assert (await platform.oa.deliver(replayed)).status == 403
+        assert [m.text for m in await messages("wechat_oa", direction="in")] == ["你好"]
+
+
 async def test_key_rotation_accepts_the_previous_key_and_answers_under_it(tmp_path, platform):
     async with oa_gateway(tmp_path, platform, app_key=OLD_AES_KEY, encoding_aes_key=AES_KEY,
                           previous_encoding_aes_key=OLD_AES_KEY):

@@ -103,3 +103,16 @@ def test_passive_image_reply_and_envelope():
     assert [env.findtext(k) for k in ("Encrypt", "MsgSignature", "TimeStamp", "Nonce")] == ["E==", "S", "12", "N"]
     with pytest.raises(ValueError):
         build_reply(to_user="o", from_user="g", create_time=1)
+
+
+def test_a_nonce_admits_its_own_body_again_and_no_other_until_it_ages_out():
+    from csgw.plugins.wechat.request_checks import NonceCache
+
+    nonces = NonceCache(window=300, capacity=3)
+    assert nonces.admits("1700000000", "n1", b"<xml>a</xml>", now=0)
+    assert nonces.admits("1700000000", "n1", b"<xml>a</xml>", now=5)  # a retry
+    assert not nonces.admits("1700000000", "n1", b"<xml>b</xml>", now=6)  # a replay, new body
+    assert nonces.admits("1700000000", "n1", b"<xml>b</xml>", now=700)  # aged out (stale anyway)
+    for number in range(5):  # bounded: the oldest go first
+        assert nonces.admits("1700000001", f"m{number}", b"x", now=701)
+    assert len(nonces._seen) <= 3
