@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import subprocess
 import sys
 from dataclasses import asdict
@@ -76,22 +77,56 @@ def _hooks_of(names: set[str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _would_install(target: str) -> dict[str, str] | None:
+    """What pip would install for `target` (name -> version), resolved without installing;
+    None when pip cannot say (it then fails the real install with its own message)."""
+    result = _pip("install", "--dry-run", "--quiet", "--report", "-", target)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return None
+    return {item["metadata"]["name"].lower(): item["metadata"]["version"]
+            for item in report.get("install", [])}
+
+
+def _builtin_names() -> set[str]:
+    return {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+            if ep.dist is not None and ep.dist.metadata["Name"].lower() == "csgw"}
+
+
 @app.command("add")
 def add(spec: str, config: Path | None = ConfigOption) -> None:
-    """Install SPEC (PyPI name, wheel/sdist, or local directory) and enable it, if it hooks into csgw."""
+    """Install SPEC (PyPI name, wheel/sdist, or local directory) and enable it, if it hooks into csgw.
+
+    Refused: pip options (only the package reaches pip), a package that would replace an
+    installed distribution (a "plugin" named like a dependency would break csgw itself), and one
+    registering a builtin's name (it would shadow that builtin)."""
+    if spec.startswith("-"):
+        fail(f"{spec!r} looks like a pip option: plugins add takes a package name, a wheel or sdist, "
+             "or a local directory")
     before = _distributions()
     local = Path(spec)
     target = str(local.resolve()) if local.exists() else spec
+    planned = _would_install(target)
+    replaced = sorted(f"{name} {before[name]} -> {version}" for name, version in (planned or {}).items()
+                      if name in before)
+    if replaced:
+        fail(f"{spec} would replace installed distributions ({'; '.join(replaced)}); refused, "
+             "nothing was installed")
     err.print(f"installing {spec} …", highlight=False)
     result = _pip("install", target)
     if result.returncode != 0:
         fail(f"pip could not install {spec}:\n{result.stderr.strip()[-2000:]}")
     after = _distributions()
     changed = {name for name, version in after.items() if before.get(name) != version}
+    new = sorted(changed - before.keys())
     hooks = _hooks_of(changed)
+    shadowing = sorted(set(hooks) & _builtin_names())
+    if shadowing:
+        _pip("uninstall", "-y", *new)
+        fail(f"{spec} registers the builtin plugin name(s) {', '.join(shadowing)}; installation undone")
     good = {name: h for name, h in hooks.items() if h}
     if not good:
-        new = sorted(changed - before.keys())
         if new:
             _pip("uninstall", "-y", *new)
         fail(f"{spec} registers no csgw hooks (entry-point group `{ENTRY_POINT_GROUP}`); installation undone")
