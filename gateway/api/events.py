@@ -10,9 +10,12 @@ from aiohttp import WSMsgType, web
 from csgw.gateway.api.auth import authenticate
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.models import Agent
 
 log = structlog.get_logger(__name__)
 routes = ApiRoutes()
+TOKEN_CHECK_SECONDS = 2.0  # a rotated token (`csgw agents token`, maybe from another process) ends
+# the sockets it opened within this long
 
 
 @routes.route("GET", "/events", "Live events (WebSocket): message.created, conversation.updated, agent.updated")
@@ -24,10 +27,16 @@ async def events(request: web.Request) -> web.StreamResponse:
     log.info("agent events connected", agent=agent.name)
     async with services.events.subscribe() as queue:
         reader = asyncio.create_task(_discard_incoming(socket))
+        revoked = asyncio.create_task(_token_revoked(agent.id, agent.token_hash))
         try:
             while not socket.closed:
                 getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({getter, reader, revoked}, return_when=asyncio.FIRST_COMPLETED)
+                if revoked in done:
+                    getter.cancel()
+                    log.info("agent events closed: token rotated", agent=agent.name)
+                    await socket.close(code=4401, message=b"token revoked")
+                    break
                 if getter not in done:
                     getter.cancel()
                     break
@@ -43,7 +52,17 @@ async def events(request: web.Request) -> web.StreamResponse:
             pass
         finally:
             reader.cancel()
+            revoked.cancel()
     return socket
+
+
+async def _token_revoked(agent_id: int, token_hash: str | None) -> None:
+    """Returns once the agent's token is no longer the one the socket was opened with."""
+    while True:
+        await asyncio.sleep(TOKEN_CHECK_SECONDS)
+        current = await Agent.filter(id=agent_id).values_list("token_hash", flat=True)
+        if not current or current[0] != token_hash:
+            return
 
 
 async def _discard_incoming(socket: web.WebSocketResponse) -> None:

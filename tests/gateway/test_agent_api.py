@@ -160,3 +160,18 @@ async def test_openapi_document_matches_the_routes(tmp_path):
                               "/api/v1/conversations/{id}/close", "/api/v1/conversations/{id}/transfer",
                               "/api/v1/customers/{id}", "/api/v1/events"):
             assert contract_path in document["paths"]
+
+
+async def test_rotating_a_token_closes_the_sockets_it_opened(tmp_path, monkeypatch):
+    from csgw.gateway.api import events
+    from csgw.gateway.api.auth import hash_token, new_token
+
+    monkeypatch.setattr(events, "TOKEN_CHECK_SECONDS", 0.05)
+    async with running_gateway(tmp_path, channels=FAKE) as gw, aiohttp.ClientSession() as session:
+        _, token = await add_agent("frank")
+        async with session.ws_connect(f"{gw.url}/api/v1/events",
+                                      headers={"Authorization": f"Bearer {token}"}) as socket:
+            # what `csgw agents token frank` does, from another process: a new hash in the store
+            await Agent.filter(name="frank").update(token_hash=hash_token(new_token()))
+            closing = await socket.receive(timeout=10)
+            assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401
