@@ -148,6 +148,9 @@ class HealthSettings(Section):
     check_interval_seconds: float = Field(30, gt=0)  # the monitor checks by itself, so alerts need no poller
     history_interval_seconds: float = Field(60, gt=0)
     history_size: int = Field(60, ge=1, le=10_000)
+    # /healthz and /readyz serve a report at most this old: a flood of probes runs the checks
+    # (a committed write among them) once per interval, not once per request
+    report_max_age_seconds: float = Field(2.0, ge=0, le=60)
     notify_url: str | None = None  # state changes are POSTed here as JSON (builtin health_webhook)
     notify_timeout_seconds: float = Field(5, gt=0)
     report_reopen_hours: float = Field(24, ge=0)  # closed and not reopened within this counts as resolved

@@ -33,8 +33,23 @@ async def webhook(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    report = await request.app[MONITOR].report()
+    report = await request.app[MONITOR].recent_report()
     return web.json_response(report, status=503 if report["status"] == "down" else 200)
+
+
+async def livez(request: web.Request) -> web.Response:
+    """The process is up and its event loop answers: restart it only when this fails."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Can take traffic (for a load balancer): started, not stopping, not down."""
+    services = request.app[SERVICES]
+    if not services.started or services.stopping:
+        return web.json_response({"status": "not_ready"}, status=503)
+    report = await request.app[MONITOR].recent_report()
+    ready = report["status"] != "down"
+    return web.json_response({"status": "ready" if ready else "not_ready"}, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -70,6 +85,8 @@ def create_app(settings: Settings, host: PluginHost) -> web.Application:
     app.on_shutdown.append(begin_shutdown)
     app.router.add_route("*", "/webhooks/{plugin}/{account}", webhook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
     plain, api = services.app_routes()

@@ -81,6 +81,7 @@ class GatewayServices:
         self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result)
         self.http: aiohttp.ClientSession | None = None
         self.started = False
+        self.stopping = False  # set when a stop begins: /readyz turns traffic away from then on
         self.extra_health_checks: list[Any] = []
         self.store_writes = StoreWrites()
         self._background: set[asyncio.Task[None]] = set()
@@ -129,6 +130,7 @@ class GatewayServices:
 
     async def begin_shutdown(self) -> None:
         """First step of a stop: end long-lived sockets so the HTTP server can drain."""
+        self.stopping = True
         self.events.close()
         for channel in self.channels.values():
             try:

@@ -92,7 +92,9 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **sections: A
                            "database": {"url": database_url or f"sqlite://{tmp_path}/csgw.db"},
                            # words only unless a test asks for the model: every gateway start
                            # would otherwise embed the demo KB
-                           "reply": {"knowledge_base": str(DEMO_KB), "engine": {"model": "off"}}}
+                           "reply": {"knowledge_base": str(DEMO_KB), "engine": {"model": "off"}},
+                           # tests change thresholds and state and read the next report at once
+                           "health": {"report_max_age_seconds": 0}}
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return settings_from_dict(raw, "test.toml", base_dir=tmp_path)

@@ -70,6 +70,8 @@ class HealthMonitor:
         self.history: deque[dict[str, Any]] = deque(maxlen=settings.history_size)
         self._last: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
+        self._latest: tuple[float, dict[str, Any]] | None = None  # (monotonic time, report)
+        self._running: asyncio.Task[dict[str, Any]] | None = None
 
     def start(self) -> None:
         self.loop_lag.start()
@@ -89,6 +91,16 @@ class HealthMonitor:
             except Exception:
                 log.exception("health check pass failed")
 
+    async def recent_report(self) -> dict[str, Any]:
+        """The latest report if it is recent enough, else a fresh one; concurrent callers share
+        one run of the checks (what probes and monitors get)."""
+        max_age = self.services.settings.health.report_max_age_seconds
+        if self._latest is not None and time.monotonic() - self._latest[0] <= max_age:
+            return self._latest[1]
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self.report())
+        return await asyncio.shield(self._running)
+
     async def report(self) -> dict[str, Any]:
         """Run every check (builtin and from plugins); the overall status is the worst."""
         checks = self.checks + list(self.services.extra_health_checks)
@@ -106,6 +118,7 @@ class HealthMonitor:
         report = {"status": worst([r.status for r in results]), "checks": [r.as_dict() for r in results]}
         self._remember(report)
         report["history"] = list(self.history)
+        self._latest = (time.monotonic(), report)
         return report
 
     def _remember(self, report: dict[str, Any]) -> None:

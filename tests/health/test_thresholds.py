@@ -171,3 +171,33 @@ async def test_a_busy_host_degrades_the_cpu_check_but_never_downs_it(monkeypatch
     assert result.value == 100.0 and result.status == "degraded"
     monkeypatch.setattr("psutil.cpu_percent", lambda interval=None: 10.0)
     assert (await cpu.run()).status == "ok"
+
+
+async def test_probes_share_one_run_of_the_checks_and_liveness_is_cheap(tmp_path):
+    import aiohttp
+
+    async with running_gateway(tmp_path, health={"report_max_age_seconds": 60}) as gw, \
+            aiohttp.ClientSession() as session:
+        monitor = gw.server.app[MONITOR]
+        runs = 0
+        real = monitor.report
+
+        async def counted() -> dict:
+            nonlocal runs
+            runs += 1
+            return await real()
+
+        monitor.report = counted
+        monitor._latest = None
+
+        async def probe(path: str) -> int:
+            async with session.get(gw.url + path) as response:
+                return response.status
+
+        statuses = await asyncio.gather(*(probe("/healthz") for _ in range(20)))
+        assert statuses == [200] * 20 and runs == 1  # a flood of probes: the checks ran once
+        assert await probe("/readyz") == 200 and runs == 1
+        assert await probe("/livez") == 200
+        gw.services.stopping = True  # a stop has begun: the load balancer should look elsewhere
+        assert await probe("/readyz") == 503 and await probe("/livez") == 200
+        gw.services.stopping = False
