@@ -49,16 +49,26 @@ def wait_up(url: str, timeout: float = 30) -> None:
     raise TimeoutError(url)
 
 
-def signed_query() -> str:
-    timestamp, nonce = str(int(time.time())), "20261123"
-    signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
-    return f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=bench"
+QUERIES = 400_000  # more than any server here answers in one run
 
 
-def run_wrk(url: str) -> dict:
+def signed_queries(path: Path, count: int = QUERIES) -> Path:
+    """One signed query per request, each with its own nonce, as WeChat sends them: csgw refuses a
+    nonce it has seen with another body (a replayed URL)."""
+    timestamp = str(int(time.time()))
+    with path.open("w") as out:
+        for number in range(count):
+            nonce = str(1_000_000_000 + number)
+            signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
+            out.write(f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=bench\n")
+    return path
+
+
+def run_wrk(url: str, queries: Path) -> dict:
     output = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency",
-         "-s", str(HERE / "wechat_push.lua"), url], capture_output=True, text=True, check=True).stdout
+         "-s", str(HERE / "wechat_push.lua"), url, "--", str(queries)],
+        capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in output.splitlines() if line.startswith("{")))
 
 
@@ -71,7 +81,8 @@ def serve(command: list[str], health_url: str, log: Path) -> subprocess.Popen:
 def measure(command: list[str], port: int, health_path: str, log: Path) -> dict:
     server = serve(command, f"http://127.0.0.1:{port}{health_path}", log)
     try:
-        return run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop?{signed_query()}")
+        return run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop",
+                       signed_queries(log.with_suffix(".queries")))
     finally:
         server.terminate()
         server.wait()

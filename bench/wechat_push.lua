@@ -12,6 +12,9 @@ end
 
 function init(args)
   prefix = string.format("%d%02d", os.time() % 100000, tid)
+  -- one signed query per request (its own nonce), written by bench_ingest.py
+  queries = {}
+  for line in io.lines(args[1]) do queries[#queries + 1] = line end
 end
 
 function request()
@@ -21,7 +24,8 @@ function request()
     "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
     "<MsgId>%s%09d</MsgId></xml>",
     counter % 1000, os.time(), questions[math.floor(counter / 1000) % #questions + 1], prefix, counter)
-  return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+  local path = wrk.path .. "?" .. queries[(counter - 1) % #queries + 1]
+  return wrk.format("POST", path, {["Content-Type"] = "text/xml"}, body)
 end
 
 function done(summary, latency, requests)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 
 import aiohttp
@@ -13,7 +14,7 @@ OA_CHANNEL = {"plugin": "wechat_oa", "account": "shop", "token": TOKEN, "app_id"
 
 
 def signed_query(token: str = TOKEN) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), "77"
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)  # one nonce per push, as WeChat
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
