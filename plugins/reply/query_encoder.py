@@ -32,6 +32,7 @@ class QueryEncoder:
         self.encoded = 0
         self.fallbacks = 0
         self._recent = BoundedCache(RECENT)
+        self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}  # text -> its vector on the way
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csgw-embed")
 
     def _embed(self, text: str) -> np.ndarray:
@@ -45,11 +46,15 @@ class QueryEncoder:
         known = self._recent.get(text)
         if known is not None:
             return known
-        if self.waiting >= self.queue:
-            return self._fall_back("queue_full")
-        self.waiting += 1
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._embed, text)
-        future.add_done_callback(self._finished)
+        future = self._inflight.get(text)
+        if future is None:  # the same question asked again meanwhile waits for the same vector
+            if self.waiting >= self.queue:
+                return self._fall_back("queue_full")
+            self.waiting += 1
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._embed, text)
+            future.add_done_callback(self._finished)
+            self._inflight[text] = future
+            future.add_done_callback(lambda _done, text=text: self._inflight.pop(text, None))
         try:
             vector = await asyncio.wait_for(asyncio.shield(future), self.timeout)
         except TimeoutError:
