@@ -9,7 +9,7 @@ from rich.table import Table
 
 from csgw.cli.common import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
 from csgw.gateway.api.auth import hash_token, new_token
-from csgw.gateway.models import AGENT_STATUSES, Agent
+from csgw.gateway.models import AGENT_ROLES, AGENT_STATUSES, Agent
 
 app = typer.Typer(help="Agents and their API tokens / 客服与令牌。", no_args_is_help=True)
 
@@ -20,24 +20,48 @@ def add(
     skills: str = typer.Option("", "--skills", help="comma-separated skills/groups, e.g. 鞋,售后"),
     max_concurrent: int = typer.Option(5, "--max", min=1, help="most conversations at once"),
     display_name: str = typer.Option("", "--display-name", help="name customers see"),
+    role: str | None = typer.Option(None, "--role", help="agent or supervisor (default: agent; the "
+                                    "desk's first agent is a supervisor)"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Add an agent and print its API token once."""
+    if role is not None and role not in AGENT_ROLES:
+        fail(f"--role is one of {', '.join(AGENT_ROLES)}")
     settings = settings_or_exit(config)
 
-    async def work() -> str | None:
+    async def work() -> tuple[str, str] | None:
         if await Agent.get_or_none(name=name):
             return None
         token = new_token()
+        # a desk needs someone who may do everything: without a supervisor yet, this is one
+        chosen = role or ("agent" if await Agent.filter(role="supervisor").exists() else "supervisor")
         await Agent.create(name=name, display_name=display_name or name, max_concurrent=max_concurrent,
-                           skills=[s.strip() for s in skills.split(",") if s.strip()], token_hash=hash_token(token))
-        return token
+                           skills=[s.strip() for s in skills.split(",") if s.strip()], token_hash=hash_token(token),
+                           role=chosen)
+        return token, chosen
 
-    token = with_store(settings, work)
-    if token is None:
+    made = with_store(settings, work)
+    if made is None:
         fail(f"agent {name!r} already exists (use `csgw agents token {name}` for a new token)")
-    out.print(f"agent {name} added. API token (shown once, keep it safe):")
+    token, chosen = made
+    out.print(f"agent {name} added as {chosen}. API token (shown once, keep it safe):")
     typer.echo(token)
+
+
+@app.command("role")
+def set_role(name: str, role: str = typer.Argument(..., help="agent or supervisor"),
+             config: Path | None = ConfigOption) -> None:
+    """Make an agent a supervisor, or a supervisor an agent."""
+    if role not in AGENT_ROLES:
+        fail(f"the role is one of {', '.join(AGENT_ROLES)}")
+    settings = settings_or_exit(config)
+
+    async def work() -> int:
+        return await Agent.filter(name=name).update(role=role)
+
+    if not with_store(settings, work):
+        fail(f"no agent named {name!r}")
+    out.print(f"{name} is now {role}")
 
 
 @app.command("token")
@@ -65,13 +89,14 @@ def list_agents(as_json: bool = typer.Option(False, "--json"), config: Path | No
     settings = settings_or_exit(config)
     agents = with_store(settings, lambda: Agent.all().order_by("id"))
     rows = [{"id": a.id, "name": a.name, "display_name": a.display_name, "skills": a.skills,
-             "max": a.max_concurrent, "status": a.status} for a in agents]
+             "max": a.max_concurrent, "status": a.status, "role": a.role} for a in agents]
     if as_json:
         dump_json(rows)
         return
-    grid = Table("id", "name", "display name", "skills", "max", "status")
+    grid = Table("id", "name", "display name", "skills", "max", "status", "role")
     for r in rows:
-        grid.add_row(str(r["id"]), r["name"], r["display_name"], ",".join(r["skills"]), str(r["max"]), r["status"])
+        grid.add_row(str(r["id"]), r["name"], r["display_name"], ",".join(r["skills"]), str(r["max"]), r["status"],
+                     r["role"])
     out.print(grid)
 
 

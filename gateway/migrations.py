@@ -50,6 +50,16 @@ async def _conversation_opened_at_index(connection: BaseDBAsyncClient) -> None:
         'CREATE INDEX IF NOT EXISTS "idx_conversation_opened_at" ON "conversation" ("opened_at")')
 
 
+async def _agent_role(connection: BaseDBAsyncClient) -> None:
+    if await _has_column(connection, "agent", "role"):
+        return
+    await connection.execute_script(
+        """ALTER TABLE "agent" ADD COLUMN "role" VARCHAR(16) NOT NULL DEFAULT 'agent'""")
+    # an existing desk keeps someone who may do everything: its first agent
+    await connection.execute_script(
+        """UPDATE "agent" SET "role" = 'supervisor' WHERE "id" = (SELECT MIN("id") FROM "agent")""")
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     try:
         # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
@@ -62,7 +72,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
-                     _conversation_opened_at_index]
+                     _conversation_opened_at_index, _agent_role]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -8,6 +8,7 @@ from tortoise.models import Model
 MESSAGE_DIRECTIONS = ("in", "out")
 MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
 CONVERSATION_STATES = ("bot", "queued", "assigned", "closed")
+AGENT_ROLES = ("agent", "supervisor")
 AGENT_STATUSES = ("online", "away", "offline")
 
 
@@ -43,6 +44,9 @@ class Agent(Model):
     last_assigned_at = fields.DatetimeField(null=True)
     # Set when the gateway (not the agent) made them away: their next API call brings them back.
     auto_away_since = fields.DatetimeField(null=True)
+    # "agent": conversations assigned to them or queued in their groups, their own status and
+    # display name; "supervisor": every conversation, transfers, agents' settings, the KB
+    role = fields.CharField(max_length=16, default="agent")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -74,6 +74,7 @@ def agent_view(agent: Agent, load: int = 0) -> dict[str, Any]:
         "display_name": agent.display_name or agent.name,
         "skills": agent.skills or [],
         "status": agent.status,
+        "role": agent.role,
         "max_concurrent": agent.max_concurrent,
         "load": load,
         "last_seen_at": iso(agent.last_seen_at),

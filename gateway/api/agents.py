@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import authenticate, is_supervisor
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
@@ -62,7 +62,7 @@ async def list_agents(request: web.Request) -> web.Response:
                   "max_concurrent": {"type": "integer", "minimum": 1},
                   "skills": {"type": "array", "items": {"type": "string"}}, "display_name": {"type": "string"}}})
 async def patch_agent(request: web.Request) -> web.Response:
-    await authenticate(request)
+    caller = await authenticate(request)
     ident = request.match_info["id"]
     agent_id = parse_id(ident)
     agent = await Agent.get_or_none(id=agent_id) if agent_id is not None else None
@@ -72,6 +72,9 @@ async def patch_agent(request: web.Request) -> web.Response:
     unknown = set(body) - {"max_concurrent", "skills", "display_name"}
     if unknown:
         raise ApiError(422, "unknown_field", f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not is_supervisor(caller) and (agent.id != caller.id or set(body) - {"display_name"}):
+        # an agent names themself; capacity, groups and other agents are a supervisor's
+        raise ApiError(403, "forbidden", "only a supervisor may change capacity, groups or another agent")
     changes: dict = {}
     if "max_concurrent" in body:
         changes["max_concurrent"] = field(body, "max_concurrent", int)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from aiohttp import web
 
@@ -49,3 +50,23 @@ async def authenticate(request: web.Request) -> Agent:
     agent.last_seen_at = now()
     await Agent.filter(id=agent.id).update(last_seen_at=agent.last_seen_at)
     return agent
+
+
+def is_supervisor(agent: Agent) -> bool:
+    return agent.role == "supervisor"
+
+
+def require_supervisor(agent: Agent, action: str) -> None:
+    if not is_supervisor(agent):
+        raise ApiError(403, "forbidden", f"only a supervisor may {action}")
+
+
+def require_conversation_access(agent: Agent, conversation: Any) -> None:
+    """An agent acts on conversations assigned to them, or waiting (bot or queue) in one of their
+    groups (or in no group); a supervisor on every conversation."""
+    if is_supervisor(agent) or conversation.agent_id == agent.id:
+        return
+    waiting = conversation.state in ("bot", "queued") and conversation.agent_id is None
+    if waiting and (not conversation.group or conversation.group in (agent.skills or [])):
+        return
+    raise ApiError(403, "forbidden", "this conversation is another agent's: a supervisor may act on it")

@@ -8,7 +8,7 @@ from datetime import datetime
 from aiohttp import web
 from tortoise.expressions import Q
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import authenticate, require_conversation_access
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
@@ -123,6 +123,7 @@ async def post_message(request: web.Request) -> web.Response:
         raise ApiError(409, "closed", "the conversation is closed")
     if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
         raise ApiError(409, "taken", "another agent has this conversation")
+    require_conversation_access(agent, conversation)  # waiting outside the agent's groups
     if conversation.state != "assigned":
         await services.conversations.take(conversation, agent)
     payload = {"agent_name": agent.display_name or agent.name}
@@ -159,6 +160,7 @@ async def _state_change(request: web.Request, action: str) -> web.Response:
     agent = await authenticate(request)
     services = services_of(request)
     conversation = await conversation_or_404(request)
+    require_conversation_access(agent, conversation)
     try:
         if action == "take":
             await services.conversations.take(conversation, agent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.expressions import Q
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import authenticate, require_supervisor
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, read_json
 from csgw.gateway.api.routes import ApiRoutes
@@ -58,7 +58,7 @@ async def get_entry(request: web.Request) -> web.Response:
 
 @routes.route("PUT", "/kb/{key}", "Create or replace an entry; the bot uses it within seconds", body=ENTRY_SCHEMA)
 async def put_entry(request: web.Request) -> web.Response:
-    await authenticate(request)
+    require_supervisor(await authenticate(request), "edit the knowledge base")
     body = await read_json(request)
     try:
         [entry] = build_entries([{**body, "id": request.match_info["key"]}], "request")
@@ -72,7 +72,7 @@ async def put_entry(request: web.Request) -> web.Response:
 
 @routes.route("DELETE", "/kb/{key}", "Delete an entry")
 async def delete_entry(request: web.Request) -> web.Response:
-    await authenticate(request)
+    require_supervisor(await authenticate(request), "edit the knowledge base")
     if not await kb_store.delete_entry(request.match_info["key"]):
         raise ApiError(404, "not_found", "no such entry")
     await kb_handler(request).refresh(force=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import authenticate, require_supervisor
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.models import Message
@@ -52,7 +52,7 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 
 async def _decide(request: web.Request, accept: bool) -> web.Response:
-    await authenticate(request)
+    require_supervisor(await authenticate(request), "accept or reject proposals")
     proposal_id = parse_id(request.match_info["id"])
     if proposal_id is None:
         raise ApiError(404, "not_found", "no such proposal")

@@ -43,8 +43,13 @@ def test_agents_add_token_list(tmp_path):
     token = added.output.strip().splitlines()[-1]
     assert added.exit_code == 0 and token.startswith("csgw_")
     assert run("agents", "add", "alice", "--config", config).exit_code == 2
+    assert "added as supervisor" in added.output  # the desk's first agent may do everything
+    assert "added as agent" in run("agents", "add", "bob", "--config", config).output
+    assert run("agents", "add", "carol", "--role", "boss", "--config", config).exit_code == 2
+    assert run("agents", "role", "bob", "supervisor", "--config", config).exit_code == 0
     listed = json.loads(run("agents", "list", "--json", "--config", config).output)
     assert listed[0]["skills"] == ["鞋", "售后"] and listed[0]["max"] == 3
+    assert [(a["name"], a["role"]) for a in listed] == [("alice", "supervisor"), ("bob", "supervisor")]
     renewed = run("agents", "token", "alice", "--config", config).output.strip()
     assert renewed.startswith("csgw_") and renewed != token
     assert run("agents", "token", "nobody", "--config", config).exit_code == 2

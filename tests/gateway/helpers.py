@@ -11,10 +11,12 @@ from csgw.gateway.api.auth import hash_token, new_token
 from csgw.gateway.models import Agent
 
 
-async def add_agent(name: str, skills: list[str] | None = None, status: str = "offline", max_concurrent: int = 5) -> tuple[Agent, str]:
+async def add_agent(name: str, skills: list[str] | None = None, status: str = "offline", max_concurrent: int = 5,
+                    role: str = "supervisor") -> tuple[Agent, str]:
+    """A test agent; a supervisor unless a test is about what a plain agent may not do."""
     token = new_token()
     agent = await Agent.create(name=name, display_name=name.title(), skills=skills or [], status=status,
-                               max_concurrent=max_concurrent, token_hash=hash_token(token))
+                               max_concurrent=max_concurrent, token_hash=hash_token(token), role=role)
     return agent, token
 
 

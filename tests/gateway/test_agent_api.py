@@ -175,3 +175,33 @@ async def test_rotating_a_token_closes_the_sockets_it_opened(tmp_path, monkeypat
             await Agent.filter(name="frank").update(token_hash=hash_token(new_token()))
             closing = await socket.receive(timeout=10)
             assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401
+
+
+async def test_an_agent_acts_on_their_own_and_waiting_conversations_a_supervisor_on_all(tmp_path):
+    async with running_gateway(tmp_path, channels=FAKE) as gw, aiohttp.ClientSession() as session:
+        _, boss_token = await add_agent("boss", status="online")
+        ann, ann_token = await add_agent("ann", role="agent", status="online", skills=["售后"])
+        bob, bob_token = await add_agent("bob", role="agent", status="online")
+        ann_api, bob_api = AgentClient(session, gw.url, ann_token), AgentClient(session, gw.url, bob_token)
+        boss = AgentClient(session, gw.url, boss_token)
+        [first] = await start_conversations(gw, 1)
+        await ann_api.call("POST", f"/conversations/{first}/take", expect=200)
+        # bob may neither close, transfer (to himself) nor reply to ann's conversation
+        refused = await bob_api.call("POST", f"/conversations/{first}/close", expect=403)
+        assert refused["error"]["code"] == "forbidden"
+        await bob_api.call("POST", f"/conversations/{first}/transfer",
+                           {"agent_id": bob.id, "force": True}, expect=403)
+        assert (await Conversation.get(id=first)).agent_id == ann.id
+        # his own profile's name, yes; his capacity or ann's name, no
+        await bob_api.call("PATCH", f"/agents/{bob.id}", {"display_name": "Bobby"}, expect=200)
+        await bob_api.call("PATCH", f"/agents/{bob.id}", {"max_concurrent": 50}, expect=403)
+        await bob_api.call("PATCH", f"/agents/{ann.id}", {"display_name": "x"}, expect=403)
+        # the knowledge base is a supervisor's
+        await bob_api.call("PUT", "/kb/x", {"question": "q", "answer": "a"}, expect=403)
+        # the supervisor moves the conversation and may change anyone's settings
+        await boss.call("POST", f"/conversations/{first}/transfer", {"agent_id": bob.id, "force": True},
+                        expect=200)
+        await bob_api.call("POST", f"/conversations/{first}/close", expect=200)
+        await boss.call("PATCH", f"/agents/{ann.id}", {"max_concurrent": 7}, expect=200)
+        me = await ann_api.call("GET", "/me", expect=200)
+        assert me["role"] == "agent" and me["max_concurrent"] == 7

@@ -63,3 +63,21 @@ async def test_a_version_3_database_gains_the_agents_automatic_away_mark(databas
         assert agent.status == "away" and agent.auto_away_since is None  # chosen away, as far as anyone knows
     finally:
         await close_database()
+
+
+async def test_a_version_5_desk_keeps_its_first_agent_as_supervisor(database_url):
+    await open_database(database_url)
+    try:
+        await Agent.create(name="founder")
+        await Agent.create(name="helper")
+        await current_connection().execute_script(
+            'ALTER TABLE "agent" DROP COLUMN "role"; UPDATE "csgw_schema_version" SET "version" = 5')
+    finally:
+        await close_database()
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        roles = {agent.name: agent.role for agent in await Agent.all()}
+        assert roles == {"founder": "supervisor", "helper": "agent"}
+    finally:
+        await close_database()
