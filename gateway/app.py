@@ -9,9 +9,10 @@ from aiohttp import web
 
 from csgw.config.schema import Settings
 from csgw.gateway.api import add_api
+from csgw.gateway.api.auth import authenticate, is_supervisor, request_token
 from csgw.gateway.api.context import SERVICES
-from csgw.gateway.api.errors import api_errors
-from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit
+from csgw.gateway.api.errors import ApiError, api_errors
+from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit, is_loopback
 from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.services import GatewayServices
 from csgw.gateway.unavailable import store_unavailable
@@ -34,7 +35,24 @@ async def webhook(request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     report = await request.app[MONITOR].recent_report()
-    return web.json_response(report, status=503 if report["status"] == "down" else 200)
+    status = 503 if report["status"] == "down" else 200
+    if not await _sees_details(request):
+        # paths, accounts and last errors are for the operator: others see each check's verdict
+        report = {"status": report["status"],
+                  "checks": [{"name": check["name"], "status": check["status"]} for check in report["checks"]]}
+    return web.json_response(report, status=status)
+
+
+async def _sees_details(request: web.Request) -> bool:
+    """The machine itself (a monitor on loopback, `csgw health`) or a supervisor's token."""
+    if is_loopback(request.app[IP_LIMITS].client_ip(request)):
+        return True
+    if request_token(request) is None:
+        return False
+    try:
+        return is_supervisor(await authenticate(request))
+    except ApiError:
+        return False
 
 
 async def livez(request: web.Request) -> web.Response:

@@ -43,7 +43,7 @@ class IpLimits:
 
     def allow(self, kind: str, ip: str) -> bool:
         """Take one token from the (kind, ip) bucket; False when it is empty."""
-        if self.exempt_loopback and _loopback(ip):
+        if self.exempt_loopback and is_loopback(ip):
             return True
         rate = getattr(self, f"{kind}_per_minute")
         now = self.clock()
@@ -75,7 +75,7 @@ class IpLimits:
 
 
 @lru_cache(maxsize=4096)
-def _loopback(ip: str) -> bool:
+def is_loopback(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip).is_loopback
     except ValueError:

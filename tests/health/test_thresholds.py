@@ -201,3 +201,28 @@ async def test_probes_share_one_run_of_the_checks_and_liveness_is_cheap(tmp_path
         gw.services.stopping = True  # a stop has begun: the load balancer should look elsewhere
         assert await probe("/readyz") == 503 and await probe("/livez") == 200
         gw.services.stopping = False
+
+
+async def test_health_details_are_for_the_machine_itself_and_supervisors(tmp_path):
+    import aiohttp
+
+    from tests.gateway.helpers import add_agent
+
+    far = {"X-Forwarded-For": "203.0.113.7"}  # a client on the internet, through the TLS proxy
+    async with running_gateway(tmp_path, server={"behind_tls_proxy": True}) as gw, \
+            aiohttp.ClientSession() as session:
+        _, boss = await add_agent("boss")
+        _, clerk = await add_agent("clerk", role="agent")
+
+        async def report(headers: dict) -> dict:
+            async with session.get(gw.url + "/healthz", headers=headers) as response:
+                return await response.json()
+
+        local = await report({})
+        assert any("detail" in check for check in local["checks"])
+        public = await report(far)
+        assert public["status"] == local["status"] and {c["name"] for c in public["checks"]} >= {"database"}
+        assert all(set(check) == {"name", "status"} for check in public["checks"]) and "history" not in public
+        assert all(set(c) == {"name", "status"} for c in (await report({**far, "Authorization": f"Bearer {clerk}"}))["checks"])
+        supervised = await report({**far, "Authorization": f"Bearer {boss}"})
+        assert any("detail" in check for check in supervised["checks"])
