@@ -25,7 +25,7 @@ from csgw.gateway.models import (
     CustomerIdentity,
     Message,
 )
-from csgw.health.sql import Sql, as_datetime
+from csgw.gateway.portable_sql import Sql, as_datetime
 
 EXPORT_FIELDS = ("conversation_id", "channel", "account", "customer_id", "direction", "sender", "text",
                  "external_id", "created_at")

@@ -85,16 +85,25 @@ class RunningGateway:
         return channel
 
 
-def make_settings(tmp_path: Path, database_url: str | None = None, **sections: Any):
-    from csgw.plugins.demo import DEMO_KB
+# Sections every gateway a test suite starts gets unless the test says otherwise: a suite sets its
+# own with `use_default_sections` (csgw's: the demo KB, words only). The core knows no plugin.
+DEFAULT_SECTIONS: dict[str, Any] = {
+    # tests change thresholds and state and read the next report at once
+    "health": {"report_max_age_seconds": 0},
+}
 
+
+def use_default_sections(**sections: Any) -> None:
+    """Add or replace default sections (merged key by key) for every later `running_gateway`."""
+    for key, value in sections.items():
+        DEFAULT_SECTIONS[key] = {**DEFAULT_SECTIONS.get(key, {}), **value} if isinstance(value, dict) else value
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **sections: Any):
     raw: dict[str, Any] = {"server": {"data_dir": str(tmp_path / "data")},
                            "database": {"url": database_url or f"sqlite://{tmp_path}/csgw.db"},
-                           # words only unless a test asks for the model: every gateway start
-                           # would otherwise embed the demo KB
-                           "reply": {"knowledge_base": str(DEMO_KB), "engine": {"model": "off"}},
-                           # tests change thresholds and state and read the next report at once
-                           "health": {"report_max_age_seconds": 0}}
+                           **{key: dict(value) if isinstance(value, dict) else value
+                              for key, value in DEFAULT_SECTIONS.items()}}
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return settings_from_dict(raw, "test.toml", base_dir=tmp_path)

@@ -15,8 +15,8 @@ import structlog
 from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
+from csgw.gateway.health_check import CheckResult
 from csgw.gateway.writer import WriterClosed
-from csgw.health.checks import CheckResult
 
 log = structlog.get_logger(__name__)
 

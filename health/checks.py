@@ -6,32 +6,15 @@ import asyncio
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import psutil
 
 from csgw.config.schema import HealthSettings
+from csgw.gateway.health_check import CheckResult
 
 ORDER = {"ok": 0, "degraded": 1, "down": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    name: str
-    status: str
-    value: float | int | str | None = None
-    threshold: dict[str, Any] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class HealthCheck(Protocol):
-    name: str
-
-    async def run(self) -> CheckResult | list[CheckResult]: ...
 
 
 def grade(value: float, degraded: float, down: float, *, higher_is_worse: bool = True) -> str:

@@ -7,8 +7,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.clock import now
-from csgw.health.checks import CheckResult, grade, graded, worst
-from csgw.health.sql import Sql
+from csgw.gateway.health_check import CheckResult
+from csgw.gateway.portable_sql import Sql
+from csgw.health.checks import grade, graded, worst
 from csgw.health.traffic import AccountTraffic, account_traffic
 
 if TYPE_CHECKING:

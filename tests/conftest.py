@@ -6,8 +6,15 @@ import os
 
 import pytest
 
+from csgw.gateway.testing import use_default_sections
+from csgw.plugins.demo import DEMO_KB
+
 POSTGRES_URL = os.environ.get("CSGW_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+# Every gateway this suite starts answers from the demo shop, on words only unless a test asks
+# for the model (each start would otherwise embed the demo KB).
+use_default_sections(reply={"knowledge_base": str(DEMO_KB), "engine": {"model": "off"}})
 
 
 async def reset_postgres(url: str) -> None:

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from csgw.gateway import hookspecs
 from csgw.gateway.channel import InboundMessage
+from csgw.gateway.health_check import CheckResult
 from csgw.gateway.models import Conversation
 from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.testing import make_settings, running_gateway
-from csgw.health.checks import CheckResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[2]
