@@ -91,7 +91,7 @@ class EvaluationSet:
 
 
 def build_set(pairs: Sequence[Pair], entries: int, seed: int, name: str = "corpus",
-              out_of_scope: float = 0.25, asks_per_entry: int = 1) -> EvaluationSet:
+              out_of_scope: float = 0.25) -> EvaluationSet:
     """A KB of `entries` groups and its questions; `out_of_scope` is their share of all questions."""
     rng = random.Random(seed)
     groups = groups_of(pairs)
@@ -111,7 +111,7 @@ def build_set(pairs: Sequence[Pair], entries: int, seed: int, name: str = "corpu
         entry_id = f"q{number:04d}"
         kb.append(Entry(id=entry_id, question=members[0], answer=f"answer {entry_id}"))
         in_kb.update(members)
-        cases.extend({"text": ask, "expect": entry_id} for ask in members[1:1 + asks_per_entry])
+        cases.append({"text": members[1], "expect": entry_id})
     kb_questions = {entry.question for entry in kb}
     hard = sorted({b if a in kb_questions else a for a, b, label in pairs
                    if label == 0 and (a in kb_questions) != (b in kb_questions)} - in_kb)

@@ -142,9 +142,10 @@ async def post_message(request: web.Request) -> web.Response:
 @routes.route("POST", "/conversations/{id}/typing", "Tell the customer the agent is writing (where the channel can)",
               body={"type": "object", "properties": {"on": {"type": "boolean"}}})
 async def typing(request: web.Request) -> web.Response:
-    await authenticate(request)
+    agent = await authenticate(request)
     services = services_of(request)
     conversation = await conversation_or_404(request)
+    require_conversation_access(agent, conversation)
     on = field(await read_json(request), "on", bool, required=False)
     channel = services.channel(conversation.channel, conversation.account)
     if channel is not None and conversation.state != "closed":

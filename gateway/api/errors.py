@@ -36,6 +36,15 @@ def parse_id(raw: str | None) -> int | None:
     return value if value <= MAX_ID else None
 
 
+def is_storable(text: str) -> bool:
+    """Whether the stores can hold the text: UTF-8 has no lone surrogate ("\\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_json_value(value: Any) -> None:
     """Refuse what JSON allows but the store cannot hold: lone surrogates ("\\ud800"), integers
     beyond 64 bits, and nesting deeper than any request needs. Iterative: depth is the attack."""
@@ -45,10 +54,8 @@ def check_json_value(value: Any) -> None:
         if depth > MAX_DEPTH:
             raise ApiError(400, "bad_json", f"the request body nests deeper than {MAX_DEPTH} levels")
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ApiError(400, "bad_json", "the request body holds invalid Unicode") from None
+            if not is_storable(item):
+                raise ApiError(400, "bad_json", "the request body holds invalid Unicode")
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int) and abs(item) > MAX_ID:

@@ -51,9 +51,9 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
     edit, a restart) is swapped in at once; a large import is matched on words first while its
     vectors are computed in the background, then swapped in with meaning."""
 
-    def __init__(self, settings: Any, embedder: Embedder | None | bool = True) -> None:
+    def __init__(self, settings: Any) -> None:
         self.engine_settings = EngineSettings.model_validate(settings.reply.engine)
-        self.embedder = default_embedder(self.engine_settings) if embedder is True else embedder or None
+        self.embedder = default_embedder(self.engine_settings)
         encoder = None
         if self.embedder is not None:
             encoder = QueryEncoder(self.embedder, self.engine_settings.model_queue,

@@ -3,8 +3,9 @@
 A message and every paraphrase become features: jieba words (with the KB's words in its
 dictionary and synonyms folded to one word), character bigrams and, lightly, single characters.
 Entries are ranked by TF-IDF cosine; the best few are re-scored with rapidfuzz's character
-similarity, which forgives typos. `decide` turns the ranked candidates into answer / clarify /
-none with thresholds, so a close call asks back and a weak one answers nothing.
+similarity, which forgives typos. The engine's decision layer (`fusion.py`) turns these
+candidates, with the semantic model's, into answer / ask back / none. `decide` keeps the older
+threshold rules for one job: judging whether retrieval backs a keyword hit (`keyword_support`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
 
 
 class RetrievalSettings(BaseModel):
-    """Thresholds on the 0..1 confidence; tune them with `csgw kb test`."""
+    """Retrieval's shape (candidates, budgets, weights) and the thresholds `decide` uses when
+    `keyword_support` asks whether retrieval backs a keyword hit; answering is `fusion.py`'s."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

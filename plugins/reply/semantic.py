@@ -30,13 +30,12 @@ class SemanticIndex:
 
     def __init__(self, model: str, entry_ids: Sequence[str], vectors: np.ndarray,
                  owners: np.ndarray) -> None:
-        self.model = model
         self.entry_ids = list(entry_ids)
         self._adapter = adapter_for(model)
         self._vectors = vectors
         self._tuned = adapt(vectors, self._adapter) if self._adapter is not None else None
-        self._owners = owners  # row -> entry position
-        # first row of each entry: rows are contiguous per entry, so a max per segment is one call
+        # owners maps row -> entry position; rows are contiguous per entry, so each entry's first
+        # row is found once and a max per segment is one call
         self._starts = np.searchsorted(owners, np.arange(len(self.entry_ids)))
 
     @classmethod

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from csgw.gateway.api.errors import MAX_ID, is_storable
+
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
 
 
@@ -40,17 +42,6 @@ class Survey:
     score: int
 
 
-MAX_ID = 2**63 - 1  # the stores' BIGINT
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | Survey:
     try:
         frame = json.loads(raw)
@@ -68,7 +59,7 @@ def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | S
         text = frame.get("text")
         if not isinstance(text, str) or not text.strip():
             raise FrameError("empty_text", "text is a non-empty string")
-        if not _encodable(text):
+        if not is_storable(text):
             raise FrameError("bad_text", "text holds invalid Unicode (a lone surrogate)")
         if len(text) > max_text:
             raise FrameError("text_too_long", f"text is at most {max_text} characters")

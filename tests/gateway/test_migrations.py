@@ -48,14 +48,21 @@ async def test_a_newer_database_is_refused(database_url, monkeypatch):
     await close_database()
 
 
-async def test_a_version_3_database_gains_the_agents_automatic_away_mark(database_url):
+async def an_older_store(database_url: str, agents: list[dict], downgrade: str) -> None:
+    """A store as an older csgw left it: these agents, then `downgrade` (SQL) undoing later steps."""
     await open_database(database_url)
     try:
-        await Agent.create(name="a", status="away")
-        await current_connection().execute_script(
-            'ALTER TABLE "agent" DROP COLUMN "auto_away_since"; UPDATE "csgw_schema_version" SET "version" = 3')
+        for agent in agents:
+            await Agent.create(**agent)
+        await current_connection().execute_script(downgrade)
     finally:
         await close_database()
+
+
+async def test_a_version_3_database_gains_the_agents_automatic_away_mark(database_url):
+    await an_older_store(database_url, [{"name": "a", "status": "away"}],
+                         'ALTER TABLE "agent" DROP COLUMN "auto_away_since"; '
+                         'UPDATE "csgw_schema_version" SET "version" = 3')
     await open_database(database_url)  # upgrades at start
     try:
         assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
@@ -66,14 +73,8 @@ async def test_a_version_3_database_gains_the_agents_automatic_away_mark(databas
 
 
 async def test_a_version_5_desk_keeps_its_first_agent_as_supervisor(database_url):
-    await open_database(database_url)
-    try:
-        await Agent.create(name="founder")
-        await Agent.create(name="helper")
-        await current_connection().execute_script(
-            'ALTER TABLE "agent" DROP COLUMN "role"; UPDATE "csgw_schema_version" SET "version" = 5')
-    finally:
-        await close_database()
+    await an_older_store(database_url, [{"name": "founder"}, {"name": "helper"}],
+                         'ALTER TABLE "agent" DROP COLUMN "role"; UPDATE "csgw_schema_version" SET "version" = 5')
     await open_database(database_url)  # upgrades at start
     try:
         assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)

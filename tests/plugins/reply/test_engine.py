@@ -185,3 +185,11 @@ def test_a_rebuild_forgets_remembered_decisions(shop_kb: KnowledgeBase) -> None:
     assert engine.match("奶茶包邮吗").entry_id == "free-shipping"
     engine.rebuild([Entry(id="tea", question="奶茶包邮吗", answer="包邮", keywords=[{"any": ["奶茶"]}])])
     assert engine.match("奶茶包邮吗").entry_id == "tea"
+
+
+def test_an_unsure_guess_counts_as_a_miss(engine: ReplyEngine) -> None:
+    """Offering the nearest entries back is a miss too: the second one reaches a person."""
+    guess = engine.match("你们支持比特币付款吗", bot_state={})
+    assert guess.source == "clarify" and guess.decision == "unsure" and guess.bot_state["kb"]["misses"] == 1
+    again = engine.match("你们老板是哪里人", bot_state=guess.bot_state)
+    assert again.handover and again.reason == "no_match"

@@ -69,11 +69,17 @@ def test_cli_import_export_test(tmp_path):
     imported = csgw("kb", "import", str(source), "--config", config)
     assert imported.returncode == 0, imported.stderr
     assert "imported 1 entries (1 new, 0 updated)" in imported.stderr
+    # the model indexed the entry's meaning for the gateway: stored, so serve embeds nothing
+    assert "indexed the meaning of 1 new texts" in imported.stderr
+    assert (tmp_path / "data" / kb_plugin.VECTORS_FILE).exists()
     exported = csgw("kb", "export", str(tmp_path / "out.csv"), "--config", config)
     assert exported.returncode == 0 and "每天9点到21点" in (tmp_path / "out.csv").read_text(encoding="utf-8")
     tested = csgw("kb", "test", "你们营业时间是几点", "--json", "--config", config)
     result = json.loads(tested.stdout)
     assert result["answered"] and result["entry_id"] == "hours" and result["answer"] == "每天9点到21点。"
+    meant = json.loads(csgw("kb", "test", "你们早上几点开门营业", "--json", "--config", config).stdout)
+    assert meant["semantic"] is True and meant["decision"]  # why, signal by signal
+    assert {"semantic_lead", "tuned_lead", "lexical"} <= set(meant["candidates"][0]["signals"])
     lines = tmp_path / "questions.txt"
     lines.write_text("营业时间\n火星快递\n", encoding="utf-8")
     batch = [json.loads(line) for line in csgw("kb", "test", "--file", str(lines), "--json", "--config", config).stdout.splitlines()]

@@ -56,3 +56,18 @@ async def test_a_broken_model_falls_back() -> None:
         assert await encoder.encode("几天发货") is None and encoder.fallbacks == 1
     finally:
         encoder.close()
+
+
+async def test_a_question_already_on_its_way_to_the_model_is_not_embedded_twice() -> None:
+    gate = threading.Event()
+    embedder = CharEmbedder(gate)
+    encoder = QueryEncoder(embedder, queue=1, timeout=30)
+    try:
+        asked = [asyncio.create_task(encoder.encode("几天发货")) for _ in range(5)]
+        await asyncio.sleep(0)  # all five are waiting; the queue of one did not turn four away
+        gate.set()
+        vectors = await asyncio.gather(*asked)
+        assert all(v is not None for v in vectors) and embedder.calls == 1 and encoder.fallbacks == 0
+    finally:
+        gate.set()
+        encoder.close()

@@ -113,3 +113,18 @@ async def test_a_corrupt_vector_store_is_rebuilt_around(tmp_path, monkeypatch):
     async with running_gateway(tmp_path, channels=FAKE, reply=MODEL_ON) as gw:
         assert kb_handler(gw).engine.semantic_ready and kb_handler(gw).cache is None
         assert (await why(gw, "可以开发票吗", 1))["semantic"] is True
+
+
+def test_kb_cli_falls_back_to_words_when_the_model_cannot_run(tmp_path, monkeypatch):
+    from csgw.gateway.testing import make_settings
+    from csgw.plugins.reply import cli as kb_cli
+    from csgw.plugins.reply.kb import Entry, KnowledgeBase
+
+    class Broken(CharEmbedder):
+        def embed(self, texts):  # noqa: ANN001, ANN201
+            raise OSError("illegal instruction")
+
+    monkeypatch.setattr(kb_cli, "default_embedder", lambda settings: Broken())
+    kb = KnowledgeBase(entries=[Entry(id="invoice", question="可以开发票吗", answer="可以")])
+    engine = kb_cli._index_meaning(make_settings(tmp_path), kb)
+    assert not engine.semantic_ready and engine.match("可以开发票吗").entry_id == "invoice"
