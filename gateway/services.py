@@ -6,6 +6,7 @@ Channels, plugins and API handlers get this one object; nothing else is global.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from csgw.gateway.channel import (
     ChannelNotReady,
     InboundMessage,
 )
+from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.cursors import CursorStore
 from csgw.gateway.db import close_database, open_database, plan_runner
@@ -85,6 +87,7 @@ class GatewayServices:
         self.extra_health_checks: list[Any] = []
         self.store_writes = StoreWrites()
         self._background: set[asyncio.Task[None]] = set()
+        self._starters: set[asyncio.Task[None]] = set()  # channels not ready at start-up, retried
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated) and answer it; see `Pipeline.accept`."""
@@ -123,8 +126,9 @@ class GatewayServices:
             except ChannelConfigError as error:
                 raise ConfigError(self.settings.source_path, [f"channels {plugin}/{account}: {error}"]) from None
             except ChannelNotReady as error:
-                channel.stats.failure(str(error))
+                not_ready(channel, error)
                 log.warning("channel not ready, it will retry", channel=plugin, account=account, error=str(error))
+                self._starters.add(asyncio.create_task(keep_starting(channel), name=f"start-{plugin}-{account}"))
         self.extra_health_checks = self.host.health_checks(self)
         log.info("gateway started", channels=[f"{p}/{a}" for p, a in self.channels])
 
@@ -145,6 +149,9 @@ class GatewayServices:
             return
         await self.host.notify("csgw_shutdown", services=self)
         await self.pipeline.drain()
+        for task in self._starters:
+            task.cancel()
+        await asyncio.gather(*self._starters, return_exceptions=True)
         for channel in self.channels.values():
             try:
                 await channel.stop()
@@ -170,11 +177,14 @@ class GatewayServices:
         api = [route for route in extra if isinstance(route, ApiRoute)]
         return routes + [route for route in extra if not isinstance(route, ApiRoute)], api
 
+    def _run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _on_send_result(self, result: str, message: Any, **detail: Any) -> None:
         if result == "sent":
-            task = asyncio.create_task(self.host.notify("csgw_message_sent", services=self, message=message))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._run_in_background(self.host.notify("csgw_message_sent", services=self, message=message))
         elif result == "failed":
             view = message_view(message)
             view["delivery"] = "failed"

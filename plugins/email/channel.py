@@ -285,8 +285,6 @@ class EmailChannel(Channel):
         return Path(data_dir)
 
     def _connection_changed(self, connected: bool, error: str | None) -> None:
-        self.stats.connected = connected
         if error:
             self.stats.failure(error, "imap")
-        if connected and self.inbound.reconnects:
-            self.stats.reconnects = self.inbound.reconnects
+        self.stats.set_connected(connected)

@@ -75,7 +75,6 @@ class ImapInbound:
         self.mode: str | None = None  # idle or poll
         self.newest_mail_at: datetime | None = None
         self.last_sync_at: float | None = None
-        self.last_error: str | None = None
         self.reconnects = 0
         self._ever_connected = False
         self.on_connection_change: Callable[[bool, str | None], None] | None = None
@@ -144,8 +143,6 @@ class ImapInbound:
 
     def _set_connected(self, connected: bool, error: str | None) -> None:
         self.connected = connected
-        if error:
-            self.last_error = error
         if self.on_connection_change:
             self.on_connection_change(connected, error)
 
@@ -302,8 +299,6 @@ class ImapInbound:
             if self.newest_mail_at
             else None,
             "last_sync_age_seconds": (now - self.last_sync_at) if self.last_sync_at else None,
-            "reconnects": self.reconnects,
-            "last_error": self.last_error,
         }
 
     def _require_client(self) -> aioimaplib.IMAP4:
