@@ -174,8 +174,8 @@ class WecomKfChannel(Channel):
                 except ApiError as exc:
                     self.stats.failure(str(exc), str(exc.code) if exc.code is not None else "network")
                     self.log.warning("wecom.pull_failed", open_kfid=kfid, code=exc.code, error=str(exc))
-                except Exception:
-                    self.stats.failure("pull crashed")
+                except Exception as exc:  # noqa: BLE001 - recorded and logged; the next pull retries
+                    self.stats.failure(f"pull crashed: {exc!r}", "crash")
                     self.log.exception("wecom.pull_crashed", open_kfid=kfid)
 
     async def pull(self, open_kfid: str, token: str | None = None) -> int:

@@ -80,8 +80,8 @@ class MessagePuller:
             self.stats.failure(f"pull: {exc}", exc.code)
             self.log.warning("xiaohongshu.pull_failed", code=exc.code, error=str(exc), lag=self.lag_seconds())
             ok = False
-        except Exception:
-            self.stats.failure("pull crashed", "crash")
+        except Exception as exc:  # noqa: BLE001 - recorded and logged; the next pull retries
+            self.stats.failure(f"pull crashed: {exc!r}", "crash")
             self.log.exception("xiaohongshu.pull_crashed")
             ok = False
         async with self._done:

@@ -92,6 +92,21 @@ async def test_the_lag_and_pull_failures_show_in_healthz(tmp_path, database_url,
         assert await stored_ids() == ["old-1", "old-2", "old-3"]
 
 
+async def test_a_crashing_pull_shows_its_error_in_healthz(tmp_path, database_url, partner, monkeypatch):
+    async with gateway_with(tmp_path, database_url, partner) as gw:
+        puller = gw.services.channel("xiaohongshu", "brand").puller
+        await puller.wait_runs(1)
+
+        async def crash() -> int:
+            raise KeyError("items")
+
+        monkeypatch.setattr(puller, "pull", crash)
+        assert await puller.run_once() is False
+        check = await channel_check(gw.url)
+        assert check["detail"]["last_error_code"] == "crash"
+        assert "KeyError('items')" in check["detail"]["last_error"]
+
+
 async def test_a_rate_limited_pull_waits_out_retry_after(tmp_path, database_url, partner):
     async with gateway_with(tmp_path, database_url, partner) as gw:
         channel = gw.services.channel("xiaohongshu", "brand")
