@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Section(BaseModel):
@@ -28,8 +29,21 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     language: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
-    behind_tls_proxy: bool = False  # a TLS proxy fronts csgw: no plain-HTTP warning, trust X-Forwarded-For
+    behind_tls_proxy: bool = False  # a TLS proxy fronts csgw: no plain-HTTP warning
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed; empty with
+    # behind_tls_proxy = true: loopback only (a proxy on the same machine)
+    trusted_proxies: list[str] = Field(default_factory=list)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {entry!r}") from None
+        return entries
 
 
 class DatabaseSettings(Section):

@@ -11,6 +11,9 @@ host = "127.0.0.1"
 port = 8080
 data_dir = "./data"
 language = "zh-Hans"          # zh-Hans, zh-Hant or en: customer-facing system texts
+# behind_tls_proxy = false     # a TLS proxy fronts csgw: no plain-HTTP warning on a public address
+# trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]  # peers whose X-Forwarded-For names the client
+#                               # (empty: nobody's; with behind_tls_proxy = true: loopback only)
 
 [server.rate_limits]          # per client IP, per minute (loopback is exempt unless exempt_loopback = false)
 webhook_per_minute = 6000

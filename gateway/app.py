@@ -12,7 +12,7 @@ from csgw.gateway.api import add_api
 from csgw.gateway.api.auth import authenticate, is_supervisor, request_token
 from csgw.gateway.api.context import SERVICES
 from csgw.gateway.api.errors import ApiError, api_errors
-from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit, is_loopback
+from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit, is_loopback, proxy_networks
 from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.services import GatewayServices
 from csgw.gateway.unavailable import store_unavailable
@@ -86,8 +86,9 @@ def create_app(settings: Settings, host: PluginHost) -> web.Application:
     monitor.checks.append(services.store_writes)
     app[SERVICES] = services
     app[MONITOR] = monitor
-    app[IP_LIMITS] = IpLimits(trust_forwarded=settings.server.behind_tls_proxy,
-                              **settings.server.rate_limits.model_dump())
+    app[IP_LIMITS] = IpLimits(
+        trusted_proxies=proxy_networks(settings.server.trusted_proxies, settings.server.behind_tls_proxy),
+        **settings.server.rate_limits.model_dump())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await services.start()

@@ -1,9 +1,10 @@
 """Per-IP rate limits: webhook requests, widget connections and widget messages, as token buckets.
 
-Behind a TLS proxy (`[server] behind_tls_proxy`) the client is the address the proxy appended
-to X-Forwarded-For; otherwise the socket's peer, since anyone can write that header. Loopback
-peers are not limited: a local proxy that does not forward addresses would otherwise throttle
-every visitor at once.
+X-Forwarded-For is read only when the socket's peer is one of `[server] trusted_proxies`
+(anyone else can write that header); then the client is the right-most address in it that is
+not itself a trusted proxy. Loopback peers are not limited: a local proxy that does not forward
+addresses would otherwise throttle every visitor at once. IPv6 clients share a bucket per /64,
+the block one subscriber gets, so rotating through it does not escape a limit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 import structlog
@@ -22,6 +24,36 @@ from aiohttp import web
 log = structlog.get_logger(__name__)
 
 MAX_TRACKED = 100_000  # buckets kept; the least recently seen IP is forgotten first
+UNKNOWN = "unknown"  # a forwarded hop that is no address: one shared bucket, never exempt
+
+Network = IPv4Network | IPv6Network
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def proxy_networks(entries: list[str], behind_tls_proxy: bool) -> tuple[Network, ...]:
+    """`[server] trusted_proxies` as networks; `behind_tls_proxy` alone trusts loopback only
+    (a proxy on the same machine), which is what it meant before the list existed."""
+    if entries:
+        return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
+    return LOOPBACK if behind_tls_proxy else ()
+
+
+def parse_address(text: str) -> IPv4Address | IPv6Address | None:
+    """An address as a peer or proxy writes it (`[v6]:port` and `v4:port` too); None if it is none."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        return IPv6Address(int(address))  # no zone id: "%anything" would be a fresh bucket
+    return address
 
 
 @dataclass
@@ -36,7 +68,7 @@ class IpLimits:
     webhook_per_minute: float = 6000
     widget_connections_per_minute: float = 60
     widget_messages_per_minute: float = 120
-    trust_forwarded: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
     exempt_loopback: bool = True
     clock: Callable[[], float] = time.monotonic
     _buckets: OrderedDict[tuple[str, str], Bucket] = field(default_factory=OrderedDict)
@@ -47,7 +79,7 @@ class IpLimits:
             return True
         rate = getattr(self, f"{kind}_per_minute")
         now = self.clock()
-        key = (kind, ip)
+        key = (kind, bucket_of(ip))
         bucket = self._buckets.pop(key, None) or Bucket(rate, now)
         bucket.tokens = min(rate, bucket.tokens + (now - bucket.at) * rate / 60)
         bucket.at = now
@@ -59,12 +91,26 @@ class IpLimits:
         bucket.tokens -= 1
         return True
 
+    def trusts(self, address: IPv4Address | IPv6Address) -> bool:
+        return any(address in network for network in self.trusted_proxies)
+
     def client_ip(self, request: web.Request) -> str:
-        if self.trust_forwarded:
-            forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
-            if forwarded:
-                return forwarded
-        return request.remote or "unknown"
+        """The socket's peer, or, from a trusted proxy, the nearest untrusted hop it forwarded."""
+        peer = parse_address(request.remote or "")
+        if peer is None:
+            return request.remote or UNKNOWN
+        if not self.trusted_proxies or not self.trusts(peer):
+            return str(peer)
+        client = peer
+        hops = [hop for header in request.headers.getall("X-Forwarded-For", ()) for hop in header.split(",")]
+        for hop in reversed(hops):
+            address = parse_address(hop)
+            if address is None:  # what a trusted proxy passed on is no address: not believable
+                return UNKNOWN
+            client = address
+            if not self.trusts(address):
+                break
+        return str(client)
 
     def allow_request(self, kind: str, request: web.Request) -> bool:
         ip = self.client_ip(request)
@@ -72,6 +118,15 @@ class IpLimits:
             return True
         log.info("rate limited", kind=kind, ip=ip, path=request.path)
         return False
+
+
+@lru_cache(maxsize=4096)
+def bucket_of(ip: str) -> str:
+    """The bucket an address counts against: itself, or for IPv6 its /64."""
+    address = parse_address(ip)
+    if isinstance(address, IPv6Address):
+        return str(IPv6Network((int(address) >> 64 << 64, 64)))
+    return ip
 
 
 @lru_cache(maxsize=4096)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
 from csgw.config.errors import ConfigError
 from csgw.gateway import limits as limits_module
-from csgw.gateway.limits import IP_LIMITS, IpLimits
+from csgw.gateway.limits import IpLimits, proxy_networks
 from csgw.gateway.testing import make_settings, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
@@ -69,22 +71,82 @@ def test_a_limit_must_be_positive(tmp_path):
     assert any("server.rate_limits.widget_messages_per_minute" in line for line in error.value.lines)
 
 
-async def test_forwarded_address_is_trusted_only_behind_a_tls_proxy(tmp_path):
-    async with running_gateway(tmp_path, channels=[OA_CHANNEL]) as gw, aiohttp.ClientSession() as session:
-        limits = gw.server.app[IP_LIMITS]
-        limits.exempt_loopback = False
-        limits.webhook_per_minute = 1
-        spoofed = {"X-Forwarded-For": "203.0.113.1"}
-        async with session.get(f"{gw.url}/webhooks/wechat_oa/shop", headers=spoofed) as response:
-            assert response.status != 429
-        async with session.get(f"{gw.url}/webhooks/wechat_oa/shop",
-                               headers={"X-Forwarded-For": "203.0.113.2"}) as response:
-            assert response.status == 429  # the header is ignored: both came from 127.0.0.1
-        limits.trust_forwarded = True
-        for address in ("203.0.113.3", "203.0.113.4"):
+def client_of(limits: IpLimits, peer: str, *forwarded: str) -> str:
+    headers = CIMultiDict(("X-Forwarded-For", value) for value in forwarded)
+    return limits.client_ip(make_mocked_request("GET", "/", headers=headers).clone(remote=peer))
+
+
+PROXIES = proxy_networks(["10.0.0.5", "192.0.2.0/24", "2001:db8:1::/48"], behind_tls_proxy=True)
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "client"), [
+    ("203.0.113.9", ["198.51.100.1"], "203.0.113.9"),  # straight from the internet: header ignored
+    ("10.0.0.6", ["198.51.100.1"], "10.0.0.6"),  # the proxy's neighbour is no proxy
+    ("10.0.0.5", ["198.51.100.1"], "198.51.100.1"),
+    ("10.0.0.5", ["1.1.1.1, 2.2.2.2, 198.51.100.1"], "198.51.100.1"),  # what the client wrote is left of it
+    ("10.0.0.5", ["1.1.1.1", "198.51.100.1, 192.0.2.7"], "198.51.100.1"),  # two proxies, two headers
+    ("10.0.0.5", ["198.51.100.1, 192.0.2.7, 10.0.0.5"], "198.51.100.1"),
+    ("10.0.0.5", ["192.0.2.7"], "192.0.2.7"),  # only proxies: the farthest one
+    ("10.0.0.5", [], "10.0.0.5"),
+    ("10.0.0.5", ["1.1.1.1, not-an-address"], "unknown"),  # shared bucket, never loopback-exempt
+    ("10.0.0.5", ["127.0.0.1, garbage"], "unknown"),
+    ("10.0.0.5", ["198.51.100.1:4711"], "198.51.100.1"),
+    ("10.0.0.5", ["[2001:db8:2::1]:443"], "2001:db8:2::1"),
+    ("::ffff:10.0.0.5", ["198.51.100.1"], "198.51.100.1"),  # a dual-stack socket's view of the proxy
+    ("2001:db8:1::9", ["198.51.100.1"], "198.51.100.1"),
+    ("127.0.0.1", ["198.51.100.1"], "127.0.0.1"),  # loopback is not trusted unless listed
+])
+def test_forwarded_for_is_read_only_from_trusted_proxies(peer, forwarded, client):
+    assert client_of(IpLimits(trusted_proxies=PROXIES), peer, *forwarded) == client
+
+
+def test_behind_a_tls_proxy_without_a_list_trusts_loopback_only():
+    local_proxy = IpLimits(trusted_proxies=proxy_networks([], behind_tls_proxy=True))
+    assert client_of(local_proxy, "127.0.0.1", "198.51.100.1") == "198.51.100.1"
+    assert client_of(local_proxy, "::1", "198.51.100.1") == "198.51.100.1"
+    assert client_of(local_proxy, "203.0.113.9", "198.51.100.1") == "203.0.113.9"
+    assert client_of(IpLimits(trusted_proxies=proxy_networks([], behind_tls_proxy=False)),
+                     "127.0.0.1", "198.51.100.1") == "127.0.0.1"
+
+
+def test_ipv6_clients_share_a_bucket_per_64():
+    limits = IpLimits(webhook_per_minute=2, exempt_loopback=False, clock=Clock())
+    assert [limits.allow("webhook", f"2001:db8:5:6::{n:x}") for n in range(1, 4)] == [True, True, False]
+    assert not limits.allow("webhook", "2001:db8:5:6:ffff::1%eth0")
+    assert limits.allow("webhook", "2001:db8:5:7::1")
+
+
+async def test_a_direct_client_cannot_rotate_forwarded_for_to_escape_limits(tmp_path):
+    server = {"behind_tls_proxy": True, "trusted_proxies": ["192.0.2.1"],
+              "rate_limits": {"webhook_per_minute": 2, "exempt_loopback": False}}
+    async with running_gateway(tmp_path, channels=[OA_CHANNEL], server=server) as gw, \
+            aiohttp.ClientSession() as session:
+        statuses = []
+        for n in range(4):  # we connect from 127.0.0.1, which is no trusted proxy
+            headers = {"X-Forwarded-For": f"203.0.113.{n}"}
+            async with session.get(f"{gw.url}/webhooks/wechat_oa/shop", headers=headers) as response:
+                statuses.append(response.status)
+        assert statuses[:2] != [429, 429] and statuses[2:] == [429, 429]
+
+
+async def test_a_trusted_proxy_forwards_each_client_on_its_own(tmp_path):
+    server = {"trusted_proxies": ["127.0.0.1"], "rate_limits": {"webhook_per_minute": 1, "exempt_loopback": False}}
+    async with running_gateway(tmp_path, channels=[OA_CHANNEL], server=server) as gw, \
+            aiohttp.ClientSession() as session:
+        async def status(forwarded: str) -> int:
             async with session.get(f"{gw.url}/webhooks/wechat_oa/shop",
-                                   headers={"X-Forwarded-For": f"10.0.0.1, {address}"}) as response:
-                assert response.status != 429
+                                   headers={"X-Forwarded-For": forwarded}) as response:
+                return response.status
+
+        assert await status("203.0.113.3") != 429 and await status("203.0.113.4") != 429
+        # what a client writes to the left of the address the proxy appended changes nothing
+        assert await status("198.51.100.1, 203.0.113.3") == 429
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        make_settings(tmp_path, server={"trusted_proxies": ["10.0.0.0/8", "proxy.example"]})
+    assert any("server.trusted_proxies" in line and "proxy.example" in line for line in error.value.lines)
 
 
 @pytest.mark.parametrize(("headers", "status"), [
