@@ -10,11 +10,15 @@
   -> replies stored with their outbox rows in one transaction, which also marks the inbound
      message processed (so a crash re-runs it, and never answers it twice)
   -> the outbox delivers through the channel's `send`, retried with back-off
+
+A message whose answer the store could not write (disk full, locked) waits, still unprocessed:
+answered as soon as the store writes again, without a restart [stalled messages].
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,12 +30,18 @@ from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
 from csgw.gateway.store import ConversationUpdate, DraftReply, StoredInbound
 from csgw.gateway.texts import text
+from csgw.gateway.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.views import conversation_view, message_view, outbound_view
 
 if TYPE_CHECKING:
     from csgw.gateway.services import GatewayServices
 
 log = structlog.get_logger(__name__)
+
+# Stalled messages: a try of the oldest one after this long, doubling up to the cap, unless
+# the writer reports the store back first.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass
@@ -59,6 +69,10 @@ class Pipeline:
     def __init__(self, services: GatewayServices) -> None:
         self.services = services
         self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
+        self._stalled: set[int] = set()  # message ids whose answer the store could not write
+        self._store_back = asyncio.Event()
+        self._retrying: asyncio.Task[None] | None = None
+        services.writer.on_recovered(self._store_back.set)
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store `inbound` durably; start answering it; optionally wait for inline replies."""
@@ -83,21 +97,69 @@ class Pipeline:
         return Accepted(stored.message_id, stored.conversation_id, False, replies if claim.taken else [])
 
     async def drain(self) -> None:
-        """Wait for the messages being processed (graceful shutdown)."""
+        """Wait for the messages being processed; in a shutdown, stalled ones wait for the next
+        start."""
+        if self._retrying is not None and self.services.stopping:
+            self._retrying.cancel()
+            await asyncio.gather(self._retrying, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def recover(self) -> int:
-        """Answer inbound messages stored before a crash but never processed."""
-        pending = await Message.filter(direction="in", processed=False).order_by("id")
-        for message in pending:
+    async def recover(self, only: Collection[int] | None = None) -> int:
+        """Answer inbound messages stored but never processed: at start-up every one (a crash
+        left them), later the stalled ones in `only`. One at a time, in order."""
+        query = Message.filter(direction="in", processed=False)
+        if only is not None:
+            query = query.filter(id__in=list(only))
+        pending = await query.order_by("id")
+        for index, message in enumerate(pending):
             conversation = await Conversation.get(id=message.conversation_id)
             stored = StoredInbound(message.id, conversation.id, conversation.customer_id,
                                    False, False, message, conversation)
-            await self._spawn(stored, None)
+            await asyncio.shield(self._spawn(stored, None))  # a cancelled retry lets it finish
+            if only is not None and message.id in self._stalled:  # the store failed again
+                self._stalled.update(later.id for later in pending[index + 1:])
+                break
         if pending:
-            log.info("recovered unprocessed inbound messages", count=len(pending))
+            log.info("recovered unprocessed inbound messages", count=len(pending),
+                     after="store failure" if only is not None else "start")
         return len(pending)
+
+    def _stall(self, message_id: int) -> None:
+        self._stalled.add(message_id)
+        if self._retrying is None and not self.services.stopping:
+            self._retrying = asyncio.create_task(self._retry_stalled(), name="csgw-stalled")
+
+    async def _retry_stalled(self) -> None:
+        """Answer the stalled messages once the store writes again: all at once when the writer
+        reports a commit after failing; otherwise the oldest is tried with back-off, and when it
+        gets through, the rest follow. Each try takes its messages out of the stalled set
+        first, so none is ever processed by two tries."""
+        delay, everything = RETRY_FIRST_SECONDS, False
+        try:
+            while self._stalled and not self.services.stopping:
+                if not everything:
+                    try:
+                        await asyncio.wait_for(self._store_back.wait(), delay)
+                        everything = True
+                    except TimeoutError:
+                        pass
+                self._store_back.clear()
+                ids = set(self._stalled) if everything else {min(self._stalled)}
+                self._stalled -= ids
+                try:
+                    await self.recover(only=ids)
+                except STORE_UNAVAILABLE as error:  # could not even read them back
+                    log.warning("stalled messages wait for the store", count=len(ids), error=str(error))
+                    self._stalled |= ids
+                if ids & self._stalled:
+                    delay, everything = min(delay * 2, RETRY_MAX_SECONDS), False
+                else:
+                    delay, everything = RETRY_FIRST_SECONDS, True
+        except Exception:  # the store closed under it: the next start recovers them
+            log.exception("retrying stalled messages failed", count=len(self._stalled))
+        finally:
+            self._retrying = None
 
     def _spawn(self, stored: StoredInbound, claim: InlineClaim | None,
                announce: bool = False) -> asyncio.Task[list[OutboundMessage]]:
@@ -112,6 +174,12 @@ class Pipeline:
             if announce:  # after the acknowledgement: observers never delay it
                 await self._announce_inbound(stored)
             return await self.process(stored, claim)
+        except STORE_UNAVAILABLE as error:
+            # Left unprocessed: answered when the store writes again (or at the next start).
+            log.warning("answer waits for the store", conversation_id=stored.conversation_id,
+                        message_id=stored.message_id, error=str(error))
+            self._stall(stored.message_id)
+            return []
         except Exception:
             # Left unprocessed: the next start (recover) tries again.
             log.exception("processing failed", conversation_id=stored.conversation_id,

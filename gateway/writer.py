@@ -5,6 +5,9 @@ a commit (an fsync on SQLite) is shared by everyone waiting; each caller's futur
 after its job's transaction has committed. If a batch fails, its jobs are retried one per
 transaction so a single bad job cannot take the others down.
 
+After a failed commit the writer is failing until one commits again; that return to health is
+reported to `on_recovered` listeners once (the pipeline then answers what the failure left behind).
+
 Two kinds of job: an ORM job (`run`: an async function given the transaction's connection) and
 a batched item (`run_batched`: a handler turns all queued items of its kind into one SQL plan,
 see `sql_plans`). Consecutive jobs of one kind share a transaction; on SQLite the plans of a
@@ -21,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from csgw.gateway.sql_plans import Plan, run_plan_async
@@ -73,6 +77,12 @@ class GroupCommitWriter:
         self.batches = 0
         self.jobs = 0
         self.last_error: str | None = None
+        self.failing = False
+        self._recovered: list[Callable[[], None]] = []
+
+    def on_recovered(self, listener: Callable[[], None]) -> None:
+        """Call `listener` each time a commit succeeds after failed ones (the store is back)."""
+        self._recovered.append(listener)
 
     def start(self, runner: PlanRunner | None = None) -> None:
         if runner is not None:
@@ -133,7 +143,7 @@ class GroupCommitWriter:
         try:
             results = await (self._run_plans(entries) if is_plan else self._run_jobs(entries))
         except Exception as error:
-            self.last_error = repr(error)
+            self._failed(error)
             if len(entries) == 1:
                 _settle(entries[0].future, error=error)
                 return
@@ -143,7 +153,7 @@ class GroupCommitWriter:
             return
         self.batches += 1
         self.jobs += len(entries)
-        self.last_error = None
+        self._committed()
         for entry, result in zip(entries, results, strict=True):
             _settle(entry.future, result=result)
 
@@ -151,10 +161,29 @@ class GroupCommitWriter:
         try:
             [result] = await (self._run_plans([entry]) if is_plan else self._run_jobs([entry]))
         except Exception as error:
+            self._failed(error)
             _settle(entry.future, error=error)
         else:
             self.jobs += 1
+            self._committed()
             _settle(entry.future, result=result)
+
+    def _failed(self, error: Exception) -> None:
+        self.last_error = repr(error)
+        if isinstance(error, OperationalError | DBConnectionError) and not isinstance(error, IntegrityError):
+            self.failing = True  # locked, full or gone: not one bad job
+
+    def _committed(self) -> None:
+        self.last_error = None
+        if not self.failing:
+            return
+        self.failing = False
+        log.info("store writes again")
+        for listener in self._recovered:
+            try:
+                listener()
+            except Exception:
+                log.exception("store recovery listener failed")
 
     @staticmethod
     async def _run_jobs(entries: list[Entry]) -> list[Any]:

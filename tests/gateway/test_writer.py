@@ -52,3 +52,33 @@ async def test_closed_writer_refuses_and_queued_jobs_are_committed_first(writer)
     assert await Agent.all().count() == 5
     with pytest.raises(WriterClosed):
         await writer.run(lambda c: Agent.create(using_db=c, name="late"))
+
+
+async def test_the_store_coming_back_is_reported_once_per_outage(writer):
+    from tortoise.exceptions import OperationalError
+
+    recoveries: list[int] = []
+    writer.on_recovered(lambda: recoveries.append(writer.jobs))
+
+    async def full(connection):
+        raise OperationalError("database or disk is full")
+
+    async def add(name: str):
+        return await writer.run(lambda c: Agent.create(using_db=c, name=name))
+
+    await add("before")
+    for _ in range(2):
+        with pytest.raises(OperationalError):
+            await writer.run(full)
+    assert writer.failing and recoveries == []
+    await add("back")
+    await add("again")
+    assert recoveries == [2] and not writer.failing
+    with pytest.raises(IntegrityError):  # one bad job is no outage
+        await add("back")
+    await add("fine")
+    assert recoveries == [2]
+    with pytest.raises(OperationalError):
+        await writer.run(full)
+    await add("second outage over")
+    assert len(recoveries) == 2

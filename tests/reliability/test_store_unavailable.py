@@ -12,8 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from csgw.gateway import pipeline as pipeline_module
+from csgw.gateway.channel import InboundMessage
 from csgw.gateway.db import current_connection
+from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
+from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.testing import RunningGateway, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
@@ -99,3 +103,68 @@ async def test_inbound_is_refused_retryably_while_the_database_cannot_write(tmp_
         assert {c["name"]: c["status"] for c in report["checks"]}.items() >= {
             "database": "ok", "store_writes": "ok"}.items()
         await socket.close()
+
+
+class HeldReplies:
+    """Answers every message with a long text, the first one only once the test lets it: the
+    store can fill up between the message's acknowledgement and its answer."""
+
+    name = "held"
+    priority = 10_000
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def reply(self, context: ReplyContext) -> Reply | None:
+        self.asked.set()
+        await self.release.wait()
+        return Reply(f"{context.text}: {LONG}", source="held")
+
+    @hookimpl
+    def csgw_reply_handlers(self, settings: object) -> list[HeldReplies]:
+        return [self]
+
+
+async def stall_after_store_fills(gw: RunningGateway, db: Path, held: HeldReplies) -> int:
+    """A message acknowledged before the store filled; its answer could not be written."""
+    accepted = await gw.services.accept(InboundMessage("fake", "shop", "u1", "在吗", "m1"))
+    await asyncio.wait_for(held.asked.wait(), 10)
+    async with full(db, gw):
+        held.release.set()
+        await asyncio.wait_for(gw.services.pipeline.drain(), 10)  # its answer was tried, and refused
+        assert not (await Message.get(id=accepted.message_id)).processed
+        assert gw.fake("shop").sent == []
+    return accepted.message_id
+
+
+async def test_an_answer_the_full_store_refused_goes_out_once_it_writes_again(tmp_path):
+    db = tmp_path / "csgw.db"
+    held = HeldReplies()
+    async with running_gateway(tmp_path, database_url=f"sqlite://{db}", channels=[{"plugin": "fake", "account": "shop"}],
+                               extra_plugins=[("held", held)]) as gw:
+        message_id = await stall_after_store_fills(gw, db, held)
+        # the disk is freed; nobody writes in and nothing restarts
+        [sent] = await gw.fake("shop").wait_sent(1, timeout=30)
+        assert sent.text.startswith("在吗: ")
+        assert (await Message.get(id=message_id)).processed
+        assert await Message.filter(reply_to_id=message_id).count() == 1
+
+
+async def test_the_first_write_that_commits_again_answers_what_waited_at_once(tmp_path, monkeypatch):
+    # retries of their own would come far too late: only the store's return can explain an answer
+    monkeypatch.setattr(pipeline_module, "RETRY_FIRST_SECONDS", 600, raising=False)
+    monkeypatch.setattr(pipeline_module, "RETRY_MAX_SECONDS", 600, raising=False)
+    db = tmp_path / "csgw.db"
+    held = HeldReplies()
+    async with running_gateway(tmp_path, database_url=f"sqlite://{db}", channels=[{"plugin": "fake", "account": "shop"}],
+                               extra_plugins=[("held", held)]) as gw:
+        message_id = await stall_after_store_fills(gw, db, held)
+        later = await gw.services.accept(InboundMessage("fake", "shop", "u2", "还在吗", "m2"))
+        sent = await gw.fake("shop").wait_sent(2, timeout=30)
+        assert sorted(m.text.split(":")[0] for m in sent) == ["在吗", "还在吗"]
+        await gw.services.pipeline.drain()
+        for answered in (message_id, later.message_id):
+            assert await Message.filter(reply_to_id=answered).count() == 1
+        assert await Message.filter(direction="in", processed=False).count() == 0
+        assert len(gw.fake("shop").sent) == 2
