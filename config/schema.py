@@ -28,6 +28,10 @@ class ServerSettings(Section):
     data_dir: str = "./data"
     max_body_bytes: int = Field(1_048_576, ge=1024)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
+    # A request's head must arrive within this (counted from the connection's start or the previous
+    # response; an idle keep-alive connection closes after it too), its body within the next
+    header_timeout_seconds: float = Field(10.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     language: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
     behind_tls_proxy: bool = False  # a TLS proxy fronts csgw: no plain-HTTP warning
     # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed; empty with

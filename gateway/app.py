@@ -14,6 +14,7 @@ from csgw.gateway.api.context import SERVICES
 from csgw.gateway.api.errors import ApiError, api_errors
 from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit, is_loopback, proxy_networks
 from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.read_timeouts import body_timeout, handler_args
 from csgw.gateway.services import GatewayServices
 from csgw.gateway.unavailable import store_unavailable
 from csgw.health.metrics import metrics_response
@@ -80,7 +81,10 @@ async def index(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, host: PluginHost) -> web.Application:
     """Build the app; the gateway starts with the app and drains when it stops."""
-    app = web.Application(middlewares=[ip_rate_limit, store_unavailable, api_errors], client_max_size=settings.server.max_body_bytes)
+    server = settings.server
+    app = web.Application(
+        middlewares=[body_timeout(server.body_timeout_seconds), ip_rate_limit, store_unavailable, api_errors],
+        client_max_size=server.max_body_bytes, handler_args=handler_args(server.header_timeout_seconds))
     services = GatewayServices(settings, host)
     monitor = HealthMonitor(services)
     monitor.checks.append(services.store_writes)
