@@ -49,7 +49,8 @@ async def heartbeat(request: web.Request) -> web.Response:
     return web.json_response(agent_view(agent, loads.get(agent.id, 0)))
 
 
-@routes.route("GET", "/agents", "Agents with status, skills, load and capacity")
+@routes.route("GET", "/agents", "Agents with status, skills, load and capacity",
+              links=(("patch_agent", "$response.body#/items/0/id"),))
 async def list_agents(request: web.Request) -> web.Response:
     await authenticate(request)
     loads = await services_of(request).conversations.agent_loads()

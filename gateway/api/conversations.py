@@ -11,7 +11,7 @@ from tortoise.expressions import Q
 from csgw.gateway.api.auth import authenticate, require_conversation_access
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
-from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.conversations import ConversationError
 from csgw.gateway.models import Conversation, Customer, Message
 from csgw.gateway.store import DraftReply
@@ -47,14 +47,26 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     return when, conversation_id
 
 
+LISTED_STATES = ("bot", "queued", "assigned", "closed", "open")
+ON_CONVERSATION = ("get_conversation", "list_messages", "post_message", "typing", "take", "close", "transfer")
+
+
+def conversation_links(source: str, customer_source: str) -> tuple[tuple[str, str], ...]:
+    return (*((operation, source) for operation in ON_CONVERSATION),
+            ("get_customer", customer_source), ("patch_customer", customer_source))
+
+
 @routes.route("GET", "/conversations", "List conversations, newest activity first, paged by cursor",
-              query=("state", "agent", "group", "cursor", "limit"))
+              links=conversation_links("$response.body#/items/0/id", "$response.body#/items/0/customer_id"),
+              query=(Param.of("state", type="string", enum=list(LISTED_STATES)),
+                     Param.of("agent", type="string", pattern=r"^(me|[1-9][0-9]{0,17})$"), "group", "cursor",
+                     Param.of("limit", type="integer", minimum=1, maximum=200)))
 async def list_conversations(request: web.Request) -> web.Response:
     agent = await authenticate(request)
     query = Conversation.all()
     state = request.query.get("state")
     if state:
-        if state not in ("bot", "queued", "assigned", "closed", "open"):
+        if state not in LISTED_STATES:
             raise ApiError(400, "bad_state", "state is one of bot, queued, assigned, closed, open")
         query = query.filter(state__not="closed") if state == "open" else query.filter(state=state)
     who = request.query.get("agent")
@@ -84,7 +96,8 @@ async def list_conversations(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next_cursor": cursor})
 
 
-@routes.route("GET", "/conversations/{id}", "One conversation")
+@routes.route("GET", "/conversations/{id}", "One conversation",
+              links=conversation_links("$response.body#/id", "$response.body#/customer_id"))
 async def get_conversation(request: web.Request) -> web.Response:
     await authenticate(request)
     conversation = await conversation_or_404(request)
@@ -93,7 +106,8 @@ async def get_conversation(request: web.Request) -> web.Response:
     return web.json_response(conversation_view(conversation, last, customer.name if customer else None))
 
 
-@routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order", query=("after",))
+@routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order",
+              query=(Param.of("after", type="integer", minimum=0),))
 async def list_messages(request: web.Request) -> web.Response:
     await authenticate(request)
     conversation = await conversation_or_404(request)
@@ -109,6 +123,7 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/conversations/{id}/messages", "Reply as the calling agent", status=201,
+              links=(("list_messages", "$request.path.id"),),
               body={"type": "object", "required": ["text"], "properties": {
                   "text": {"type": "string"}, "kb_entry_id": {"type": "string"}}})
 async def post_message(request: web.Request) -> web.Response:

@@ -12,15 +12,29 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query parameter with the JSON schema of its values (a bare name in `query` means any string)."""
+
+    name: str
+    schema: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, name: str, **schema: Any) -> Param:
+        return cls(name, tuple(schema.items()))
+
+
+@dataclass(frozen=True)
 class ApiRoute:
     method: str
     path: str  # relative to /api/v1
     handler: Handler
     summary: str
     body: dict[str, Any] | None = None  # JSON schema of the request body
-    query: tuple[str, ...] = ()
+    query: tuple[str | Param, ...] = ()
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # OpenAPI links: (operationId, runtime expression giving that operation's `id` path parameter)
+    links: tuple[tuple[str, str], ...] = ()
 
 
 class ApiRoutes(list[ApiRoute]):

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from csgw.gateway.api.auth import authenticate, require_supervisor
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
-from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.models import Message
 
 from . import gaps, learning
@@ -29,7 +29,8 @@ def _int_query(request: web.Request, name: str, default: int, most: int) -> int:
 
 
 @routes.route("GET", "/kb/gaps", "Questions the bot could not answer, clustered, most frequent first",
-              query=("days", "limit"))
+              query=(Param.of("days", type="integer", minimum=1, maximum=3650),
+                     Param.of("limit", type="integer", minimum=1, maximum=1000)))
 async def list_gaps(request: web.Request) -> web.Response:
     await authenticate(request)
     days = _int_query(request, "days", 30, 3650)
@@ -41,7 +42,8 @@ async def list_gaps(request: web.Request) -> web.Response:
 
 
 @routes.route("GET", "/kb/proposals", "Paraphrases proposed from agents' answers (state: pending, accepted, rejected, all)",
-              query=("state",))
+              query=(Param.of("state", type="string", enum=["pending", "accepted", "rejected", "all"]),),
+              links=(("accept_proposal", "$response.body#/items/0/id"), ("reject_proposal", "$response.body#/items/0/id")))
 async def list_proposals(request: web.Request) -> web.Response:
     await authenticate(request)
     state = request.query.get("state", "pending")
