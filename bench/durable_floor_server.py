@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from csgw.plugins.wechat.crypto import signature_matches
+from csgw.gateway.webhook_crypto import signature_matches
 from csgw.plugins.wechat.xml import build_reply, parse_push
 
 TOKEN = "benchtoken"

@@ -31,20 +31,20 @@ from csgw.gateway.channel import (
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
-from csgw.plugins.wechat import kf_messages
-from csgw.plugins.wechat.client import ApiClient
-from csgw.plugins.wechat.crypto import (
+from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
     SignatureError,
     parse_encoding_aes_key,
 )
+from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_fresh
+from csgw.plugins.wechat import kf_messages
+from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import last_inbound, outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.kf_api import KfApi
-from csgw.plugins.wechat.request_checks import read_body, timestamp_is_fresh
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
-from csgw.plugins.wechat.xml import PushRefused, parse_push
+from csgw.plugins.wechat.xml import parse_push
 
 MSGID_PREFIX = "csgw-"
 

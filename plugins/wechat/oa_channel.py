@@ -27,18 +27,18 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
-from csgw.plugins.wechat.client import ApiClient
-from csgw.plugins.wechat.crypto import (
+from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
     SignatureError,
     parse_encoding_aes_key,
     signature_matches,
 )
+from csgw.gateway.webhook_requests import NonceCache, read_body, timestamp_is_fresh
+from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import last_inbound, outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
-from csgw.plugins.wechat.request_checks import NonceCache, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
     PushRefused,

@@ -11,16 +11,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from csgw.gateway.channel import InboundMessage
-
-MAX_BODY_BYTES = 64 * 1024  # WeChat pushes are a few hundred bytes; nothing legitimate is near this
-
-
-class PushRefused(ValueError):
-    """A push body csgw will not parse; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+from csgw.gateway.webhook_requests import MAX_BODY_BYTES, PushRefused
 
 
 def _element_to_value(element: Element) -> Any:

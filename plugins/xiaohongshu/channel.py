@@ -18,15 +18,14 @@ from csgw.gateway.channel import (
     OutboundMessage,
     SendError,
 )
-from csgw.plugins.wechat.crypto import (
+from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
     SignatureError,
     parse_encoding_aes_key,
     signature_matches,
 )
-from csgw.plugins.wechat.request_checks import read_body, timestamp_is_fresh
-from csgw.plugins.wechat.xml import PushRefused
+from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_fresh
 from csgw.plugins.xiaohongshu.adapter import PLUGIN, XiaohongshuAdapter
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 from csgw.plugins.xiaohongshu.orders import attach_order

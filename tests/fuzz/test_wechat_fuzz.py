@@ -7,9 +7,10 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from csgw.gateway.webhook_requests import PushRefused
 from csgw.plugins.wechat.kf_messages import kf_event
 from csgw.plugins.wechat.kf_messages import to_inbound as kf_to_inbound
-from csgw.plugins.wechat.xml import PushRefused, parse_push, to_inbound
+from csgw.plugins.wechat.xml import parse_push, to_inbound
 from tests.fuzz.strategies import FUZZ, json_values, objects
 
 TAGS = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "EventKey",

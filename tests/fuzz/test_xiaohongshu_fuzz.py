@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csgw.plugins.wechat.xml import PushRefused
+from csgw.gateway.webhook_requests import PushRefused
 from csgw.plugins.xiaohongshu.adapter import XiaohongshuAdapter, pick
 from csgw.plugins.xiaohongshu.channel import _json_object
 from tests.fuzz.strategies import FUZZ, json_values, objects

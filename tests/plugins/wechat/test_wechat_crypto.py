@@ -11,7 +11,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
 from csgw.gateway.channel import ChannelConfigError
-from csgw.plugins.wechat.crypto import (
+from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
     SignatureError,

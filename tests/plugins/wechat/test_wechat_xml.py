@@ -106,7 +106,7 @@ def test_passive_image_reply_and_envelope():
 
 
 def test_a_nonce_admits_its_own_body_again_and_no_other_until_it_ages_out():
-    from csgw.plugins.wechat.request_checks import NonceCache
+    from csgw.gateway.webhook_requests import NonceCache
 
     nonces = NonceCache(window=300, capacity=3)
     assert nonces.admits("1700000000", "n1", b"<xml>a</xml>", now=0)

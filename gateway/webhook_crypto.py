@@ -1,4 +1,5 @@
-"""WeChat message security: request signatures and safe-mode AES-256-CBC (OA and WeCom alike)."""
+"""Push security as WeChat defines it and Xiaohongshu copies: SHA-1 request signatures and
+safe-mode AES-256-CBC (OA, WeCom and Xiaohongshu alike)."""
 
 from __future__ import annotations
 

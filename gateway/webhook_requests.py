@@ -1,4 +1,5 @@
-"""Checks every WeChat push gets before its body is trusted: size, freshness of the timestamp."""
+"""Checks every platform push gets before its body is trusted: size, freshness of the timestamp,
+nonce replay (WeChat, WeCom and Xiaohongshu sign pushes the same way)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from collections import OrderedDict
 
 from aiohttp import web
 
-from csgw.plugins.wechat.xml import MAX_BODY_BYTES, PushRefused
-
+MAX_BODY_BYTES = 64 * 1024  # pushes are a few hundred bytes; nothing legitimate is near this
 MAX_CLOCK_SKEW = 300  # WeChat retries a delivery within ~15 s with the same query; older is a replay
+
+
+class PushRefused(ValueError):
+    """A push body csgw will not parse; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
