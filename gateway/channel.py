@@ -122,6 +122,10 @@ class Channel(ABC):
     async def close_connections(self) -> None:
         """Close long-lived client connections (sockets) so the server can stop; default: none."""
 
+    def client_connections(self) -> int:
+        """How many long-lived connections customers hold open to csgw (for health); default: none."""
+        return 0
+
     @abstractmethod
     async def send(self, message: OutboundMessage) -> None:
         """Deliver one outbound message; raise SendError when it did not go out."""

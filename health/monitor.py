@@ -34,8 +34,7 @@ log = structlog.get_logger(__name__)
 
 def widget_socket_counter(services: GatewayServices) -> Callable[[], int]:
     def count() -> int:
-        return sum(len(sockets) for channel in services.channels.values()
-                   for sockets in getattr(channel, "sockets", {}).values())
+        return sum(channel.client_connections() for channel in services.channels.values())
 
     return count
 

@@ -99,6 +99,9 @@ class WebchatChannel(Channel):
             for socket in list(sockets):
                 await socket.close(code=1001, message=b"server shutting down")
 
+    def client_connections(self) -> int:
+        return sum(len(sockets) for sockets in self.sockets.values())
+
     async def visitor_socket(self, request: web.Request) -> web.StreamResponse:
         visitor = request.query.get("visitor", "")
         if not VISITOR_ID.match(visitor):

@@ -79,3 +79,20 @@ def test_sparkline_scales_and_keeps_gaps():
     assert sparkline([0, 5, 10]) == "▁▄█"
     assert sparkline([3, None, 3]) == "▁ ▁"
     assert sparkline([None]) == ""
+
+
+async def test_open_widget_sockets_are_counted_through_the_channel_api(tmp_path):
+    from csgw.gateway.app import MONITOR
+    from tests.gateway.helpers import Visitor, wait_for_condition
+
+    async with running_gateway(tmp_path, channels=[{"plugin": "webchat", "account": "default"}]) as gw, \
+            aiohttp.ClientSession() as session:
+        visitors = [await Visitor(session, gw.url, f"visitor-000{n}").connect() for n in range(2)]
+        connections = next(c for c in (await gw.server.app[MONITOR].report())["checks"] if c["name"] == "connections")
+        assert connections["detail"]["widget_sockets"] == 2
+        await visitors[0].ws.close()
+
+        async def one_left() -> bool:
+            return gw.services.channel("webchat", "default").client_connections() == 1
+
+        await wait_for_condition(one_left)
