@@ -92,7 +92,6 @@ class Channel(ABC):
 
     plugin: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
-    kinds: ClassVar[tuple[str, ...]] = ("channel",)
 
     def __init__(self, config: ChannelConfig, services: GatewayServices) -> None:
         self.config = config

@@ -51,7 +51,3 @@ class EventBus:
     def listening(self) -> bool:
         """Whether anyone subscribes: publishers skip building views nobody would read."""
         return bool(self._subscribers)
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,7 +73,6 @@ class FakeChannelPlugin:
 class RunningGateway:
     server: TestServer
     services: GatewayServices
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:

@@ -82,7 +82,7 @@ class Shop:
 async def shop(tmp_path: Path, *, database_url: str | None = None, assignment: dict | None = None,
                escalation: dict | None = None, channels: list | None = None, **sections: Any) -> AsyncIterator[Shop]:
     async with running_gateway(
-        tmp_path, database_url=database_url, channels=channels or SHOP, disabled=["demo_reply"],
+        tmp_path, database_url=database_url, channels=channels or SHOP, disabled=["kb"],
         extra_plugins=[("scripted_replies", ScriptedRepliesPlugin())],
         assignment={**SLOW_TIMERS, **(assignment or {})},
         escalation={"tick_seconds": 300, **(escalation or {})}, **sections,
