@@ -26,6 +26,7 @@ import structlog
 
 from csgw.gateway.channel import Accepted, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
+from csgw.gateway.ratings import rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
 from csgw.gateway.store import ConversationUpdate, DraftReply, StoredInbound
@@ -195,8 +196,7 @@ class Pipeline:
             conversation.flags = {k: v for k, v in conversation.flags.items() if k != "reply_blocked_reason"}
             await services.store.store_replies(conversation, [], update=ConversationUpdate({"flags": conversation.flags}))
         if conversation.state == "closed":
-            # Only a rating reaches a closed conversation (see MessageStore._awaiting_rating).
-            return await self._record_rating(conversation, message)
+            return await self._closed_meanwhile(conversation, message)
         if self._asks_to_close(message.text):
             await services.store.store_replies(conversation, [], answers=message.id)
             await services.conversations.close(conversation)
@@ -231,9 +231,16 @@ class Pipeline:
         words = {w.lower() for w in self.services.settings.reply.close_keywords}
         return text.strip().lower() in words
 
-    async def _record_rating(self, conversation: Conversation, message: Message) -> list[OutboundMessage]:
+    async def _closed_meanwhile(self, conversation: Conversation, message: Message) -> list[OutboundMessage]:
+        """A rating (stored into the closed conversation it rates), or a message left unprocessed by a
+        crash whose conversation was closed since: an agent has seen it there, nothing is sent."""
+        score = rating_of(message.payload)
+        if score is None:
+            log.info("message left in a conversation closed since", conversation_id=conversation.id,
+                     message_id=message.id)
+            await self.services.store.store_replies(conversation, [], answers=message.id)
+            return []
         language = self.services.settings.server.language
-        score = int(message.text.strip())
         thanks = DraftReply(text("survey.thanks", language), "system")
         log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
         return await self._record(conversation, message, [thanks], {"satisfaction": score}, None)

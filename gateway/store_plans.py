@@ -15,6 +15,7 @@ from typing import Any
 from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
+from csgw.gateway.ratings import rating_payload, score_in
 from csgw.gateway.sql_plans import (
     ExecuteMany,
     Insert,
@@ -32,7 +33,6 @@ OUTBOX_COLUMNS = ("message_id", "channel", "account", "state", "attempts", "next
                   "updated_at")
 CONVERSATION_COLUMNS = tuple(Conversation._meta.fields_map)
 CONVERSATION_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS) + ' FROM "conversation"'
-SURVEY_SCORES = ("1", "2", "3", "4", "5")
 
 IdentityKey = tuple[str, str, str]  # channel, account, platform user id
 ThreadKey = tuple[int, str, str, str | None]  # customer, channel, account, thread
@@ -118,7 +118,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
         fresh.append((index, threads[thread], created))
     at = now()
     rows = [[conversation.id, inbounds[i].channel, inbounds[i].account, "in", "customer", None, inbounds[i].kind,
-             inbounds[i].text, inbounds[i].payload, inbounds[i].external_id, False, None, None, at,
+             inbounds[i].text, _payload(inbounds[i], conversation), inbounds[i].external_id, False, None, None, at,
              inbounds[i].platform_ts] for i, conversation, _ in fresh]
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
@@ -131,6 +131,12 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
             first = results[first_in_batch[_dedupe_key(inbound)]]
             results[index] = StoredInbound(first.message_id, first.conversation_id, first.customer_id, True, False)
     return results
+
+
+def _payload(inbound: InboundMessage, conversation: Conversation) -> dict[str, Any] | None:
+    """A message routed to a closed conversation rates it (see `_awaiting_rating`): say so."""
+    score = score_in(inbound.text) if conversation.state == "closed" else None
+    return inbound.payload if score is None else rating_payload(inbound.payload, score)
 
 
 def _existing_messages(inbounds: list[InboundMessage]) -> Plan[dict[tuple[str, str, str], StoredInbound]]:
@@ -208,7 +214,7 @@ def _open_conversation(inbound: InboundMessage, customer_id: int,
 
 def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[Conversation | None]:
     """A lone 1-5 just after a close rates that conversation instead of opening a new one."""
-    if survey_window <= 0 or inbound.text.strip() not in SURVEY_SCORES:
+    if survey_window <= 0 or score_in(inbound.text) is None:
         return None
     where, params = _same_thread(inbound, customer_id)
     rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" = \'closed\' '

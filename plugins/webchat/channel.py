@@ -14,6 +14,7 @@ from csgw.gateway.channel import Channel, InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
 from csgw.gateway.models import Agent, Conversation, CustomerIdentity, Message
+from csgw.gateway.ratings import rate
 from csgw.gateway.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
@@ -170,7 +171,7 @@ class WebchatChannel(Channel):
             conversation = await self._latest_conversation(visitor, include_closed=True)
             if conversation is None:
                 raise FrameError("no_conversation", "nothing to rate yet")
-            await Conversation.filter(id=conversation.id).update(satisfaction=frame.score)
+            await rate(self.services.writer, conversation.id, frame.score)
             await socket.send_json({"type": "survey_thanks"})
 
     def _check_rate(self, visitor: str) -> None:

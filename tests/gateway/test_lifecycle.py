@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.models import Conversation
+from csgw.gateway.models import Conversation, Message
 from csgw.gateway.testing import running_gateway
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
@@ -41,3 +41,28 @@ async def test_a_digit_long_after_the_close_is_a_new_conversation(tmp_path):
         later = await gw.services.accept(said("3", 3))
         assert later.conversation_id != first.conversation_id
         assert (await Conversation.get(id=first.conversation_id)).satisfaction is None
+
+
+async def test_a_message_left_by_a_crash_in_a_conversation_closed_since_is_settled_quietly(tmp_path):
+    async with running_gateway(tmp_path, channels=FAKE) as gw:
+        first = await gw.services.accept(said("你好", 1))
+        await gw.fake("shop").wait_sent(1)
+        left = await gw.services.store.store_inbound(said("还有一个问题", 2))  # stored, then the crash
+        conversation = await Conversation.get(id=first.conversation_id)
+        await gw.services.conversations.close(conversation)  # an agent closes it before the restart
+        sent_before = len(gw.fake("shop").sent)
+        assert await gw.services.pipeline.recover() == 1  # no ValueError from int("还有一个问题")
+        assert (await Message.get(id=left.message_id)).processed
+        assert await gw.services.pipeline.recover() == 0
+        closed = await Conversation.get(id=first.conversation_id)
+        assert closed.satisfaction is None and len(gw.fake("shop").sent) == sent_before + 1  # the close note only
+
+
+async def test_a_rating_is_marked_on_the_message_that_gives_it(tmp_path):
+    async with running_gateway(tmp_path, channels=FAKE) as gw:
+        await gw.services.accept(said("结束", 1))
+        await gw.fake("shop").wait_sent(1)  # the close note
+        rating = await gw.services.accept(said(" 4 ", 2))
+        assert (await Message.get(id=rating.message_id)).payload == {"rating": 4}
+        await gw.fake("shop").wait_sent(2)  # the thanks
+        assert (await Conversation.get(id=rating.conversation_id)).satisfaction == 4
