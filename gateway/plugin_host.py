@@ -40,9 +40,12 @@ def entry_points() -> list[importlib.metadata.EntryPoint]:
 
 def get_plugin_manager(
     *, load_entrypoints: bool = True, disabled: Iterable[str] = (), paths: Iterable[str] = (),
-    extra: Iterable[tuple[str, object]] = (),
+    extra: Iterable[tuple[str, object]] = (), only_distribution: str | None = None,
 ) -> pluggy.PluginManager:
-    """Build a fresh manager: entry-point plugins (builtins included), local paths, extras."""
+    """Build a fresh manager: entry-point plugins (builtins included), local paths, extras.
+
+    `only_distribution` keeps the entry points of one installed distribution (the test harness
+    passes "csgw": its builtins, none of whatever else the environment has installed)."""
     pm = pluggy.PluginManager("csgw")
     pm.add_hookspecs(hookspecs)
     for name in disabled:
@@ -50,6 +53,8 @@ def get_plugin_manager(
     if load_entrypoints:
         for ep in entry_points():
             if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+                continue
+            if only_distribution and (ep.dist is None or ep.dist.name != only_distribution):
                 continue
             try:
                 pm.register(ep.load(), name=ep.name)

@@ -113,9 +113,10 @@ async def running_gateway(
     tmp_path: Path, *, database_url: str | None = None, extra_plugins: list[tuple[str, object]] | None = None,
     disabled: list[str] | None = None, **sections: Any,
 ) -> AsyncIterator[RunningGateway]:
-    """Start the real app on a loopback port, with the fake channel type available."""
+    """Start the real app on a loopback port with csgw's builtins, the fake channel type and
+    `extra_plugins`; other installed plugins are not loaded."""
     settings = make_settings(tmp_path, database_url, **sections)
-    pm = get_plugin_manager(disabled=disabled or [],
+    pm = get_plugin_manager(disabled=disabled or [], only_distribution="csgw",
                             extra=[("fake_channel", FakeChannelPlugin()), *(extra_plugins or [])])
     app: web.Application = create_app(settings, PluginHost(pm))
     server = TestServer(app, host="127.0.0.1")

@@ -242,3 +242,26 @@ def test_every_hook_has_a_docstring_a_doc_entry_and_a_test():
         assert getattr(hookspecs, name).__doc__, name
         assert f"`{name}`" in docs, f"{name} missing from docs/plugins.md"
         assert f"def {name}(" in tests, f"{name} has no test"
+
+
+async def test_the_harness_loads_csgw_builtins_but_no_other_installed_plugin(tmp_path, monkeypatch):
+    import importlib.metadata
+    from types import SimpleNamespace
+
+    from csgw.gateway import plugin_host
+
+    loaded: list[str] = []
+
+    class Foreign:
+        @hookimpl
+        def csgw_startup(self, services) -> None:
+            loaded.append("foreign")
+
+    foreign = SimpleNamespace(name="foreign", dist=SimpleNamespace(name="someone-elses"), load=lambda: Foreign())
+    installed = importlib.metadata.entry_points(group="csgw")
+    monkeypatch.setattr(plugin_host, "entry_points", lambda: [*installed, foreign])
+    assert get_plugin_manager().has_plugin("foreign")  # `csgw serve` loads every installed plugin
+    async with running_gateway(tmp_path) as gw:
+        names = {name for name, _ in gw.services.host.pm.list_name_plugin()}
+        assert {"webchat", "kb", "basic_assignment", "fake_channel"} <= names and "foreign" not in names
+    assert loaded == []
