@@ -9,28 +9,29 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from tortoise.exceptions import IntegrityError, OperationalError
 
 from csgw.cli.common import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
+from csgw.cli.history_import import Importer
 from csgw.cli.history_io import (
     EXPORT_FIELDS,
     FULL_FIELDS,
     ExportFilter,
-    Importer,
-    RecordError,
     export_count,
     export_records,
     spreadsheet_rows,
-    validate_file,
 )
+from csgw.cli.history_records import RecordError, check_file
 from csgw.gateway import reports
+from csgw.gateway.db import is_sqlite
 from csgw.gateway.models import Agent, Conversation, Message
 from csgw.gateway.views import conversation_view, message_view
 
 app = typer.Typer(help="Read, export and import conversation history / 会话记录。", no_args_is_help=True)
-
-
+SHOWN_PROBLEMS = 20  # an import file's problems listed; the rest are counted
 
 @app.command("list")
 def list_conversations(
@@ -105,7 +106,7 @@ def export(
     until: str | None = typer.Option(None, "--until", help="only messages before this ISO time"),
     channel: str | None = typer.Option(None, "--channel", help="a channel plugin, or plugin/account"),
     agent: str | None = typer.Option(None, "--agent", help="conversations handled by this agent (name or id)"),
-    full: bool = typer.Option(False, "--full", help="add id, user_id, agent_id, kind, platform_ts (for import)"),
+    full: bool = typer.Option(False, "--full", help="add user_id, agent_id, kind, platform_ts (for a faithful import)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="file to write (default stdout)"),
     bom: bool = typer.Option(True, "--bom/--no-bom",
                              help="CSV: start with a UTF-8 BOM, so Excel reads Chinese right"),
@@ -156,22 +157,39 @@ def export(
 
 @app.command("import")
 def import_(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="a JSONL file from `conversations export --full`"),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="a JSONL file from `conversations export` (`--full` keeps user ids and agents)"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Import an exported JSONL file (migrations); re-running it adds nothing twice / 导入聊天记录."""
+    """Import an exported JSONL file (migrations) / 导入聊天记录.
+
+    The whole file is checked first and nothing is written while any line is wrong; then it is
+    imported a page per transaction, beside a running gateway. Running it again adds nothing
+    twice, and finishes an import that was stopped midway."""
     settings = settings_or_exit(config)
-    try:
-        total = validate_file(path)
-    except RecordError as error:
-        fail(f"{path}: {error}")
-    importer = Importer()
+    allow_nul = is_sqlite(settings.database.url)  # PostgreSQL text cannot hold NUL
+    size = path.stat().st_size
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("checking / 检查中", total=size)
+        checked = check_file(path, allow_nul=allow_nul, progress=lambda done: progress.update(task, completed=done))
+    if checked.problem_count:
+        for number, problem in checked.problems[:SHOWN_PROBLEMS]:
+            err.print(f"[red]error:[/red] {escape(str(path))} line {number}: {escape(problem)}", highlight=False)
+        shown = f" (the first {SHOWN_PROBLEMS} shown)" if checked.problem_count > SHOWN_PROBLEMS else ""
+        fail(f"{escape(str(path))}: {checked.problem_count} bad lines{shown}; nothing was imported "
+             f"/ 文件有误，未导入任何记录")
+    importer = Importer(settings.database.url)
 
     async def work() -> None:
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task(f"importing {total} records / 导入中", total=path.stat().st_size)
-            await importer.run(path, lambda done: progress.update(task, completed=done))
+            task = progress.add_task(f"importing {checked.records} records / 导入中", total=size)
+            await importer.run(path, allow_nul=allow_nul,
+                               progress=lambda done: progress.update(task, completed=done))
 
-    with_store(settings, work)
+    try:
+        with_store(settings, work)
+    except (RecordError, OperationalError, IntegrityError) as error:
+        fail(f"import stopped after {importer.imported} new messages: {escape(str(error))}; "
+             f"run the same command again to finish it / 导入中断，重新运行同一命令即可继续", code=1)
     err.print(f"imported {importer.imported} messages, skipped {importer.skipped} already present "
               f"/ 已导入 {importer.imported} 条，跳过 {importer.skipped} 条已存在的消息", highlight=False)
