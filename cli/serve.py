@@ -1,4 +1,4 @@
-"""`csgw serve`: run the gateway until SIGINT/SIGTERM, then drain and exit 0."""
+"""`csgw serve`: run the gateway until SIGINT/SIGTERM, then drain and exit 0 (`serve_loop`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from aiohttp import web
 
 from csgw.cli.common import ConfigOption, err, settings_or_exit
+from csgw.cli.serve_loop import serve_until_signalled
 from csgw.config.errors import ConfigError
 from csgw.gateway.app import create_app
 from csgw.gateway.logging import configure_logging
@@ -61,8 +62,8 @@ def serve(
         log.warning("plain HTTP on a public address", host=listen)
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     try:
-        web.run_app(app, host=listen, port=port if port is not None else settings.server.port,
-                    shutdown_timeout=settings.server.shutdown_grace_seconds, print=None, access_log=None)
+        serve_until_signalled(app, listen, port if port is not None else settings.server.port,
+                              settings.server.shutdown_grace_seconds)
     except ConfigError as error:  # a channel's start found its configuration wrong
         for line in error.lines:
             err.print(f"[red]config error:[/red] {line}", highlight=False)

@@ -11,6 +11,7 @@ host = "127.0.0.1"
 port = 8080
 data_dir = "./data"
 language = "zh-Hans"          # zh-Hans, zh-Hant or en: customer-facing system texts
+# shutdown_grace_seconds = 10  # SIGINT/SIGTERM: drain within this, then exit (a second signal: at once)
 # header_timeout_seconds = 10  # a request's head must arrive within this (an idle keep-alive connection closes then too)
 # body_timeout_seconds = 30    # and its body within this after the head; else 408 and the connection closes
 # behind_tls_proxy = false     # a TLS proxy fronts csgw: no plain-HTTP warning on a public address
