@@ -20,8 +20,7 @@ import threading
 
 import structlog
 from aiohttp import web
-
-from csgw.gateway.storage.db import close_database
+from tortoise import Tortoise
 
 log = structlog.get_logger("csgw.serve")
 
@@ -77,7 +76,7 @@ async def _serve(app: web.Application, host: str, port: int, grace: float) -> bo
     drain.cancel()
     # Closing the database ends its thread, which would keep the interpreter alive; asyncio.wait,
     # not wait_for: a close stuck behind a wedged thread is abandoned, not awaited.
-    closing = asyncio.create_task(close_database())
+    closing = asyncio.create_task(Tortoise.close_connections())
     closed, _ = await asyncio.wait({closing}, timeout=CLOSE_SECONDS)
     if not closed or closing.exception() is not None:
         log.warning("database not closed before exit",
