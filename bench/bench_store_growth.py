@@ -23,9 +23,9 @@ from pathlib import Path
 import psutil
 
 from csgw.cli.history_io import FULL_FIELDS, ExportFilter, export_records
-from csgw.gateway.db import close_database, open_database
 from csgw.gateway.models import Conversation
 from csgw.gateway.reports import ReportRange, service_report
+from csgw.gateway.storage.db import close_database, open_database
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PER_CONVERSATION = 10

@@ -13,7 +13,7 @@ from rich.console import Console
 from csgw.config.errors import ConfigError
 from csgw.config.loader import default_config_path, load_settings
 from csgw.config.schema import Settings
-from csgw.gateway.db import close_database, open_database
+from csgw.gateway.storage.db import close_database, open_database
 
 T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)  # one error, one line, however long

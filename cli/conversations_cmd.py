@@ -26,8 +26,8 @@ from csgw.cli.history_io import (
 )
 from csgw.cli.history_records import RecordError, check_file
 from csgw.gateway import reports
-from csgw.gateway.db import is_sqlite
 from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.storage.db import is_sqlite
 from csgw.gateway.views import conversation_view, message_view
 
 app = typer.Typer(help="Read, export and import conversation history / 会话记录。", no_args_is_help=True)

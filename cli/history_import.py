@@ -21,11 +21,11 @@ from tortoise.exceptions import IntegrityError, OperationalError
 
 from csgw.cli.history_records import ImportRecord, read_pages
 from csgw.gateway.clock import now
-from csgw.gateway.db import plan_runner
 from csgw.gateway.models import Agent, Conversation, Customer, CustomerIdentity
-from csgw.gateway.sql_plans import ExecuteMany, Insert, Plan, Select, marks, new_row
-from csgw.gateway.store_plans import MESSAGE_COLUMNS
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.db import plan_runner
+from csgw.gateway.storage.message_plans import MESSAGE_COLUMNS
+from csgw.gateway.storage.plans import ExecuteMany, Insert, Plan, Select, marks, new_row
+from csgw.gateway.storage.writer import GroupCommitWriter
 
 PAGE = 1000  # records per transaction: a running gateway waits for at most one page
 LOCK_RETRIES = 8  # attempts per page while another process holds the store's write lock

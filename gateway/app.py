@@ -16,7 +16,7 @@ from csgw.gateway.limits import IP_LIMITS, IpLimits, ip_rate_limit, is_loopback,
 from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.read_timeouts import body_timeout, handler_args
 from csgw.gateway.services import GatewayServices
-from csgw.gateway.unavailable import store_unavailable
+from csgw.gateway.storage.unavailable import store_unavailable
 from csgw.health.metrics import metrics_response
 from csgw.health.monitor import HealthMonitor
 

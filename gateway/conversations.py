@@ -17,7 +17,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.presence import transfer_refusal
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
-from csgw.gateway.store import ConversationUpdate, DraftReply
+from csgw.gateway.storage.store import ConversationUpdate, DraftReply
 from csgw.gateway.texts import text
 from csgw.gateway.views import agent_view, conversation_view
 

@@ -1,4 +1,4 @@
-"""Database models (tortoise-orm). Schema changes go through `gateway/migrations.py`."""
+"""Database models (tortoise-orm). Schema changes go through `gateway/storage/migrations.py`."""
 
 from __future__ import annotations
 

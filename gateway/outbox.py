@@ -19,10 +19,10 @@ from tortoise.functions import Min
 from csgw.gateway.channel import Channel, OutboundMessage, SendError
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Message, OutboxItem
-from csgw.gateway.sql_plans import ExecuteMany, Plan, marks
-from csgw.gateway.store import MessageStore, to_outbound
-from csgw.gateway.store_plans import update_statement
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.message_plans import update_statement
+from csgw.gateway.storage.plans import ExecuteMany, Plan, marks
+from csgw.gateway.storage.store import MessageStore, to_outbound
+from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
 

@@ -29,9 +29,9 @@ from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ratings import rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
-from csgw.gateway.store import ConversationUpdate, DraftReply, StoredInbound
+from csgw.gateway.storage.store import ConversationUpdate, DraftReply, StoredInbound
+from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.texts import text
-from csgw.gateway.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.views import conversation_view, message_view, outbound_view
 
 if TYPE_CHECKING:

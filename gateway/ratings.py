@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from csgw.gateway.models import Conversation
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.writer import GroupCommitWriter
 
 SCORES = ("1", "2", "3", "4", "5")
 RATING = "rating"  # the payload key of a message that rates its (closed) conversation

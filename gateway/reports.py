@@ -14,7 +14,7 @@ from typing import Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
-from csgw.gateway.portable_sql import Sql, as_float
+from csgw.gateway.storage.dialect import Sql, as_float
 
 
 @dataclass(frozen=True, slots=True)

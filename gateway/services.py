@@ -25,17 +25,17 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
-from csgw.gateway.cursors import CursorStore
-from csgw.gateway.db import close_database, open_database, plan_runner
 from csgw.gateway.events import EventBus
 from csgw.gateway.models import ChannelAccount, Conversation
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
-from csgw.gateway.store import MessageStore
-from csgw.gateway.unavailable import STORE_UNAVAILABLE, StoreWrites
+from csgw.gateway.storage.cursors import CursorStore
+from csgw.gateway.storage.db import close_database, open_database, plan_runner
+from csgw.gateway.storage.store import MessageStore
+from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
+from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.gateway.views import message_view
-from csgw.gateway.writer import GroupCommitWriter
 
 log = structlog.get_logger("csgw")
 

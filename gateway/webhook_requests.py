@@ -25,10 +25,17 @@ async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, refusing oversize ones without reading them whole."""
     if request.content_length is not None and request.content_length > limit:
         raise PushRefused(f"body larger than {limit} bytes", status=413)
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # read() answers what has arrived so far: a body split in packets needs more
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
         raise PushRefused(f"body larger than {limit} bytes", status=413)
-    return body
+    return b"".join(chunks)
 
 
 def timestamp_is_fresh(timestamp: str, *, skew: float = MAX_CLOCK_SKEW, now: float | None = None) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.health_check import CheckResult
-from csgw.gateway.portable_sql import Sql
+from csgw.gateway.storage.dialect import Sql
 from csgw.health.checks import grade, graded, worst
 from csgw.health.traffic import AccountTraffic, account_traffic
 

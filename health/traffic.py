@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from csgw.gateway.portable_sql import Sql, as_datetime, as_float
+from csgw.gateway.storage.dialect import Sql, as_datetime, as_float
 
 Key = tuple[str, str]
 

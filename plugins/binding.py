@@ -12,7 +12,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.reply import Reply, ReplyContext
-from csgw.gateway.store import DraftReply
+from csgw.gateway.storage.store import DraftReply
 from csgw.gateway.texts import text
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,7 @@ import structlog
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation
-from csgw.gateway.store import DraftReply
+from csgw.gateway.storage.store import DraftReply
 from csgw.gateway.texts import text
 
 log = structlog.get_logger(__name__)

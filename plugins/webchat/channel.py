@@ -15,7 +15,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
 from csgw.gateway.models import Agent, Conversation, CustomerIdentity, Message
 from csgw.gateway.ratings import rate
-from csgw.gateway.unavailable import STORE_UNAVAILABLE
+from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
     FrameError,

@@ -6,7 +6,7 @@ from typing import Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Customer, CustomerIdentity
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.plugins.xiaohongshu.adapter import PLUGIN
 
 

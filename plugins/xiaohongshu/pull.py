@@ -11,7 +11,7 @@ from typing import Any
 
 from csgw.gateway.channel import InboundMessage, SendError
 from csgw.gateway.connection_stats import ConnectionStats
-from csgw.gateway.cursors import CursorStore
+from csgw.gateway.storage.cursors import CursorStore
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 
 CURSOR_KEY = "pull_cursor"

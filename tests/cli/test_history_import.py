@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from csgw.cli import history_import, history_records
 from csgw.cli.main import app
-from csgw.gateway.db import close_database, open_database
 from csgw.gateway.models import Conversation, Customer, Message
+from csgw.gateway.storage.db import close_database, open_database
 from tests.reports.seed import seed
 
 runner = CliRunner()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from csgw.gateway import migrations
-from csgw.gateway.db import close_database, current_connection, open_database
 from csgw.gateway.models import Agent, SchemaVersion
+from csgw.gateway.storage import migrations
+from csgw.gateway.storage.db import close_database, current_connection, open_database
 
 
 async def test_fresh_database_starts_at_the_newest_version(database_url):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from csgw.gateway.db import close_database, current_connection, open_database
 from csgw.gateway.models import Conversation, Message
-from csgw.gateway.sql_plans import model_from_row, model_from_values
-from csgw.gateway.store_plans import CONVERSATION_COLUMNS, CONVERSATION_SELECT
+from csgw.gateway.storage.db import close_database, current_connection, open_database
+from csgw.gateway.storage.message_plans import CONVERSATION_COLUMNS, CONVERSATION_SELECT
+from csgw.gateway.storage.plans import model_from_row, model_from_values
 
 BOOKKEEPING = ("_partial", "_saved_in_db", "_custom_generated_pk", "_await_when_save")
 

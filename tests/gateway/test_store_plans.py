@@ -8,10 +8,10 @@ import asyncio
 import pytest
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.db import close_database, open_database, plan_runner
 from csgw.gateway.models import Conversation, Customer, Message, OutboxItem
-from csgw.gateway.store import DraftReply, MessageStore
-from csgw.gateway.writer import GroupCommitWriter, OrmPlanRunner
+from csgw.gateway.storage.db import close_database, open_database, plan_runner
+from csgw.gateway.storage.store import DraftReply, MessageStore
+from csgw.gateway.storage.writer import GroupCommitWriter, OrmPlanRunner
 
 
 @pytest.fixture(params=["writer_connection", "orm_connection"])

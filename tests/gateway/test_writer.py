@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from csgw.gateway.db import close_database, open_database
 from csgw.gateway.models import Agent
-from csgw.gateway.writer import GroupCommitWriter, WriterClosed
+from csgw.gateway.storage.db import close_database, open_database
+from csgw.gateway.storage.writer import GroupCommitWriter, WriterClosed
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import pytest
 
 from csgw.gateway import pipeline as pipeline_module
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.db import current_connection
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
 from csgw.gateway.reply import Reply, ReplyContext
+from csgw.gateway.storage.db import current_connection
 from csgw.gateway.testing import RunningGateway, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 

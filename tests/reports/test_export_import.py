@@ -9,8 +9,8 @@ import json
 from typer.testing import CliRunner
 
 from csgw.cli.main import app
-from csgw.gateway.db import close_database, open_database
 from csgw.gateway.models import Conversation, Message
+from csgw.gateway.storage.db import close_database, open_database
 from tests.reports.seed import seed
 
 runner = CliRunner()

@@ -14,10 +14,15 @@ from tortoise import Tortoise
 
 from csgw.gateway.binding import make_code
 from csgw.gateway.clock import now
-from csgw.gateway.db import close_database, current_connection, open_database, tortoise_config
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.migrations import CURRENT_VERSION, current_version
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
+from csgw.gateway.storage.db import (
+    close_database,
+    current_connection,
+    open_database,
+    tortoise_config,
+)
+from csgw.gateway.storage.migrations import CURRENT_VERSION, current_version
 from csgw.gateway.testing import running_gateway
 from csgw.plugins import binding
 from csgw.plugins.webchat.identity import sign_visitor

@@ -9,9 +9,9 @@ import aiohttp
 
 from csgw.config.loader import load_settings
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.db import close_database, open_database
 from csgw.gateway.models import Conversation, KnowledgeEntry, KnowledgeProposal, Message
-from csgw.gateway.store import DraftReply
+from csgw.gateway.storage.db import close_database, open_database
+from csgw.gateway.storage.store import DraftReply
 from csgw.gateway.testing import running_gateway
 from csgw.plugins.reply import kb_store, learning
 from csgw.plugins.reply.kb import load_kb

@@ -14,8 +14,7 @@ from typing import Any
 from csgw.gateway.bounded_cache import BoundedCache
 from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, CustomerIdentity, Message
-from csgw.gateway.sql_plans import Plan
-from csgw.gateway.store_plans import (
+from csgw.gateway.storage.message_plans import (
     DraftReply,
     InboundHints,
     ReplyBatchItem,
@@ -24,7 +23,8 @@ from csgw.gateway.store_plans import (
     store_inbound_plan,
     store_replies_plan,
 )
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.plans import Plan
+from csgw.gateway.storage.writer import GroupCommitWriter
 
 __all__ = ["ConversationUpdate", "DraftReply", "MessageStore", "StoredInbound", "to_outbound"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from csgw.gateway.db import current_connection
+from csgw.gateway.storage.db import current_connection
 
 PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 

@@ -27,7 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
-from csgw.gateway.sql_plans import Plan, run_plan_async
+from csgw.gateway.storage.plans import Plan, run_plan_async
 
 log = structlog.get_logger(__name__)
 

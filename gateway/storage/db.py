@@ -9,9 +9,9 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
-from csgw.gateway.migrations import upgrade_schema
-from csgw.gateway.sql_plans import SqliteBatchRunner
-from csgw.gateway.writer import OrmPlanRunner, PlanRunner
+from csgw.gateway.storage.migrations import upgrade_schema
+from csgw.gateway.storage.plans import SqliteBatchRunner
+from csgw.gateway.storage.writer import OrmPlanRunner, PlanRunner
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
 from csgw.gateway.ratings import rating_payload, score_in
-from csgw.gateway.sql_plans import (
+from csgw.gateway.storage.plans import (
     ExecuteMany,
     Insert,
     Plan,

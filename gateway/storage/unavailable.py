@@ -16,7 +16,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from csgw.gateway.health_check import CheckResult
-from csgw.gateway.writer import WriterClosed
+from csgw.gateway.storage.writer import WriterClosed
 
 log = structlog.get_logger(__name__)
 

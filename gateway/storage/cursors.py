@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csgw.gateway.models import ChannelCursor
-from csgw.gateway.writer import GroupCommitWriter
+from csgw.gateway.storage.writer import GroupCommitWriter
 
 
 class CursorStore:
