@@ -8,6 +8,7 @@ so a send retried after a crash (sent, but not yet marked) is not delivered twic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,6 +30,8 @@ log = structlog.get_logger(__name__)
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
 MAX_ATTEMPTS = 20
+FAILED_PASS_BACKOFF = 0.5  # seconds after a failed pass (the store cannot be read), doubling
+FAILED_PASS_BACKOFF_CAP = 30.0
 PARALLEL_CONVERSATIONS = 32  # per channel account
 
 
@@ -78,19 +81,36 @@ class Outbox:
         return count, age
 
     async def _run(self) -> None:
+        failures = 0
         while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self._dispatch_due()
-            except Exception:
-                log.exception("outbox pass failed")
-                delay = 1.0
+                failures = 0
+            except Exception as error:
+                failures += 1
+                if failures == 1:
+                    log.exception("outbox pass failed")
+                else:
+                    log.warning("outbox pass failed again", failures=failures, error=repr(error))
             if self._stopping:
                 break
+            if failures:
+                await self._back_off(min(FAILED_PASS_BACKOFF_CAP, FAILED_PASS_BACKOFF * 2 ** min(failures - 1, 10)))
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
+
+    async def _back_off(self, seconds: float) -> None:
+        """The store is failing: wait `seconds` whatever wakes the outbox, unless it is stopping."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._stopping and (left := deadline - loop.time()) > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=left)
 
     async def _dispatch_due(self) -> float:
         """Start sends for due items; return seconds until the next item is due (at most 5)."""

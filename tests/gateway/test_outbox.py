@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from csgw.gateway import outbox
@@ -100,3 +102,25 @@ async def test_a_reply_stored_during_an_earlier_ones_backoff_waits_its_turn(tmp_
         await gw.services.accept(InboundMessage("fake", "flaky", "u-1", "怎么退货", "m-1"))
         sent = await fake.wait_sent(2)
         assert [m.message_id for m in sent] == sorted(m.message_id for m in sent)
+
+
+async def test_a_failing_store_makes_the_outbox_back_off_whatever_wakes_it(monkeypatch):
+    monkeypatch.setattr(outbox, "FAILED_PASS_BACKOFF", 600.0)
+    box = outbox.Outbox(writer=None, store=None, channels={})  # type: ignore[arg-type]
+    passes = 0
+    first_pass = asyncio.Event()
+
+    async def failing_pass() -> float:
+        nonlocal passes
+        passes += 1
+        first_pass.set()
+        raise OSError("database is closed")
+
+    monkeypatch.setattr(box, "_dispatch_due", failing_pass)
+    box.start()
+    await first_pass.wait()
+    for _ in range(500):  # every new reply wakes the outbox
+        box.wake()
+        await asyncio.sleep(0)
+    assert passes == 1
+    await asyncio.wait_for(box.stop(), timeout=10)  # stopping is not held up by the back-off
