@@ -321,5 +321,4 @@ class ConversationService:
         view = conversation_view(conversation)
         view["change"] = change
         self.services.events.publish("conversation.updated", view)
-        await self.services.host.notify("csgw_conversation_changed", services=self.services,
-                                        conversation=conversation_view(conversation), change=change)
+        await self.services.host.conversation_changed(self.services, conversation_view(conversation), change)

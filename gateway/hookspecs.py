@@ -6,62 +6,77 @@ the host awaits itself, or return an awaitable that the host awaits in order.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    import typer
+    from aiohttp import web
+
+    from csgw.config.schema import Settings
+    from csgw.gateway.api.routes import ApiRoute
+    from csgw.gateway.channel import Channel, OutboundMessage
+    from csgw.gateway.health_check import HealthCheck
+    from csgw.gateway.ports import Gateway
+    from csgw.gateway.reply import ReplyHandler
+    from csgw.gateway.routing import Assigner, Classifier
 
 hookspec = pluggy.HookspecMarker("csgw")
 hookimpl = pluggy.HookimplMarker("csgw")
 
 
 @hookspec
-def csgw_channel_types() -> list[type]:
+def csgw_channel_types() -> list[type[Channel]]:
     """Return `Channel` subclasses this plugin provides (each names its `plugin` and `Config`)."""
 
 
 @hookspec
-def csgw_reply_handlers(settings: Any) -> list[Any]:
+def csgw_reply_handlers(settings: Settings) -> list[ReplyHandler]:
     """Return `ReplyHandler` objects; the host asks them by priority, first answer wins."""
 
 
 @hookspec
-def csgw_assigners(settings: Any) -> list[Any]:
+def csgw_assigners(settings: Settings) -> list[Assigner]:
     """Return `Assigner` objects; the host asks them in priority order for an assignment decision."""
 
 
 @hookspec
-def csgw_classifiers(settings: Any) -> list[Any]:
+def csgw_classifiers(settings: Settings) -> list[Classifier]:
     """Return `Classifier` objects that rate an inbound message's priority and flags."""
 
 
 @hookspec
-def csgw_health_checks(services: Any) -> list[Any]:
+def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
     """Return extra `HealthCheck` objects shown in `/healthz`, `/metrics` and `csgw health`."""
 
 
 @hookspec
-def csgw_routes(services: Any) -> list[Any]:
-    """Return extra aiohttp route definitions (static pages, plugin APIs)."""
+def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
+    """Return extra aiohttp route definitions (static pages) and `ApiRoute`s (under `/api/v1`)."""
 
 
 @hookspec
-def csgw_cli(app: Any) -> None:
+def csgw_cli(app: typer.Typer) -> None:
     """Add commands to the `csgw` Typer app."""
 
 
 @hookspec
-def csgw_startup(services: Any) -> Any:
+def csgw_startup(services: Gateway) -> Awaitable[None] | None:
     """Called once the store is open, before channels start; may return an awaitable."""
 
 
 @hookspec
-def csgw_shutdown(services: Any) -> Any:
+def csgw_shutdown(services: Gateway) -> Awaitable[None] | None:
     """Called while the gateway drains; may return an awaitable."""
 
 
 @hookspec
-def csgw_message_received(services: Any, message: Any, profile: Any) -> Any:
-    """Observe a stored inbound message (`MessageView`); may return an awaitable.
+def csgw_message_received(
+    services: Gateway, message: dict[str, Any], profile: dict[str, Any] | None,
+) -> Awaitable[None] | None:
+    """Observe a stored inbound message (its JSON view); may return an awaitable.
 
     `profile` is what the channel sent about the sender with this message (nickname, a verified
     shop account id, …), or None when that is no longer known (a message recovered after a restart).
@@ -69,20 +84,26 @@ def csgw_message_received(services: Any, message: Any, profile: Any) -> Any:
 
 
 @hookspec
-def csgw_message_sent(services: Any, message: Any) -> Any:
+def csgw_message_sent(services: Gateway, message: OutboundMessage) -> Awaitable[None] | None:
     """Observe an outbound message that its channel accepted; may return an awaitable."""
 
 
 @hookspec
-def csgw_conversation_changed(services: Any, conversation: Any, change: str) -> Any:
-    """Observe a conversation's state change (queued, assigned, closed, …); may return an awaitable."""
+def csgw_conversation_changed(
+    services: Gateway, conversation: dict[str, Any], change: str,
+) -> Awaitable[None] | None:
+    """Observe a conversation's state change (its JSON view; queued, assigned, closed, …); may return an awaitable."""
 
 
 @hookspec
-def csgw_health_changed(services: Any, check: str, old: str, new: str, detail: Any) -> Any:
+def csgw_health_changed(
+    services: Gateway, check: str, old: str, new: str, detail: dict[str, Any],
+) -> Awaitable[None] | None:
     """Observe a health check moving between ok/degraded/down; may return an awaitable."""
 
 
 @hookspec
-def csgw_customer_context(services: Any, customer: Any) -> Any:
+def csgw_customer_context(
+    services: Gateway, customer: dict[str, Any],
+) -> dict[str, Any] | Awaitable[dict[str, Any] | None] | None:
     """Given a customer's JSON view, return a dict (or an awaitable of one) merged into its `context`."""

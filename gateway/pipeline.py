@@ -305,8 +305,7 @@ class Pipeline:
         if stored.new_conversation and self.services.events.listening:
             conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
             self.services.events.publish("conversation.updated", conversation_view(conversation, message))
-        await self.services.host.notify("csgw_message_received", services=self.services, message=view,
-                                        profile=stored.profile)
+        await self.services.host.message_received(self.services, view, stored.profile)
 
     def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
         if not self.services.events.listening:

@@ -10,14 +10,24 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import structlog
 
 from csgw.gateway import hookspecs
-from csgw.gateway.channel import Channel
+from csgw.gateway.channel import Channel, OutboundMessage
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+
+if TYPE_CHECKING:
+    import typer
+    from aiohttp import web
+
+    from csgw.config.schema import Settings
+    from csgw.gateway.api.routes import ApiRoute
+    from csgw.gateway.health_check import HealthCheck
+    from csgw.gateway.ports import Gateway
+    from csgw.gateway.routing import Assigner, Classifier
 
 log = structlog.get_logger(__name__)
 
@@ -102,28 +112,51 @@ class PluginHost:
                 found[cls.plugin] = (cls, impl.plugin_name)
         return found
 
-    def reply_handlers(self, settings: Any) -> list[ReplyHandler]:
+    def reply_handlers(self, settings: Settings) -> list[ReplyHandler]:
         """Handlers by priority (config overrides a handler's own), disabled ones left out."""
         reply = settings.reply
         handlers = [h for h in _flatten(self.pm.hook.csgw_reply_handlers(settings=settings))
                     if h.name not in reply.disabled]
         return sorted(handlers, key=lambda h: reply.priorities.get(h.name, h.priority), reverse=True)
 
-    def assigners(self, settings: Any) -> list[Any]:
-        return sorted(_flatten(self.pm.hook.csgw_assigners(settings=settings)),
-                      key=lambda a: getattr(a, "priority", 0), reverse=True)
+    def assigners(self, settings: Settings) -> list[Assigner]:
+        assigners: list[Assigner] = _flatten(self.pm.hook.csgw_assigners(settings=settings))
+        return sorted(assigners, key=lambda a: getattr(a, "priority", 0), reverse=True)
 
-    def classifiers(self, settings: Any) -> list[Any]:
+    def classifiers(self, settings: Settings) -> list[Classifier]:
         return _flatten(self.pm.hook.csgw_classifiers(settings=settings))
 
-    def health_checks(self, services: Any) -> list[Any]:
+    def health_checks(self, services: Gateway) -> list[HealthCheck]:
         return _flatten(self.pm.hook.csgw_health_checks(services=services))
 
-    def routes(self, services: Any) -> list[Any]:
+    def routes(self, services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
         return _flatten(self.pm.hook.csgw_routes(services=services))
 
-    def add_cli(self, app: Any) -> None:
+    def add_cli(self, app: typer.Typer) -> None:
         self.pm.hook.csgw_cli(app=app)
+
+    # The observation hooks, one typed method each; `notify` awaits what they return.
+    async def startup(self, services: Gateway) -> None:
+        await self.notify("csgw_startup", services=services)
+
+    async def shutdown(self, services: Gateway) -> None:
+        await self.notify("csgw_shutdown", services=services)
+
+    async def message_received(self, services: Gateway, message: dict[str, Any],
+                               profile: dict[str, Any] | None) -> None:
+        await self.notify("csgw_message_received", services=services, message=message, profile=profile)
+
+    async def message_sent(self, services: Gateway, message: OutboundMessage) -> None:
+        await self.notify("csgw_message_sent", services=services, message=message)
+
+    async def conversation_changed(self, services: Gateway, conversation: dict[str, Any], change: str) -> None:
+        await self.notify("csgw_conversation_changed", services=services, conversation=conversation,
+                          change=change)
+
+    async def health_changed(self, services: Gateway, check: str, old: str, new: str,
+                             detail: dict[str, Any]) -> None:
+        await self.notify("csgw_health_changed", services=services, check=check, old=old, new=new,
+                          detail=detail)
 
     async def first_reply(self, handlers: list[ReplyHandler], context: ReplyContext) -> Reply | None:
         """Ask handlers in order; the first non-None answer wins (pluggy's firstresult cannot await)."""
@@ -154,7 +187,7 @@ class PluginHost:
             if isinstance(outcome, BaseException):
                 log.error("observation hook failed", hook=hook, error=repr(outcome))
 
-    async def customer_context(self, services: Any, customer: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+    async def customer_context(self, services: Gateway, customer: dict[str, Any], *, timeout: float) -> dict[str, Any]:
         """What `csgw_customer_context` plugins know (live orders, …), merged in plugin order.
 
         Each plugin runs on its own with a time limit: a failing or slow one costs only its part.

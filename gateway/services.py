@@ -117,7 +117,7 @@ class GatewayServices:
         for plugin, account in self.channels:
             await ChannelAccount.get_or_create(plugin=plugin, account=account)
         self.started = True
-        await self.host.notify("csgw_startup", services=self)
+        await self.host.startup(self)
         self.outbox.start()
         await self.pipeline.recover()
         for (plugin, account), channel in self.channels.items():
@@ -147,7 +147,7 @@ class GatewayServices:
         if not self.started:
             await close_database()
             return
-        await self.host.notify("csgw_shutdown", services=self)
+        await self.host.shutdown(self)
         await self.pipeline.drain()
         for task in self._starters:
             task.cancel()
@@ -184,7 +184,7 @@ class GatewayServices:
 
     def _on_send_result(self, result: str, message: Any, **detail: Any) -> None:
         if result == "sent":
-            self._run_in_background(self.host.notify("csgw_message_sent", services=self, message=message))
+            self._run_in_background(self.host.message_sent(self, message))
         elif result == "failed":
             view = message_view(message)
             view["delivery"] = "failed"

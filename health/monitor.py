@@ -132,6 +132,5 @@ class HealthMonitor:
             self._last[result.name] = result.status
             if old is not None and old != result.status:
                 log.warning("health changed", check=result.name, old=old, new=result.status)
-                await self.services.host.notify("csgw_health_changed", services=self.services,
-                                                check=result.name, old=old, new=result.status,
-                                                detail=result.detail)
+                await self.services.host.health_changed(self.services, result.name, old, result.status,
+                                                        result.detail)

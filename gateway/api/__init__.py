@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from csgw.gateway.api import agents, conversations, customers, events, reports
 from csgw.gateway.api.openapi import openapi_document
 from csgw.gateway.api.routes import ApiRoute
 
@@ -12,6 +11,10 @@ PREFIX = "/api/v1"
 
 
 def api_routes() -> list[ApiRoute]:
+    # Imported here, so that plugins importing `csgw.gateway.api.routes` or `.errors` (through
+    # `csgw.api`) do not load every handler and the whole gateway with them.
+    from csgw.gateway.api import agents, conversations, customers, events, reports
+
     return [*agents.routes, *conversations.routes, *customers.routes, *events.routes, *reports.routes]
 
 

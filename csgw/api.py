@@ -1,0 +1,78 @@
+"""csgw's published plugin API: import from here, not from `csgw.gateway.*`, which may move.
+
+Every name below is stable within a major version. Importing this module starts nothing: it only
+defines types and helpers. The test harness lives in `csgw.testing` (it imports the whole gateway).
+"""
+
+from __future__ import annotations
+
+from csgw.config.schema import Settings
+from csgw.gateway.api.auth import authenticate, is_supervisor, require_supervisor
+from csgw.gateway.api.errors import ApiError, error_response, field, parse_id, read_json
+from csgw.gateway.api.routes import ApiRoute, ApiRoutes, Handler, Param
+from csgw.gateway.channel import (
+    Accepted,
+    Channel,
+    ChannelConfig,
+    ChannelConfigError,
+    ChannelNotReady,
+    InboundMessage,
+    OutboundMessage,
+    SendError,
+)
+from csgw.gateway.health_check import CheckResult, HealthCheck
+from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.ports import Cursors, Events, Gateway
+from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+from csgw.gateway.routing import (
+    Assigner,
+    AssignmentDecision,
+    AssignmentRequest,
+    Classification,
+    Classifier,
+)
+
+__all__ = [
+    # registering
+    "hookimpl",
+    # what hooks receive
+    "Settings",
+    "Gateway",
+    "Cursors",
+    "Events",
+    # channels
+    "Channel",
+    "ChannelConfig",
+    "ChannelConfigError",
+    "ChannelNotReady",
+    "SendError",
+    "InboundMessage",
+    "OutboundMessage",
+    "Accepted",
+    # replies
+    "Reply",
+    "ReplyContext",
+    "ReplyHandler",
+    # escalation and assignment
+    "Classification",
+    "Classifier",
+    "Assigner",
+    "AssignmentRequest",
+    "AssignmentDecision",
+    # health
+    "CheckResult",
+    "HealthCheck",
+    # agent-API routes (`csgw_routes`)
+    "ApiRoute",
+    "ApiRoutes",
+    "Handler",
+    "Param",
+    "ApiError",
+    "authenticate",
+    "is_supervisor",
+    "require_supervisor",
+    "read_json",
+    "field",
+    "parse_id",
+    "error_response",
+]
