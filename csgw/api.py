@@ -22,7 +22,7 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.health_check import CheckResult, HealthCheck
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.ports import Cursors, Events, Gateway
+from csgw.gateway.ports import ConversationOps, Cursors, Events, Gateway, Timers
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 from csgw.gateway.routing import (
     Assigner,
@@ -40,6 +40,8 @@ __all__ = [
     "Gateway",
     "Cursors",
     "Events",
+    "ConversationOps",
+    "Timers",
     # channels
     "Channel",
     "ChannelConfig",

@@ -1,13 +1,18 @@
-"""Conversation lifecycle: hand-over to a person, offers, take, transfer, close, and the queue.
+"""Conversation lifecycle: hand-over to a person, take, transfer, close, and the queue.
 
-Every assignment happens under `assign_lock`, one decision and its write at a time, so an
-agent's capacity holds however many conversations arrive at once.
+Hand-over asks the assigners for a decision and applies its generic effect: assigned to an agent,
+queued in a group (the customer hears their place, kept in flags["queue_told"]), or held for one
+agent. What a routing plugin adds to an effect travels on the decision (`flags`, `note`, see
+`csgw.gateway.routing`); offers, holds and their timers live in the plugin (`plugins/assignment`).
+
+Every assignment happens under one lock (`queue_lock()`), one decision and its write at a time,
+so an agent's capacity holds however many conversations arrive at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -15,7 +20,6 @@ from tortoise.expressions import Q
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation, Customer
-from csgw.gateway.presence import transfer_refusal
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.store import ConversationUpdate, DraftReply
 from csgw.gateway.texts import text
@@ -42,18 +46,43 @@ def customer_profile(customer: Customer | None) -> dict[str, Any]:
             "tags": customer.tags or [], "orders": customer.orders or []}
 
 
-def without(flags: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+def without(flags: dict[str, Any] | None, keys: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in (flags or {}).items() if k not in keys}
+
+
+def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
+    """(code, message) when `agent` cannot take a transfer now; None when they can."""
+    who = agent.display_name or agent.name
+    hint = 'send "force": true to transfer anyway'
+    if agent.status == "offline":
+        return "agent_offline", f"{who} is offline; {hint}"
+    if agent.status == "away":
+        return "agent_away", f"{who} is away; {hint}"
+    if load >= agent.max_concurrent:
+        return "agent_full", f"{who} already has {load} of {agent.max_concurrent} conversations; {hint}"
+    return None
 
 
 class ConversationService:
     def __init__(self, services: GatewayServices) -> None:
         self.services = services
-        self.assign_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
 
     @property
     def language(self) -> str:
         return self.services.settings.server.language
+
+    def queue_lock(self) -> asyncio.Lock:
+        """Held while deciding and writing an assignment, or reading the queue to act on it."""
+        return self._lock
+
+    @property
+    def handover_flags(self) -> frozenset[str]:
+        """Flags the assigners' decisions set that end with the hand-over (an offer, a hold)."""
+        return frozenset(k for a in self.services.assigners for k in getattr(a, "handover_flags", ()))
+
+    def _held(self, conversation: Conversation) -> bool:
+        return any(k in (conversation.flags or {}) for k in self.handover_flags)
 
     async def agent_loads(self) -> dict[int, int]:
         rows = await Conversation.filter(state="assigned", agent_id__isnull=False).values_list("agent_id", flat=True)
@@ -98,7 +127,7 @@ class ConversationService:
     ) -> tuple[list[DraftReply], dict[str, Any]]:
         """Decide who takes the conversation; return the system texts and the state change.
 
-        The caller holds `assign_lock` and writes the change with its replies.
+        The caller holds `queue_lock()` and writes the change with its replies.
         """
         customer = await Customer.get_or_none(id=conversation.customer_id)
         group = self.route_group(conversation, group, customer)
@@ -111,39 +140,36 @@ class ConversationService:
 
     async def _apply(self, conversation: Conversation, decision: AssignmentDecision,
                      update: dict[str, Any]) -> list[DraftReply]:
-        """Fill `update` with what `decision` means for the conversation; return the customer's note."""
+        """Fill `update` with what `decision` means for the conversation; return the customer's note.
+
+        The flags of the previous hand-over go, the decision's own come.
+        """
         at = now()
-        flags = without(update.get("flags", conversation.flags), "offer")
-        if decision.action == "assign":
-            flags.pop("vip_wait_until", None)
+        flags = {**without(update.get("flags", conversation.flags), self.handover_flags), **decision.flags}
         group = update.get("group", conversation.group)
         bound = log.bind(conversation_id=conversation.id, channel=conversation.channel,
-                         account=conversation.account, group=group, reason=decision.reason)
+                         account=conversation.account, group=group, reason=decision.reason,
+                         flags=sorted(decision.flags))
+        notes = [DraftReply(decision.note, "system")] if decision.note else []
         if decision.action == "assign" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
-            timeout = self.services.settings.assignment.offer_timeout_seconds
-            if timeout:
-                flags["offer"] = {"agent_id": agent.id, "until": (at + timedelta(seconds=timeout)).isoformat()}
             update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
             await Agent.filter(id=agent.id).update(last_assigned_at=at)
-            bound.info("conversation assigned", agent=agent.name, offered=bool(timeout))
-            return [DraftReply(text("handover.assigned", self.language, agent=agent.display_name or agent.name),
-                               "system")]
+            bound.info("conversation assigned", agent=agent.name)
+            return notes or [DraftReply(
+                text("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
         if decision.action == "wait" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
-            first = "vip_wait_until" not in flags
-            seconds = self.services.settings.assignment.vip_wait_seconds
-            flags.setdefault("vip_wait_until", (at + timedelta(seconds=seconds)).isoformat())
             update.update(state="queued", agent_id=agent.id, flags=flags)
-            bound.info("conversation waits for its exclusive agent", agent=agent.name)
-            note = text("vip.waiting", self.language, agent=agent.display_name or agent.name,
-                        minutes=max(1, round(seconds / 60)))
-            return [DraftReply(note, "system")] if first else []
+            bound.info("conversation held for one agent", agent=agent.name)
+            return notes
         update.update(state="queued", agent_id=None, flags=flags)
         spot = await self.queue_spot(conversation, group, update.get("priority", conversation.priority),
                                      update.get("waiting_since") or conversation.waiting_since or at)
         flags["queue_told"] = {"ahead": spot.ahead, "at": at.isoformat()}
         bound.info("conversation queued", ahead=spot.ahead)
+        if notes:
+            return notes
         if not spot.agents:
             return [DraftReply(text("handover.offline", self.language), "system")]
         return [DraftReply(text("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
@@ -172,7 +198,7 @@ class ConversationService:
             raise ConversationError("taken", "another agent has this conversation")
         await self.update(conversation, "taken", state="assigned", agent_id=agent.id,
                           assigned_at=conversation.assigned_at or now(),
-                          flags=without(conversation.flags, "offer", "vip_wait_until"))
+                          flags=without(conversation.flags, self.handover_flags))
         return conversation
 
     async def transfer(self, conversation: Conversation, *, agent_id: int | None, group: str | None,
@@ -191,7 +217,7 @@ class ConversationService:
             if refusal:
                 raise ConversationError(*refusal)
         at = now()
-        flags = without(conversation.flags, "offer", "vip_wait_until")
+        flags = without(conversation.flags, self.handover_flags)
         flags["transfer_note"] = note
         flags["transfers"] = [*flags.get("transfers", []), {
             "from_agent_id": conversation.agent_id, "to_agent_id": agent_id, "to_group": group,
@@ -218,7 +244,7 @@ class ConversationService:
 
     async def dispatch_queue(self) -> int:
         """Offer queued conversations (priority, then oldest first) to agents with free capacity."""
-        async with self.assign_lock:
+        async with self._lock:
             return await self._dispatch()
 
     async def _dispatch(self) -> int:
@@ -243,42 +269,14 @@ class ConversationService:
 
     async def requeue(self, conversations: list[Conversation], reason: str) -> None:
         """Put conversations back in their queue (offer lapsed, agent gone) and serve the queue."""
-        async with self.assign_lock:
+        async with self._lock:
             for conversation in conversations:
                 log.info("conversation requeued", conversation_id=conversation.id, reason=reason,
                          agent_id=conversation.agent_id)
                 await self.update(conversation, "requeued", state="queued", agent_id=None,
                                   waiting_since=conversation.waiting_since or now(),
-                                  flags=without(conversation.flags, "offer"))
+                                  flags=without(conversation.flags, self.handover_flags))
             await self._dispatch()
-
-    async def expire_offers(self) -> int:
-        """Offers not taken in time go back to the queue; the agent who let them lapse is away."""
-        at = now()
-        lapsed = [c for c in await Conversation.filter(state="assigned", first_response_at__isnull=True)
-                  if (c.flags or {}).get("offer") and datetime.fromisoformat(c.flags["offer"]["until"]) <= at]
-        for agent_id in sorted({c.agent_id for c in lapsed}):
-            agent = await Agent.get_or_none(id=agent_id)
-            if agent is not None:  # away hands back every offer the agent still holds
-                await self.set_agent_status(agent, "away" if agent.status == "online" else agent.status,
-                                            reason="offer lapsed")
-        return len(lapsed)
-
-    async def expire_waits(self) -> int:
-        """Conversations that waited their limit for an exclusive agent fall back to the group."""
-        at = now()
-        expired = [c for c in await Conversation.filter(state="queued", agent_id__isnull=False)
-                   if (c.flags or {}).get("vip_wait_until")
-                   and datetime.fromisoformat(c.flags["vip_wait_until"]) <= at]
-        async with self.assign_lock:
-            for conversation in expired:
-                flags = {**without(conversation.flags, "vip_wait_until"), "vip_fallback": True}
-                await self._write(conversation, "vip_fallback",
-                                  [DraftReply(text("vip.fallback", self.language), "system")],
-                                  {"agent_id": None, "flags": flags})
-            if expired:
-                await self._dispatch()
-        return len(expired)
 
     async def set_agent_status(self, agent: Agent, status: str, *, reason: str = "agent") -> dict[str, Any]:
         """Store an agent's status, tell everyone, and let the queue react."""
@@ -297,7 +295,8 @@ class ConversationService:
         if agent.status == "offline" and self.services.settings.assignment.requeue_on_offline:
             await self.requeue(mine, "agent offline")
         elif agent.status != "online":
-            await self.requeue([c for c in mine if (c.flags or {}).get("offer")], f"agent {agent.status}")
+            # Not yet accepted (an offer): someone at the desk should have it.
+            await self.requeue([c for c in mine if self._held(c)], f"agent {agent.status}")
         else:
             await self.dispatch_queue()
         loads = await self.agent_loads()

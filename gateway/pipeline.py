@@ -218,7 +218,7 @@ class Pipeline:
         drafts, update = self._bot_answer(reply, verdict, conversation)
         if reply is None or reply.handover or verdict.handover:
             group = verdict.group or (reply.group if reply else None)
-            async with services.conversations.assign_lock:
+            async with services.conversations.queue_lock():
                 extra_drafts, extra_update = await services.conversations.plan_handover(
                     conversation, group=group, priority=max(verdict.priority, conversation.priority),
                     flags=update.get("flags"))

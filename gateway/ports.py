@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -15,7 +17,9 @@ if TYPE_CHECKING:
 
     from csgw.config.schema import Settings
     from csgw.gateway.channel import Accepted, Channel, InboundMessage
-    from csgw.gateway.conversations import ConversationService
+    from csgw.gateway.models import Agent, Conversation
+    from csgw.gateway.routing import QueueSpot
+    from csgw.gateway.storage.store import DraftReply
 
 
 class Cursors(Protocol):
@@ -37,6 +41,58 @@ class Events(Protocol):
     def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...
 
 
+class ConversationOps(Protocol):
+    """What routing and reply plugins may do to conversations and agents (`services.conversations`).
+
+    Decide and write under `queue_lock()` when what you write depends on the queue you read;
+    `requeue` and `dispatch_queue` take the lock themselves, so call them outside it.
+    """
+
+    @property
+    def language(self) -> str:
+        """The language of customer-facing texts (`[server] language`)."""
+
+    def queue_lock(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def agent_loads(self) -> dict[int, int]:
+        """Assigned conversations per agent id."""
+
+    async def queue_spot(self, conversation: Conversation, group: str | None, priority: int,
+                         waiting_since: datetime) -> QueueSpot:
+        """How many queued conversations of the group go first, and the expected wait."""
+
+    async def take(self, conversation: Conversation, agent: Agent) -> Conversation: ...
+
+    async def transfer(self, conversation: Conversation, *, agent_id: int | None, group: str | None,
+                       note: str = "", force: bool = False) -> Conversation: ...
+
+    async def close(self, conversation: Conversation) -> Conversation: ...
+
+    async def tell(self, conversation: Conversation, change: str, drafts: list[DraftReply],
+                   **values: Any) -> None:
+        """Write system messages to the customer with a change (`values`: fields), and announce it."""
+
+    async def update(self, conversation: Conversation, change: str, **values: Any) -> None:
+        """Write a state change (`values`: fields) and announce it."""
+
+    async def requeue(self, conversations: list[Conversation], reason: str) -> None: ...
+
+    async def dispatch_queue(self) -> int:
+        """Assign queued conversations to agents with room; how many were assigned."""
+
+    async def set_agent_status(self, agent: Agent, status: str, *, reason: str = "agent") -> dict[str, Any]:
+        """Store an agent's status (any other reason than "agent" marks an automatic away)."""
+
+    async def agent_changed(self, agent: Agent) -> dict[str, Any]:
+        """An agent's status, capacity or skills changed elsewhere: pull or hand back work."""
+
+
+class Timers(Protocol):
+    """A gateway's periodic jobs; they stop when the gateway stops."""
+
+    def every(self, name: str, job: Callable[[], Awaitable[None]], seconds: float) -> object: ...
+
+
 class Gateway(Protocol):
     """The running gateway as hooks (`services`) and channels see it."""
 
@@ -54,7 +110,10 @@ class Gateway(Protocol):
     def events(self) -> Events: ...
 
     @property
-    def conversations(self) -> ConversationService: ...
+    def conversations(self) -> ConversationOps: ...
+
+    @property
+    def timers(self) -> Timers: ...
 
     @property
     def cursors(self) -> Cursors: ...
@@ -62,6 +121,11 @@ class Gateway(Protocol):
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated by `external_id` per account) and answer
         it; returns once it is durable (with the replies, if `wait_reply` seconds sufficed)."""
+        ...
+
+    async def attach_order(self, channel: str, account: str, user_id: str, update: dict[str, str]) -> int:
+        """Fold an order push (order_id, status, after_sale_id, event) into the profile of the
+        customer behind (channel, account, user_id), created if new; returns the customer's id."""
         ...
 
     def channel(self, plugin: str, account: str) -> Channel | None:

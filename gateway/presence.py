@@ -11,19 +11,6 @@ if TYPE_CHECKING:
     from csgw.gateway.services import GatewayServices
 
 
-def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
-    """(code, message) when `agent` cannot take a transfer now; None when they can."""
-    who = agent.display_name or agent.name
-    hint = 'send "force": true to transfer anyway'
-    if agent.status == "offline":
-        return "agent_offline", f"{who} is offline; {hint}"
-    if agent.status == "away":
-        return "agent_away", f"{who} is away; {hint}"
-    if load >= agent.max_concurrent:
-        return "agent_full", f"{who} already has {load} of {agent.max_concurrent} conversations; {hint}"
-    return None
-
-
 async def back_if_active(services: GatewayServices, agent: Agent) -> bool:
     """An agent the gateway set away (inactive, offer lapsed) who used the API since is online again.
 
@@ -34,9 +21,3 @@ async def back_if_active(services: GatewayServices, agent: Agent) -> bool:
         return False
     await services.conversations.set_agent_status(agent, "online", reason="active again")
     return True
-
-
-async def bring_back_active(services: GatewayServices) -> None:
-    """Agents set away automatically who made any API call since (the timer's half of it)."""
-    for agent in await Agent.filter(status="away", auto_away_since__isnull=False):
-        await back_if_active(services, agent)

@@ -1,18 +1,20 @@
-"""Types of the escalation and assignment families, the queue's wait estimate, and their timers."""
+"""Types of the escalation and assignment families and the queue's wait estimate.
+
+An assigner's decision is one of three generic effects the core applies (`ConversationService`):
+assign to an agent, queue in a group, or hold for one agent. A decision may carry `flags` to set
+on the conversation with it (an offer's deadline, how long a hold lasts) and a `note` the customer
+hears instead of the core's own. Flags an assigner names in `handover_flags` last only as long as
+the hand-over that set them: taking, transferring, requeuing or a new decision clears them, and an
+agent leaving hands back the assigned conversations that still carry one (offers not yet taken).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import structlog
-
 from csgw.gateway.reply import ReplyContext
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,7 @@ class Classification:
 
     priority: int = 0
     flags: tuple[str, ...] = ()
-    handover: bool = False  # a person should take this now (complaint, urgent order, VIP)
+    handover: bool = False  # a person should take this now (complaint, urgent order, …)
     group: str | None = None
 
 
@@ -40,23 +42,30 @@ class AssignmentRequest:
     group: str | None
     priority: int
     previous_agent_id: int | None = None
-    customer: dict[str, Any] = field(default_factory=dict)  # vip, exclusive_agent_id, state, tags, orders
-    flags: dict[str, Any] = field(default_factory=dict)  # the conversation's flags (vip_fallback, …)
+    customer: dict[str, Any] = field(default_factory=dict)  # the profile: vip, exclusive_agent_id, state, tags, orders
+    flags: dict[str, Any] = field(default_factory=dict)  # the conversation's flags
 
 
 @dataclass(frozen=True, slots=True)
 class AssignmentDecision:
-    """assign: give it to `agent_id`; queue: wait in `group`'s queue; wait: hold for `agent_id`."""
+    """assign: give it to `agent_id`; queue: wait in `group`'s queue; wait: hold for `agent_id`.
+
+    `flags` are set on the conversation with the decision; `note`, when given, is what the customer
+    hears instead of the core's text (a hold has none of its own: without a note it is silent).
+    """
 
     action: Literal["assign", "queue", "wait"]
     agent_id: int | None = None
     group: str | None = None
     reason: str = ""
+    flags: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
 
 class Assigner(Protocol):
     name: str
     priority: int
+    handover_flags: tuple[str, ...]  # optional: flags of its decisions that end with the hand-over
 
     async def decide(self, request: AssignmentRequest) -> AssignmentDecision | None: ...
 
@@ -74,35 +83,3 @@ def estimate_wait(ahead: int, agents: int, handle_seconds: float) -> QueueSpot:
     """Each free agent serves one conversation per `handle_seconds`; round up to whole minutes."""
     seconds = (ahead + 1) * handle_seconds / max(agents, 1)
     return QueueSpot(ahead, agents, max(1, math.ceil(seconds / 60)))
-
-
-class Ticker:
-    """Runs a routing plugin's periodic job (offers, VIP waits, waiting limits) while a gateway is up."""
-
-    _running: dict[tuple[int, str], Ticker] = {}
-
-    def __init__(self, name: str, job: Callable[[], Awaitable[None]], every: float) -> None:
-        self.name, self.job, self.every = name, job, every
-        self.task: asyncio.Task[None] | None = None
-
-    @classmethod
-    def start_for(cls, services: Any, name: str, job: Callable[[], Awaitable[None]], every: float) -> Ticker:
-        ticker = cls(name, job, every)
-        cls._running[(id(services), name)] = ticker
-        ticker.task = asyncio.create_task(ticker._run(), name=f"csgw-{name}")
-        return ticker
-
-    @classmethod
-    async def stop_for(cls, services: Any, name: str) -> None:
-        ticker = cls._running.pop((id(services), name), None)
-        if ticker is not None and ticker.task is not None:
-            ticker.task.cancel()
-            await asyncio.gather(ticker.task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.job()
-            except Exception:
-                log.exception("routing timer failed; the next tick retries", timer=self.name)
-            await asyncio.sleep(self.every)

@@ -1,4 +1,5 @@
-"""Customer-facing system texts in simplified Chinese (default), traditional Chinese and English."""
+"""Customer-facing system texts of the core in simplified Chinese (default), traditional Chinese
+and English; a plugin keeps its own texts in the same shape and renders them with `render`."""
 
 from __future__ import annotations
 
@@ -13,25 +14,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-Hant": "正在為您轉接人工客服，您前面還有 {ahead} 位，預計等待約 {minutes} 分鐘，請稍候。",
         "en": "Connecting you to a person; {ahead} ahead of you, about {minutes} min to wait.",
     },
-    "vip.waiting": {
-        "zh-Hans": "您的专属客服 {agent} 暂时不在，正在为您联系，最多约 {minutes} 分钟，请稍候。",
-        "zh-Hant": "您的專屬客服 {agent} 暫時不在，正在為您聯繫，最多約 {minutes} 分鐘，請稍候。",
-        "en": "Your personal agent {agent} is away; we are reaching them, at most about {minutes} min.",
-    },
-    "vip.fallback": {
-        "zh-Hans": "专属客服暂时无法接待，正在为您转接其他客服。",
-        "zh-Hant": "專屬客服暫時無法接待，正在為您轉接其他客服。",
-        "en": "Your personal agent cannot answer right now; connecting you to another agent.",
-    },
     "handover.offline": {
         "zh-Hans": "客服暂时不在线，我们已记录您的问题，上线后第一时间回复您。",
         "zh-Hant": "客服暫時不在線，我們已記錄您的問題，上線後第一時間回覆您。",
         "en": "No one is online right now; we have your question and will answer as soon as we are back.",
-    },
-    "queue.position": {
-        "zh-Hans": "排队更新：您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。",
-        "zh-Hant": "排隊更新：您前面還有 {ahead} 位，預計等待約 {minutes} 分鐘。",
-        "en": "Queue update: {ahead} ahead of you, about {minutes} min to wait.",
     },
     "binding.done": {
         "zh-Hans": "已绑定您的会员账号。",
@@ -66,7 +52,11 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(key: str, language: str = "zh-Hans", **values: object) -> str:
-    variants = TEXTS[key]
+def render(variants: dict[str, str], language: str = "zh-Hans", **values: object) -> str:
+    """One text in `language` (simplified Chinese when it has no such variant), filled in."""
     template = variants.get(language) or variants["zh-Hans"]
     return template.format(**values)
+
+
+def text(key: str, language: str = "zh-Hans", **values: object) -> str:
+    return render(TEXTS[key], language, **values)

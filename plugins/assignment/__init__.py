@@ -1,32 +1,31 @@
-"""Builtin assignment plugin: routing rules (`[assignment]`), the VIP lane and the assignment timer."""
+"""Builtin assignment plugin: routing rules (`[assignment]`), offers, the VIP lane and its waits,
+queue-position notices, automatic away and back, and the assignment timer that drives them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.routing import Ticker
 from csgw.plugins.assignment.assigner import RoutingAssigner
 from csgw.plugins.assignment.timers import AssignmentTimer
 from csgw.plugins.assignment.vip_lane import VipClassifier
 
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
+    from csgw.gateway.ports import Gateway
+
 
 @hookimpl
-def csgw_assigners(settings: Any) -> list[RoutingAssigner]:
-    return [RoutingAssigner(settings.assignment)]
+def csgw_assigners(settings: Settings) -> list[RoutingAssigner]:
+    return [RoutingAssigner(settings.assignment, settings.server.language)]
 
 
 @hookimpl
-def csgw_classifiers(settings: Any) -> list[VipClassifier]:
+def csgw_classifiers(settings: Settings) -> list[VipClassifier]:
     return [VipClassifier(settings.assignment)]
 
 
 @hookimpl
-def csgw_startup(services: Any) -> None:
-    timer = AssignmentTimer(services)
-    Ticker.start_for(services, "assignment", timer.tick, services.settings.assignment.tick_seconds)
-
-
-@hookimpl
-def csgw_shutdown(services: Any) -> Any:
-    return Ticker.stop_for(services, "assignment")
+def csgw_startup(services: Gateway) -> None:
+    rules = services.settings.assignment
+    services.timers.every("assignment", AssignmentTimer(services.conversations, rules).tick, rules.tick_seconds)

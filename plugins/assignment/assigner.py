@@ -1,7 +1,8 @@
 """The builtin assigner: VIP exclusive agent, the returning customer's agent (if in the group), then
 least load or round robin among the group's free agents.
 
-Three answers: assign to a free agent, wait for an exclusive agent (up to the VIP limit), or queue.
+Three answers: assign to a free agent (an offer, when offers are on), hold for an exclusive agent
+(up to the VIP limit), or queue.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from datetime import UTC, datetime
 from csgw.config.schema import AssignmentSettings
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
+from csgw.plugins.assignment.offers import OFFER, offer_flags
 from csgw.plugins.assignment.vip import is_vip
+from csgw.plugins.assignment.vip_waits import FALLBACK, WAIT_UNTIL, hold
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -29,20 +32,30 @@ async def free_agents() -> tuple[list[Agent], dict[int, int]]:
 class RoutingAssigner:
     name = "basic_assignment"
     priority = 0
+    handover_flags = (OFFER, WAIT_UNTIL)
 
-    def __init__(self, rules: AssignmentSettings) -> None:
-        self.rules = rules
+    def __init__(self, rules: AssignmentSettings, language: str = "zh-Hans") -> None:
+        self.rules, self.language = rules, language
 
     async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
+        decision = await self.choose(request)
+        if decision.action == "assign" and decision.agent_id is not None:
+            flags = offer_flags(decision.agent_id, self.rules.offer_timeout_seconds)
+            return AssignmentDecision("assign", decision.agent_id, decision.group, decision.reason, flags)
+        return decision
+
+    async def choose(self, request: AssignmentRequest) -> AssignmentDecision:
         free, loads = await free_agents()
         by_id = {a.id: a for a in free}
         exclusive = request.customer.get("exclusive_agent_id")
-        if exclusive and is_vip(request.customer, self.rules) and not request.flags.get("vip_fallback"):
+        if exclusive and is_vip(request.customer, self.rules) and not request.flags.get(FALLBACK):
             if exclusive in by_id:
                 return AssignmentDecision("assign", agent_id=exclusive, group=request.group, reason="exclusive agent")
-            if self.rules.vip_wait_seconds > 0 and await Agent.exists(id=exclusive):
+            agent = await Agent.get_or_none(id=exclusive) if self.rules.vip_wait_seconds > 0 else None
+            if agent is not None:
+                flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.language)
                 return AssignmentDecision("wait", agent_id=exclusive, group=request.group,
-                                          reason="exclusive agent busy or away")
+                                          reason="exclusive agent busy or away", flags=flags, note=note)
         eligible = [a for a in free if request.group is None or request.group in (a.skills or [])]
         previous = request.previous_agent_id
         if self.rules.prefer_previous_agent and previous in {a.id for a in eligible}:

@@ -4,31 +4,30 @@ per `[assignment] queue_update_seconds` per conversation."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation
+from csgw.gateway.ports import ConversationOps
 from csgw.gateway.storage.store import DraftReply
-from csgw.gateway.texts import text
+from csgw.plugins.assignment.texts import text
 
 log = structlog.get_logger(__name__)
 
 
 class QueuePositionNotices:
-    def __init__(self, services: Any) -> None:
-        self.services = services
-        self.every = services.settings.assignment.queue_update_seconds
+    def __init__(self, conversations: ConversationOps, every: float) -> None:
+        self.conversations, self.every = conversations, every
 
     async def tick(self) -> int:
         """Tell every queued customer whose place moved and who was not told lately; how many were told."""
         if not self.every:
             return 0
-        conversations = self.services.conversations
+        conversations = self.conversations
         told = 0
         # Under the lock: the queue cannot move, nor the flags change, between reading and writing.
-        async with conversations.assign_lock:
+        async with conversations.queue_lock():
             at = now()
             for conversation in await Conversation.filter(state="queued", agent_id__isnull=True):
                 last = (conversation.flags or {}).get("queue_told")

@@ -1,47 +1,42 @@
-"""The assignment timer: lapsed offers, expired VIP waits, idle conversations, agents gone quiet,
-agents changed by the CLI."""
+"""The assignment timer: lapsed offers, expired VIP waits, idle conversations, agents gone quiet
+or back, agents changed by the CLI, queue-position notices."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import structlog
 
+from csgw.config.schema import AssignmentSettings
 from csgw.gateway.clock import now
 from csgw.gateway.conversations import ConversationError
 from csgw.gateway.models import Agent, Conversation
-from csgw.gateway.presence import bring_back_active
+from csgw.gateway.ports import ConversationOps
+from csgw.plugins.assignment.offers import expire_offers
+from csgw.plugins.assignment.presence import bring_back_active, mark_quiet_agents_away
 from csgw.plugins.assignment.queue_notices import QueuePositionNotices
+from csgw.plugins.assignment.vip_waits import expire_waits
 
 log = structlog.get_logger(__name__)
 
+AgentState = tuple[str, int, tuple[str, ...]]
+
 
 class AssignmentTimer:
-    def __init__(self, services: Any) -> None:
-        self.services = services
-        self.rules = services.settings.assignment
-        self._known: dict[int, tuple[Any, ...]] | None = None
-        self.queue_notices = QueuePositionNotices(services)
+    def __init__(self, conversations: ConversationOps, rules: AssignmentSettings) -> None:
+        self.conversations, self.rules = conversations, rules
+        self._known: dict[int, AgentState] | None = None
+        self.queue_notices = QueuePositionNotices(conversations, rules.queue_update_seconds)
 
     async def tick(self) -> None:
-        conversations = self.services.conversations
-        await self.mark_quiet_agents_away()
-        await bring_back_active(self.services)
+        await mark_quiet_agents_away(self.conversations, self.rules.away_after_seconds)
+        await bring_back_active(self.conversations)
         await self.notice_changes_from_outside()
         if self.rules.offer_timeout_seconds:
-            await conversations.expire_offers()
-        await conversations.expire_waits()
+            await expire_offers(self.conversations)
+        await expire_waits(self.conversations)
         await self.close_idle_conversations()
         await self.queue_notices.tick()
-
-    async def mark_quiet_agents_away(self) -> None:
-        """No API call or heartbeat for `away_after_seconds`: the agent is away, their offers go back."""
-        if not self.rules.away_after_seconds:
-            return
-        cutoff = now() - timedelta(seconds=self.rules.away_after_seconds)
-        for agent in await Agent.filter(status="online", last_seen_at__lt=cutoff):
-            await self.services.conversations.set_agent_status(agent, "away", reason="inactive")
 
     async def close_idle_conversations(self) -> None:
         """Silent for `idle_close_seconds`: closed; the customer's next message opens a new one, bot first."""
@@ -52,7 +47,7 @@ class AssignmentTimer:
             log.info("closing idle conversation", conversation_id=conversation.id, channel=conversation.channel,
                      account=conversation.account)
             try:
-                await self.services.conversations.close(conversation)
+                await self.conversations.close(conversation)
             except ConversationError:  # closed meanwhile by an agent
                 continue
 
@@ -65,4 +60,4 @@ class AssignmentTimer:
             return
         for agent in agents:
             if known.get(agent.id) != seen[agent.id]:
-                await self.services.conversations.agent_changed(agent)
+                await self.conversations.agent_changed(agent)

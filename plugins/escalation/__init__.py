@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.routing import Ticker
 from csgw.plugins.escalation.classifier import RuleClassifier
 from csgw.plugins.escalation.limits import WaitingLimits
 
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
+    from csgw.gateway.ports import Gateway
+
 
 @hookimpl
-def csgw_classifiers(settings: Any) -> list[RuleClassifier]:
+def csgw_classifiers(settings: Settings) -> list[RuleClassifier]:
     return [RuleClassifier(settings.escalation.rules)]
 
 
 @hookimpl
-def csgw_startup(services: Any) -> None:
-    limits = WaitingLimits(services)
-    Ticker.start_for(services, "escalation", limits.tick, services.settings.escalation.tick_seconds)
-
-
-@hookimpl
-def csgw_shutdown(services: Any) -> Any:
-    return Ticker.stop_for(services, "escalation")
+def csgw_startup(services: Gateway) -> None:
+    rules = services.settings.escalation
+    limits = WaitingLimits(services.conversations, rules, services.http)
+    services.timers.every("escalation", limits.tick, rules.tick_seconds)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import structlog
 
+from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Message
+from csgw.gateway.ports import ConversationOps
 from csgw.gateway.views import conversation_view
 
 log = structlog.get_logger(__name__)
@@ -24,9 +27,9 @@ def limit_for(table: dict[int, float], priority: int) -> float | None:
 
 
 class WaitingLimits:
-    def __init__(self, services: Any) -> None:
-        self.services = services
-        self.rules = services.settings.escalation
+    def __init__(self, conversations: ConversationOps, rules: EscalationSettings,
+                 http: aiohttp.ClientSession | None) -> None:
+        self.conversations, self.rules, self.http = conversations, rules, http
 
     async def tick(self) -> None:
         at = now()
@@ -44,7 +47,7 @@ class WaitingLimits:
         for conversation_id, kind, waited in breached:
             await self.escalate(conversation_id, kind, waited)
         if breached:
-            await self.services.conversations.dispatch_queue()
+            await self.conversations.dispatch_queue()
 
     @staticmethod
     async def waiting(conversation: Conversation) -> tuple[str, datetime | None]:
@@ -57,8 +60,8 @@ class WaitingLimits:
         return "next_response", None
 
     async def escalate(self, conversation_id: int, kind: str, waited: float) -> None:
-        conversations = self.services.conversations
-        async with conversations.assign_lock:
+        conversations = self.conversations
+        async with conversations.queue_lock():
             conversation = await Conversation.get(id=conversation_id)
             if conversation.state not in ("queued", "assigned"):
                 return
@@ -77,12 +80,12 @@ class WaitingLimits:
         await self.call_webhook(conversation, kind, waited)
 
     async def call_webhook(self, conversation: Conversation, kind: str, waited: float) -> None:
-        if not self.rules.webhook_url or self.services.http is None:
+        if not self.rules.webhook_url or self.http is None:
             return
         body = {"type": "conversation.escalated", "kind": kind, "waited_seconds": round(waited),
                 "conversation": conversation_view(conversation)}
         try:
-            async with self.services.http.post(self.rules.webhook_url, json=body) as response:
+            async with self.http.post(self.rules.webhook_url, json=body) as response:
                 if response.status >= 400:
                     log.warning("escalation webhook refused", status=response.status, conversation_id=conversation.id)
         except Exception as error:  # the breach is recorded either way; the webhook is best effort

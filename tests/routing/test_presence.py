@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from csgw.gateway.models import Agent, Conversation
+from csgw.plugins.assignment.offers import expire_offers
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 from tests.routing.conftest import shop
 
@@ -42,7 +43,7 @@ async def test_offer_taken_in_time_stays(tmp_path):
         offered = await s.say("u1", "转人工")
         agent = AgentClient(s.session, s.gw.url, token)
         await agent.call("POST", f"/conversations/{offered.id}/messages", {"text": "您好"}, expect=201)
-        lapsed = await s.services.conversations.expire_offers()
+        lapsed = await expire_offers(s.services.conversations)
         assert lapsed == 0 and (await Conversation.get(id=offered.id)).agent_id == a.id
 
 

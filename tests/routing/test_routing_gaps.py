@@ -99,7 +99,7 @@ async def test_queued_customer_hears_a_new_place_at_most_once_per_interval(tmp_p
         assert third.state == "queued" and third.flags["queue_told"]["ahead"] == 1
         await s.wait_text("u3", "您前面还有 1 位")
         await AgentClient(s.session, s.gw.url, token).call("POST", f"/conversations/{first.id}/close", expect=200)
-        notices = QueuePositionNotices(s.services)
+        notices = QueuePositionNotices(s.services.conversations, s.services.settings.assignment.queue_update_seconds)
         assert await notices.tick() == 0  # moved, but told less than a minute ago
         later = now() + timedelta(seconds=61)
         monkeypatch.setattr(queue_notices, "now", lambda: later)
