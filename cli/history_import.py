@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from csgw.cli.history_records import ImportRecord, read_pages
 from csgw.gateway.clock import now
-from csgw.gateway.models import Agent, Conversation, Customer, CustomerIdentity
+from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.storage.customer_plans import customer_for_identity
 from csgw.gateway.storage.db import plan_runner
 from csgw.gateway.storage.message_plans import MESSAGE_COLUMNS
 from csgw.gateway.storage.plans import ExecuteMany, Insert, Plan, Select, marks, new_row
@@ -119,17 +120,7 @@ def _identity_of(record: ImportRecord) -> IdentityKey:
 
 
 def _customer_for(identity: IdentityKey) -> Plan[int]:
-    rows = yield Select('SELECT "customer_id" FROM "customer_identity" '
-                        'WHERE "channel" = ? AND "account" = ? AND "platform_user_id" = ?', list(identity))
-    if rows:
-        return rows[0][0]
-    at = now()
-    columns, row = new_row(Customer, {}, at)
-    [customer_id] = yield Insert("customer", columns, [row])
-    channel, account, user = identity
-    columns, row = new_row(CustomerIdentity, {"customer_id": customer_id, "channel": channel, "account": account,
-                                              "platform_user_id": user}, at)
-    yield Insert("customer_identity", columns, [row])
+    customer_id, _ = yield from customer_for_identity(*identity)
     return customer_id
 
 
@@ -172,7 +163,8 @@ class Importer:
     customers: dict[IdentityKey, int] = field(default_factory=dict)
 
     async def run(self, path: Path, *, allow_nul: bool, progress: Callable[[int], None] = lambda done: None) -> None:
-        agents = frozenset(await Agent.all().values_list("id", flat=True))
+        # tortoise types every values_list as tuples; flat=True gives the values themselves
+        agents = frozenset(cast("list[int]", await Agent.all().values_list("id", flat=True)))
         writer = GroupCommitWriter(max_batch=1)
         writer.start(plan_runner(self.url))
         try:

@@ -27,6 +27,7 @@ from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.events import EventBus
 from csgw.gateway.models import ChannelAccount, Conversation
+from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
@@ -35,6 +36,7 @@ from csgw.gateway.storage.db import close_database, open_database, plan_runner
 from csgw.gateway.storage.store import MessageStore
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
 from csgw.gateway.storage.writer import GroupCommitWriter
+from csgw.gateway.timers import Timers
 from csgw.gateway.views import message_view
 
 log = structlog.get_logger("csgw")
@@ -75,6 +77,7 @@ class GatewayServices:
         self.cursors = CursorStore(self.writer)
         self.pipeline = Pipeline(self)
         self.conversations = ConversationService(self)
+        self.timers = Timers()  # plugins' periodic jobs, started in csgw_startup
         self.reply_handlers = host.reply_handlers(settings)
         self.assigners = host.assigners(settings)
         self.classifiers = host.classifiers(settings)
@@ -98,6 +101,12 @@ class GatewayServices:
             raise
         self.store_writes.stored()
         return accepted
+
+    async def attach_order(self, channel: str, account: str, user_id: str, update: dict[str, str]) -> int:
+        """Fold an order push into the customer's profile (see `gateway/orders.py`); the customer's id."""
+        customer_id = await self.writer.run_plan(attach_order_plan(channel, account, user_id, update))
+        self.store.customer_changed(customer_id)  # a message that created it no longer speaks for it
+        return customer_id
 
     def channel(self, plugin: str, account: str) -> Channel | None:
         return self.channels.get((plugin, account))
@@ -147,6 +156,7 @@ class GatewayServices:
         if not self.started:
             await close_database()
             return
+        await self.timers.stop()
         await self.host.shutdown(self)
         await self.pipeline.drain()
         for task in self._starters:

@@ -14,8 +14,9 @@ from typing import Any
 
 from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
-from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
+from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ratings import rating_payload, score_in
+from csgw.gateway.storage.customer_plans import customer_for_identity
 from csgw.gateway.storage.plans import (
     ExecuteMany,
     Insert,
@@ -126,11 +127,15 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id, False, created, message,
                                        conversation, inbounds[index].profile,
                                        conversation.customer_id in created_customers)
+    stored: list[StoredInbound] = []
     for index, inbound in enumerate(inbounds):
-        if results[index] is None:
+        result = results[index]
+        if result is None:  # a repeat within this batch: the first with its key was stored above
             first = results[first_in_batch[_dedupe_key(inbound)]]
-            results[index] = StoredInbound(first.message_id, first.conversation_id, first.customer_id, True, False)
-    return results
+            assert first is not None
+            result = StoredInbound(first.message_id, first.conversation_id, first.customer_id, True, False)
+        stored.append(result)
+    return stored
 
 
 def _payload(inbound: InboundMessage, conversation: Conversation) -> dict[str, Any] | None:
@@ -169,20 +174,9 @@ def _open_conversations(ids: set[int]) -> Plan[dict[int, Conversation]]:
 
 
 def _customer_for(inbound: InboundMessage) -> Plan[tuple[int, bool]]:
-    """The identity's customer, created (with the identity) if new: (id, created)."""
-    rows = yield Select('SELECT "customer_id" FROM "customer_identity" '
-                        'WHERE "channel" = ? AND "account" = ? AND "platform_user_id" = ?', list(identity_of(inbound)))
-    if rows:
-        return rows[0][0], False
-    at = now()
     name = str(inbound.profile.get("nickname") or inbound.profile.get("name") or "")
-    columns, row = new_row(Customer, {"name": name}, at)
-    [customer_id] = yield Insert("customer", columns, [row])
-    columns, row = new_row(CustomerIdentity, {
-        "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
-        "platform_user_id": inbound.user_id, "profile": dict(inbound.profile)}, at)
-    yield Insert("customer_identity", columns, [row])
-    return customer_id, True
+    return (yield from customer_for_identity(inbound.channel, inbound.account, inbound.user_id, name=name,
+                                             profile=inbound.profile))
 
 
 def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[Any]]:

@@ -37,6 +37,14 @@ Job = Callable[[BaseDBAsyncClient], Awaitable[Any]]
 BatchHandler = Callable[[list[Any]], Plan[list[Any]]]
 
 
+def each_plan(plans: list[Plan[Any]]) -> Plan[list[Any]]:
+    """Plans queued one by one (`run_plan`), run in a row: one result each."""
+    results = []
+    for plan in plans:
+        results.append((yield from plan))
+    return results
+
+
 class PlanRunner(Protocol):
     async def run(self, plans: list[Plan[Any]]) -> list[Any]:
         """Run `plans` in one transaction; their results in order."""
@@ -92,6 +100,11 @@ class GroupCommitWriter:
     async def run(self, job: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
         """Queue `job`; return its result once its transaction has committed."""
         return await self._enqueue(Entry(self._future(), job=job))
+
+    async def run_plan(self, plan: Plan[T]) -> T:
+        """Queue one plan; consecutive plans share a transaction (and its commit)."""
+        result: T = await self.run_batched(each_plan, plan)
+        return result
 
     async def run_batched(self, handler: BatchHandler, item: Any) -> Any:
         """Queue `item`; consecutive items of one handler in a batch are handled in one call."""
@@ -187,13 +200,21 @@ class GroupCommitWriter:
 
     @staticmethod
     async def _run_jobs(entries: list[Entry]) -> list[Any]:
+        results: list[Any] = []
         async with in_transaction() as connection:
-            return [await entry.job(connection) for entry in entries]
+            for entry in entries:
+                assert entry.job is not None  # the writer hands job entries here, plan items to _run_plans
+                results.append(await entry.job(connection))
+        return results
 
     async def _run_plans(self, entries: list[Entry]) -> list[Any]:
         """A run of one handler's items becomes one plan; all plans share one transaction."""
         runs = [list(run) for _, run in groupby(entries, key=lambda e: e.handler)]
-        plans = [run[0].handler([entry.item for entry in run]) for run in runs]
+        plans = []
+        for run in runs:
+            handler = run[0].handler
+            assert handler is not None  # plan items carry their handler
+            plans.append(handler([entry.item for entry in run]))
         results: list[Any] = []
         for run, handled in zip(runs, await self.runner.run(plans), strict=True):
             if len(handled) != len(run):

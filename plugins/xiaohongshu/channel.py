@@ -28,7 +28,6 @@ from csgw.gateway.webhook_crypto import (
 from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_fresh
 from csgw.plugins.xiaohongshu.adapter import PLUGIN, XiaohongshuAdapter
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
-from csgw.plugins.xiaohongshu.orders import attach_order
 from csgw.plugins.xiaohongshu.pull import MessagePuller
 from csgw.plugins.xiaohongshu.reply_window import check_reply_window
 from csgw.plugins.xiaohongshu.throttle import Throttle
@@ -165,7 +164,7 @@ class XiaohongshuChannel(Channel):
         await self._attach(update.pop("user_id"), update)
 
     async def _attach(self, user_id: str, update: dict[str, str]) -> None:
-        customer_id = await attach_order(self.services.writer, self.account, {**update, "user_id": user_id})
+        customer_id = await self.services.attach_order(self.plugin, self.account, user_id, update)
         self.log.info("xiaohongshu.order_attached", customer_id=customer_id, order_id=update["order_id"],
                       order_event=update.get("event"))
 
