@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.channel import Channel, OutboundMessage
     from csgw.gateway.health_check import HealthCheck
+    from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.reply import ReplyHandler
     from csgw.gateway.routing import Assigner, Classifier
@@ -100,6 +101,12 @@ def csgw_health_changed(
     services: Gateway, check: str, old: str, new: str, detail: dict[str, Any],
 ) -> Awaitable[None] | None:
     """Observe a health check moving between ok/degraded/down; may return an awaitable."""
+
+
+@hookspec
+def csgw_agent_seen(services: Gateway, agent: Agent) -> Awaitable[None] | None:
+    """An agent asked for `/me` or sent a heartbeat (`agent`: their record, `last_seen_at` just
+    set); change their status through `services.conversations` before the answer; may return an awaitable."""
 
 
 @hookspec

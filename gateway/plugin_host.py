@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from csgw.config.schema import Settings
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.health_check import HealthCheck
+    from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.routing import Assigner, Classifier
 
@@ -157,6 +158,9 @@ class PluginHost:
                              detail: dict[str, Any]) -> None:
         await self.notify("csgw_health_changed", services=services, check=check, old=old, new=new,
                           detail=detail)
+
+    async def agent_seen(self, services: Gateway, agent: Agent) -> None:
+        await self.notify("csgw_agent_seen", services=services, agent=agent)
 
     async def first_reply(self, handlers: list[ReplyHandler], context: ReplyContext) -> Reply | None:
         """Ask handlers in order; the first non-None answer wins (pluggy's firstresult cannot await)."""

@@ -9,16 +9,16 @@ from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.models import AGENT_STATUSES, Agent
-from csgw.gateway.presence import back_if_active
 from csgw.gateway.views import agent_view
 
 routes = ApiRoutes()
 
 
 async def active_agent(request: web.Request) -> Agent:
-    """The calling agent, back online if the gateway had set them away for inactivity."""
+    """The calling agent, as presence plugins left them (back online after an automatic away)."""
     agent = await authenticate(request)  # authenticating records last_seen_at
-    await back_if_active(services_of(request), agent)
+    services = services_of(request)
+    await services.host.agent_seen(services, agent)
     return agent
 
 

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from csgw.gateway.hookspecs import hookimpl
 from csgw.plugins.assignment.assigner import RoutingAssigner
+from csgw.plugins.assignment.presence import back_if_active
 from csgw.plugins.assignment.timers import AssignmentTimer
 from csgw.plugins.assignment.vip_lane import VipClassifier
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
+    from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
 
 
@@ -29,3 +31,8 @@ def csgw_classifiers(settings: Settings) -> list[VipClassifier]:
 def csgw_startup(services: Gateway) -> None:
     rules = services.settings.assignment
     services.timers.every("assignment", AssignmentTimer(services.conversations, rules).tick, rules.tick_seconds)
+
+
+@hookimpl
+async def csgw_agent_seen(services: Gateway, agent: Agent) -> None:
+    await back_if_active(services.conversations, agent)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import aiohttp
+
 from csgw.gateway.clock import now
+from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.testing import running_gateway
 from csgw.plugins.assignment import queue_notices
 from csgw.plugins.assignment.queue_notices import QueuePositionNotices
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
@@ -62,6 +66,24 @@ async def test_an_automatic_away_outlives_a_restart(tmp_path):
     async with shop(tmp_path) as s:  # a new process: only the stored mark tells this away from a chosen one
         back = await AgentClient(s.session, s.gw.url, token).call("POST", "/me/heartbeat", expect=200)
         assert back["status"] == "online"
+
+
+async def test_a_plugin_sees_an_agent_on_me_and_heartbeat_only(tmp_path):
+    seen: list[tuple[str, str]] = []
+
+    class Watcher:
+        @hookimpl
+        def csgw_agent_seen(self, services, agent) -> None:
+            seen.append((agent.name, agent.status))
+
+    async with running_gateway(tmp_path, disabled=["kb"], extra_plugins=[("watcher", Watcher())]) as gw, \
+            aiohttp.ClientSession() as session:
+        _, token = await add_agent("a", status="online")
+        agent = AgentClient(session, gw.url, token)
+        await agent.call("GET", "/me", expect=200)
+        await agent.call("POST", "/me/heartbeat", expect=200)
+        await agent.call("GET", "/conversations", expect=200)
+    assert seen == [("a", "online"), ("a", "online")]
 
 
 async def test_transfer_to_an_offline_away_or_full_agent_needs_force(tmp_path):
