@@ -24,10 +24,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from csgw.gateway.models import Conversation, Customer, CustomerIdentity
+from csgw.gateway.clock import now
+from csgw.gateway.models import Customer, CustomerIdentity
+from csgw.gateway.storage.plans import ExecuteMany, Plan, update, update_row
 
 if TYPE_CHECKING:
     from csgw.gateway.services import GatewayServices
@@ -99,11 +100,8 @@ async def bind(services: GatewayServices, customer_id: int, shop_user_id: str | 
         raise BindingError("already_bound", "this customer is bound to another shop account")
     owner = await Customer.get_or_none(shop_user_id=shop_user_id) if shop_user_id else None
     if owner is None:
-        async def job(connection: BaseDBAsyncClient) -> None:
-            await Customer.filter(id=customer.id).using_db(connection).update(shop_user_id=shop_user_id)
-
         try:
-            await services.writer.run(job)
+            await services.writer.run_plan(update_row("customer", customer.id, {"shop_user_id": shop_user_id}))
         except IntegrityError:  # another customer took the id meanwhile: they are one person
             owner = await Customer.get(shop_user_id=shop_user_id)
     if owner is not None:
@@ -132,16 +130,17 @@ async def merge_customers(services: GatewayServices, keep: Customer, other: Cust
     moved = await CustomerIdentity.filter(customer_id=other.id)
     profile = {**merged_profile(keep, other), **overrides}
 
-    async def job(connection: BaseDBAsyncClient) -> None:
-        # Through the writer, so no inbound message lands on the old customer half-way.
-        await CustomerIdentity.filter(customer_id=other.id).using_db(connection).update(customer_id=keep.id)
-        await Conversation.filter(customer_id=other.id).using_db(connection).update(customer_id=keep.id)
-        # Deleted before `keep` takes over its shop_user_id, which is unique.
-        await Customer.filter(id=other.id).using_db(connection).delete()
-        await Customer.filter(id=keep.id).using_db(connection).update(**profile)
-
-    await services.writer.run(job)
+    # Through the writer, so no inbound message lands on the old customer half-way.
+    await services.writer.run_plan(_merge_plan(keep.id, other.id, profile))
     services.store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
     services.store.customer_changed(keep.id)
     log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved))
     return await Customer.get(id=keep.id)
+
+
+def _merge_plan(keep_id: int, other_id: int, profile: dict[str, Any]) -> Plan[None]:
+    yield update("customer_identity", {"customer_id": keep_id}, '"customer_id" = ?', [other_id])
+    yield update("conversation", {"customer_id": keep_id}, '"customer_id" = ?', [other_id])
+    # Deleted before `keep` takes over its shop_user_id, which is unique.
+    yield ExecuteMany('DELETE FROM "customer" WHERE "id" = ?', [[other_id]])
+    yield from update_row("customer", keep_id, {**profile, "updated_at": now()})

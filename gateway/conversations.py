@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from tortoise.expressions import Q
@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
+from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.store import ConversationUpdate, DraftReply
 from csgw.gateway.texts import text
 from csgw.gateway.views import agent_view, conversation_view
@@ -85,7 +86,9 @@ class ConversationService:
         return any(k in (conversation.flags or {}) for k in self.handover_flags)
 
     async def agent_loads(self) -> dict[int, int]:
-        rows = await Conversation.filter(state="assigned", agent_id__isnull=False).values_list("agent_id", flat=True)
+        # tortoise types every values_list as tuples; flat=True gives the values themselves
+        rows = cast("list[int]", await Conversation.filter(state="assigned", agent_id__isnull=False).values_list(
+            "agent_id", flat=True))
         loads: dict[int, int] = {}
         for agent_id in rows:
             loads[agent_id] = loads.get(agent_id, 0) + 1
@@ -154,7 +157,7 @@ class ConversationService:
         if decision.action == "assign" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
             update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
-            await Agent.filter(id=agent.id).update(last_assigned_at=at)
+            await self.services.writer.run_plan(update_row("agent", agent.id, {"last_assigned_at": at}))
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
                 text("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
@@ -187,7 +190,7 @@ class ConversationService:
     async def _handle_seconds(self, group: str | None) -> float:
         query = Conversation.filter(state="closed", assigned_at__isnull=False, closed_at__isnull=False)
         recent = await (query.filter(group=group) if group else query).order_by("-id").limit(20)
-        spans = [(c.closed_at - c.assigned_at).total_seconds() for c in recent]
+        spans = [(c.closed_at - c.assigned_at).total_seconds() for c in recent if c.closed_at and c.assigned_at]
         spans = [s for s in spans if s > 0]
         return sum(spans) / len(spans) if spans else self.services.settings.assignment.expected_handle_seconds
 
@@ -285,7 +288,8 @@ class ConversationService:
         elif agent.status == "online":
             agent.auto_away_since = now()
         agent.status = status
-        await Agent.filter(id=agent.id).update(status=status, auto_away_since=agent.auto_away_since)
+        await self.services.writer.run_plan(
+            update_row("agent", agent.id, {"status": status, "auto_away_since": agent.auto_away_since}))
         log.info("agent status changed", agent=agent.name, status=status, reason=reason)
         return await self.agent_changed(agent)
 

@@ -12,16 +12,25 @@ import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from tortoise.functions import Min
 
 from csgw.gateway.channel import Channel, OutboundMessage, SendError
 from csgw.gateway.clock import now
-from csgw.gateway.models import Conversation, Message, OutboxItem
-from csgw.gateway.storage.message_plans import update_statement
-from csgw.gateway.storage.plans import ExecuteMany, Plan, marks
+from csgw.gateway.models import Message, OutboxItem
+from csgw.gateway.storage.plans import (
+    ExecuteMany,
+    Plan,
+    Select,
+    json_value,
+    marks,
+    update,
+    update_row,
+    update_rows,
+)
 from csgw.gateway.storage.store import MessageStore, to_outbound
 from csgw.gateway.storage.writer import GroupCommitWriter
 
@@ -192,18 +201,7 @@ class Outbox:
     async def _retry_later(self, item: OutboxItem, message: Message, error: str) -> None:
         attempts = item.attempts + 1
         when = now() + timedelta(seconds=retry_delay(attempts))
-
-        async def job(connection):
-            await OutboxItem.filter(id=item.id).using_db(connection).update(
-                attempts=attempts, next_attempt_at=when, last_error=error[:2000], updated_at=now())
-            later = await Message.filter(
-                conversation_id=message.conversation_id, id__gt=message.id, delivery="pending"
-            ).using_db(connection).values_list("id", flat=True)
-            if later:
-                await OutboxItem.filter(message_id__in=list(later), state="pending").using_db(
-                    connection).update(next_attempt_at=when)
-
-        await self.writer.run(job)
+        await self.writer.run_plan(_retry_later_plan(item.id, message, attempts, when, error))
 
     async def _give_up(self, item: OutboxItem, message: Message, error: str, code: str | None = None) -> None:
         await self.mark_undelivered(message.id, error, code, attempts=item.attempts + 1)
@@ -211,23 +209,8 @@ class Outbox:
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None, *,
                                attempts: int | None = None) -> None:
         """Record that a message did not reach the customer (also after the platform first took it)."""
-        async def job(connection):
-            values = {"state": "failed", "last_error": error[:2000], "updated_at": now()}
-            if attempts is not None:
-                values["attempts"] = attempts
-            await OutboxItem.filter(message_id=message_id).using_db(connection).update(**values)
-            message = await Message.get(id=message_id).using_db(connection)
-            message.payload = {**(message.payload or {}), "delivery_error": {"message": error, "code": code}}
-            message.delivery = "failed"
-            await Message.filter(id=message_id).using_db(connection).update(
-                delivery="failed", payload=message.payload)
-            # Until the customer writes again, agents see why replies do not get through.
-            conversation = await Conversation.get(id=message.conversation_id).using_db(connection)
-            flags = {**(conversation.flags or {}), "reply_blocked_reason": error[:500]}
-            await Conversation.filter(id=conversation.id).using_db(connection).update(flags=flags)
-            return message
-
-        message = await self.writer.run(job)
+        await self.writer.run_plan(_undelivered_plan(message_id, error, code, attempts))
+        message = await Message.get(id=message_id)
         self._notify("failed", message, error=error, code=code)
 
     def _notify(self, result: str, message: OutboundMessage | Message, **detail: object) -> None:
@@ -242,11 +225,35 @@ async def _oldest_pending(conversation_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
+def _retry_later_plan(item_id: int, message: Message, attempts: int, when: datetime, error: str) -> Plan[None]:
+    """The item waits until `when`; so do the conversation's later replies, to keep their order."""
+    yield from update_row("outbox", item_id, {"attempts": attempts, "next_attempt_at": when,
+                                         "last_error": error[:2000], "updated_at": now()})
+    yield update("outbox", {"next_attempt_at": when},
+                 '"state" = ? AND "message_id" IN (SELECT "id" FROM "message" WHERE "conversation_id" = ? '
+                 'AND "id" > ? AND "delivery" = ?)', ["pending", message.conversation_id, message.id, "pending"])
+
+
+def _undelivered_plan(message_id: int, error: str, code: str | None, attempts: int | None) -> Plan[None]:
+    values: dict[str, Any] = {"state": "failed", "last_error": error[:2000], "updated_at": now()}
+    if attempts is not None:
+        values["attempts"] = attempts
+    yield update("outbox", values, '"message_id" = ?', [message_id])
+    [(conversation_id, payload)] = yield Select('SELECT "conversation_id", "payload" FROM "message" WHERE "id" = ?',
+                                                [message_id])
+    payload = {**(json_value(payload) or {}), "delivery_error": {"message": error, "code": code}}
+    yield from update_row("message", message_id, {"delivery": "failed", "payload": payload})
+    # Until the customer writes again, agents see why replies do not get through.
+    [(flags,)] = yield Select('SELECT "flags" FROM "conversation" WHERE "id" = ?', [conversation_id])
+    yield from update_row("conversation", conversation_id,
+                     {"flags": {**(json_value(flags) or {}), "reply_blocked_reason": error[:500]}})
+
+
 def _mark_sent_batch(sent: list[tuple[int, int, int]]) -> Plan[list[None]]:
     """Every send confirmed while the last commit ran, marked in two statements."""
     at = now()
-    yield update_statement("outbox", ("state", "attempts", "updated_at", "last_error"),
-                           [["sent", attempts, at, None, item_id] for item_id, _, attempts in sent])
+    yield update_rows("outbox", ("state", "attempts", "updated_at", "last_error"),
+                      [["sent", attempts, at, None, item_id] for item_id, _, attempts in sent])
     yield ExecuteMany(f'UPDATE "message" SET "delivery" = ? WHERE "id" IN ({marks(len(sent))})',
                       [["sent", *[message_id for _, message_id, _ in sent]]])
     return [None] * len(sent)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
-from csgw.gateway.models import Conversation
+from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.writer import GroupCommitWriter
 
 SCORES = ("1", "2", "3", "4", "5")
@@ -35,7 +33,4 @@ def rating_of(payload: dict[str, Any] | None) -> int | None:
 
 async def rate(writer: GroupCommitWriter, conversation_id: int, score: int) -> None:
     """Record a survey answer (the widget's survey frame) through the writer."""
-    async def job(connection: BaseDBAsyncClient) -> None:
-        await Conversation.filter(id=conversation_id).using_db(connection).update(satisfaction=score)
-
-    await writer.run(job)
+    await writer.run_plan(update_row("conversation", conversation_id, {"satisfaction": score}))

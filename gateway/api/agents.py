@@ -9,6 +9,7 @@ from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.models import AGENT_STATUSES, Agent
+from csgw.gateway.storage.plans import update_row
 from csgw.gateway.views import agent_view
 
 routes = ApiRoutes()
@@ -89,7 +90,7 @@ async def patch_agent(request: web.Request) -> web.Response:
     if "display_name" in body:
         changes["display_name"] = field(body, "display_name", str, max_length=128)
     if changes:
-        await Agent.filter(id=agent.id).update(**changes)
+        await services_of(request).writer.run_plan(update_row("agent", agent.id, changes))
         agent = await Agent.get(id=agent.id)
     # More room or new skills may let queued conversations in at once.
     return web.json_response(await services_of(request).conversations.agent_changed(agent))

@@ -9,9 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
+from csgw.gateway.storage.plans import update_row
 
 TOKEN_PREFIX = "csgw_"
 EVENTS_PATH = "/api/v1/events"
@@ -48,7 +50,7 @@ async def authenticate(request: web.Request) -> Agent:
     if agent is None or not hmac.compare_digest(agent.token_hash or "", digest):
         raise ApiError(401, "unauthorized", "the token is not valid")
     agent.last_seen_at = now()
-    await Agent.filter(id=agent.id).update(last_seen_at=agent.last_seen_at)
+    await services_of(request).writer.run_plan(update_row("agent", agent.id, {"last_seen_at": agent.last_seen_at}))
     return agent
 
 

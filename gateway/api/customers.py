@@ -15,6 +15,7 @@ from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.binding import CUSTOMER_STATES, BindingError, bind, make_code, merge_customers
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
+from csgw.gateway.storage.plans import update_row
 from csgw.gateway.views import conversation_view, customer_view, message_view
 
 routes = ApiRoutes()
@@ -104,7 +105,7 @@ async def patch_customer(request: web.Request) -> web.Response:
     body = await read_json(request)
     changes = profile_changes(body, customer)
     if changes:
-        await Customer.filter(id=customer.id).update(**changes)
+        await services_of(request).writer.run_plan(update_row("customer", customer.id, {**changes, "updated_at": now()}))
         customer = await Customer.get(id=customer.id)
     if "shop_user_id" in body:
         # Another customer bound to the same shop account is the same person: merged into this one.

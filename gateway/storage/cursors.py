@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from csgw.gateway.clock import now
 from csgw.gateway.models import ChannelCursor
+from csgw.gateway.storage.plans import ExecuteMany, Plan
 from csgw.gateway.storage.writer import GroupCommitWriter
 
 
@@ -15,11 +17,11 @@ class CursorStore:
         return row.value if row else None
 
     async def set(self, channel: str, account: str, key: str, value: str) -> None:
-        async def job(connection):
-            updated = await ChannelCursor.filter(channel=channel, account=account, key=key).using_db(
-                connection).update(value=value)
-            if not updated:
-                await ChannelCursor.create(using_db=connection, channel=channel, account=account,
-                                           key=key, value=value)
+        await self.writer.run_plan(_set_cursor(channel, account, key, value))
 
-        await self.writer.run(job)
+
+def _set_cursor(channel: str, account: str, key: str, value: str) -> Plan[None]:
+    yield ExecuteMany('INSERT INTO "channel_cursor" ("channel", "account", "key", "value", "updated_at") '
+                      'VALUES (?, ?, ?, ?, ?) ON CONFLICT ("channel", "account", "key") '
+                      'DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"',
+                      [[channel, account, key, value, now()]])

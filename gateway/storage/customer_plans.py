@@ -3,12 +3,11 @@ creates both — for inbound messages, order pushes and history imports alike.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Customer, CustomerIdentity
-from csgw.gateway.storage.plans import ExecuteMany, Insert, Plan, Select, db_json, new_row
+from csgw.gateway.storage.plans import Insert, Plan, Select, json_value, new_row, update_row
 
 
 def customer_for_identity(channel: str, account: str, user_id: str, *, name: str = "",
@@ -33,11 +32,8 @@ def customer_orders(customer_id: int) -> Plan[tuple[list[dict[str, Any]], str]]:
     """A customer's orders and state, read inside the write transaction."""
     rows = yield Select('SELECT "orders", "state" FROM "customer" WHERE "id" = ?', [customer_id])
     orders, state = rows[0]
-    if isinstance(orders, str | bytes):  # SQLite and asyncpg hand JSON back as text
-        orders = json.loads(orders)
-    return list(orders or []), state
+    return list(json_value(orders) or []), state
 
 
 def set_customer_orders(customer_id: int, orders: list[dict[str, Any]], state: str) -> Plan[None]:
-    yield ExecuteMany('UPDATE "customer" SET "orders" = ?, "state" = ?, "updated_at" = ? WHERE "id" = ?',
-                      [[db_json(orders), state, now(), customer_id]])
+    yield from update_row("customer", customer_id, {"orders": orders, "state": state, "updated_at": now()})

@@ -26,6 +26,7 @@ from csgw.gateway.storage.plans import (
     model_from_row,
     model_from_values,
     new_row,
+    update_rows,
 )
 
 MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender", "agent_id", "kind", "text",
@@ -273,10 +274,6 @@ def _update_conversations(items: list[ReplyBatchItem]) -> Plan[None]:
             columns = tuple(sorted(item.values))
             groups.setdefault(columns, []).append([*(item.values[c] for c in columns), item.conversation.id])
     for columns, rows in groups.items():
-        yield update_statement("conversation", columns, rows)
+        yield update_rows("conversation", columns, rows)
 
 
-def update_statement(table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> ExecuteMany:
-    """`UPDATE table SET columns… WHERE id = ?` for each row: [values…, id]."""
-    sets = ", ".join(f'"{c}" = ?' for c in columns)
-    return ExecuteMany(f'UPDATE "{table}" SET {sets} WHERE "id" = ?', rows)

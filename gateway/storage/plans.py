@@ -62,6 +62,23 @@ Statement = Select | ExecuteMany | Insert
 Plan = Generator[Statement, Any, T]
 
 
+def update(table: str, values: dict[str, Any], where: str, params: Sequence[Any] = ()) -> ExecuteMany:
+    """One UPDATE: `values` set on the rows of `table` matching `where` (with `?` placeholders)."""
+    sets = ", ".join(f'"{column}" = ?' for column in values)
+    return ExecuteMany(f'UPDATE "{table}" SET {sets} WHERE {where}', [[*values.values(), *params]])
+
+
+def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> ExecuteMany:
+    """`UPDATE table SET columns… WHERE id = ?` for each row: [values…, id]."""
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    return ExecuteMany(f'UPDATE "{table}" SET {sets} WHERE "id" = ?', rows)
+
+
+def update_row(table: str, ident: int, values: dict[str, Any]) -> Plan[None]:
+    """`values` set on one row of `table`, by id."""
+    yield update_rows(table, tuple(values), [[*values.values(), ident]])
+
+
 def marks(count: int) -> str:
     return ", ".join("?" * count)
 
@@ -151,7 +168,8 @@ def _aware_datetime(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A JSON column's value as Python (SQLite and asyncpg hand JSON back as text)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
@@ -168,7 +186,7 @@ def _converters(model: type[Model], columns: tuple[str, ...]) -> tuple[tuple[str
         elif isinstance(field, BooleanField):
             convert = bool
         elif isinstance(field, JSONField):
-            convert = _json_value
+            convert = json_value
         found.append((column, convert))
     return tuple(found)
 
