@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CSGW := $(VENV)/bin/csgw
 
-.PHONY: run test lint bench bench-accuracy soak clean
+.PHONY: run test lint typecheck bench bench-accuracy soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,20 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
+
+# The folders are laid out by role (gateway/, plugins/, …) but installed as csgw.*: mypy checks a
+# mirror of symbolic links that gives them their import names.
+TYPECHECK := .typecheck
+typecheck: $(VENV)/.installed
+	rm -rf $(TYPECHECK)/csgw && mkdir -p $(TYPECHECK)/csgw
+	for folder in gateway plugins cli config health; do ln -s ../../$$folder $(TYPECHECK)/csgw/$$folder; done
+	for file in csgw/*.py csgw/py.typed; do ln -s ../../$$file $(TYPECHECK)/$$file; done
+	cd $(TYPECHECK) && $(abspath $(PY)) -m mypy --config-file $(CURDIR)/pyproject.toml -p csgw
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
@@ -35,4 +45,4 @@ soak: $(VENV)/.installed
 	CSGW_SOAK=1 $(PY) -m pytest tests/reliability --timeout 1800
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(TYPECHECK)

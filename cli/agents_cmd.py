@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -88,7 +89,7 @@ def list_agents(as_json: bool = typer.Option(False, "--json"), config: Path | No
     """List agents."""
     settings = settings_or_exit(config)
     agents = with_store(settings, lambda: Agent.all().order_by("id"))
-    rows = [{"id": a.id, "name": a.name, "display_name": a.display_name, "skills": a.skills,
+    rows: list[dict[str, Any]] = [{"id": a.id, "name": a.name, "display_name": a.display_name, "skills": a.skills,
              "max": a.max_concurrent, "status": a.status, "role": a.role} for a in agents]
     if as_json:
         dump_json(rows)

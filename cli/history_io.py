@@ -44,7 +44,8 @@ class ExportFilter:
     agent_id: int | None = None  # conversations this agent handled
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["m.id > :after"], {}
+        clauses = ["m.id > :after"]
+        params: dict[str, Any] = {}
         if self.since:
             clauses.append("m.created_at >= :since")
             params["since"] = self.since

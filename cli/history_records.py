@@ -16,6 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tortoise.fields import CharField
+from tortoise.models import Model
+
 from csgw.gateway.api.errors import MAX_ID, is_storable
 from csgw.gateway.models import MESSAGE_DIRECTIONS, MESSAGE_SENDERS, CustomerIdentity, Message
 from csgw.gateway.storage.dialect import as_datetime
@@ -26,8 +29,10 @@ KEPT_PROBLEMS = 1000  # all are counted; this many are kept to show
 IMPORT_PREFIX = "import:"  # the external_id of a record that has none: `import:<its export id>`
 
 
-def _max_length(model: type, name: str) -> int:
-    return model._meta.fields_map[name].max_length
+def _max_length(model: type[Model], name: str) -> int:
+    column = model._meta.fields_map[name]
+    assert isinstance(column, CharField), name
+    return column.max_length
 
 
 LENGTHS = {"channel": _max_length(Message, "channel"), "account": _max_length(Message, "account"),
@@ -209,6 +214,7 @@ class _Fields:
                                  "(export again with this csgw, every record carries its id)")
         if self.problems:
             return self.problems
+        assert external_id is not None  # without an id or an external_id a problem was recorded above
         return ImportRecord(line=number, id=record_id, conversation_id=conversation_id, external_id=external_id,
                             **values)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,6 +14,7 @@ from csgw.config.interpolate import interpolate
 from csgw.config.schema import Settings
 
 DEFAULT_CONFIG = "csgw.toml"
+SectionModel = TypeVar("SectionModel", bound=BaseModel)
 
 
 def default_config_path() -> Path:
@@ -52,7 +53,7 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
     return lines
 
 
-def validate_section(model: type[BaseModel], data: dict[str, Any], path: str, prefix: str) -> BaseModel:
+def validate_section(model: type[SectionModel], data: dict[str, Any], path: str, prefix: str) -> SectionModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:

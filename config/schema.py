@@ -127,8 +127,8 @@ def _default_rules() -> list[EscalationRule]:
 class EscalationSettings(Section):
     rules: list[EscalationRule] = Field(default_factory=_default_rules)
     # Waiting-time limits by priority (the highest key not above a conversation's priority applies).
-    first_response_seconds: dict[int, float] = Field(default_factory=lambda: {0: 600, 5: 300, 10: 120})
-    next_response_seconds: dict[int, float] = Field(default_factory=lambda: {0: 900, 5: 600, 10: 300})
+    first_response_seconds: dict[int, float] = Field(default_factory=lambda: {0: 600.0, 5: 300.0, 10: 120.0})
+    next_response_seconds: dict[int, float] = Field(default_factory=lambda: {0: 900.0, 5: 600.0, 10: 300.0})
     breach_priority_step: int = 5
     supervisor_group: str | None = None  # a breached conversation still queued moves here
     webhook_url: str | None = None  # POSTed a JSON body on every breach

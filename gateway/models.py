@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -36,7 +38,7 @@ class Agent(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)
     display_name = fields.CharField(max_length=128, default="")
-    skills = fields.JSONField(default=list)  # skills and groups share one namespace of names
+    skills = fields.JSONField[list[str]](default=list)  # skills and groups share one namespace of names
     max_concurrent = fields.IntField(default=5)
     status = fields.CharField(max_length=16, default="offline")
     token_hash = fields.CharField(max_length=64, null=True, unique=True)
@@ -56,12 +58,12 @@ class Agent(Model):
 class Customer(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=128, default="")
-    tags = fields.JSONField(default=list)
+    tags = fields.JSONField[list[str]](default=list)
     vip = fields.BooleanField(default=False)
     exclusive_agent_id = fields.IntField(null=True)
     state = fields.CharField(max_length=16, default="presale")  # presale, ordered, aftersale
     notes = fields.TextField(default="")
-    orders = fields.JSONField(default=list)
+    orders = fields.JSONField[list[dict[str, Any]]](default=list)
     shop_user_id = fields.CharField(max_length=128, null=True, unique=True)  # the shop's own account id
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -76,7 +78,7 @@ class CustomerIdentity(Model):
     channel = fields.CharField(max_length=64)
     account = fields.CharField(max_length=128)
     platform_user_id = fields.CharField(max_length=255)
-    profile = fields.JSONField(default=dict)
+    profile = fields.JSONField[dict[str, Any]](default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -94,8 +96,8 @@ class Conversation(Model):
     priority = fields.IntField(default=0)
     group = fields.CharField(max_length=64, null=True)
     agent_id = fields.IntField(null=True, db_index=True)
-    bot_state = fields.JSONField(default=dict)
-    flags = fields.JSONField(default=dict)
+    bot_state = fields.JSONField[dict[str, Any]](default=dict)
+    flags = fields.JSONField[dict[str, Any]](default=dict)
     satisfaction = fields.IntField(null=True)
     opened_at = fields.DatetimeField()
     waiting_since = fields.DatetimeField(null=True)
@@ -120,7 +122,7 @@ class Message(Model):
     agent_id = fields.IntField(null=True)
     kind = fields.CharField(max_length=16, default="text")
     text = fields.TextField(default="")
-    payload = fields.JSONField(default=dict)
+    payload = fields.JSONField[dict[str, Any]](default=dict)
     external_id = fields.CharField(max_length=255, null=True)
     # Inbound: False until the pipeline has answered or routed it (crash recovery re-runs it).
     processed = fields.BooleanField(default=True)
@@ -173,13 +175,13 @@ class KnowledgeEntry(Model):
     key = fields.CharField(max_length=128, unique=True)
     category = fields.CharField(max_length=255, default="")
     question = fields.TextField()
-    similar = fields.JSONField(default=list)
+    similar = fields.JSONField[list[str]](default=list)
     answer = fields.TextField()
-    answers = fields.JSONField(default=dict)  # per channel
-    keywords = fields.JSONField(default=list)
+    answers = fields.JSONField[dict[str, str]](default=dict)  # per channel
+    keywords = fields.JSONField[list[str]](default=list)
     priority = fields.IntField(default=0)
-    channels = fields.JSONField(default=list)
-    extra = fields.JSONField(default=dict)
+    channels = fields.JSONField[list[str]](default=list)
+    extra = fields.JSONField[dict[str, Any]](default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

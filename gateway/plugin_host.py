@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 import structlog
@@ -105,7 +105,8 @@ class PluginHost:
         """plugin type name -> (Channel subclass, the plugin that registered it)."""
         found: dict[str, tuple[type[Channel], str]] = {}
         for impl in self.pm.hook.csgw_channel_types.get_hookimpls():
-            for cls in impl.function() or []:
+            types = cast("list[type[Channel]] | None", impl.function())  # pluggy returns plain objects
+            for cls in types or []:
                 if cls.plugin in found:
                     log.warning("channel type registered twice; first wins", channel=cls.plugin,
                                 plugin=impl.plugin_name, kept=found[cls.plugin][1])

@@ -9,6 +9,7 @@ pass their text through `redact`.
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 # Query or form parameters whose value is a credential.
@@ -56,6 +57,6 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def redact_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: every string in a log line, the rendered traceback included."""
     return {key: redact_value(value) for key, value in event.items()}

@@ -41,6 +41,13 @@ class AccountTraffic:
         }
 
 
+def _aggregate_time(value: object) -> datetime:
+    """MIN/MAX of a NOT NULL timestamp column over a non-empty group: never NULL."""
+    stamp = as_datetime(value)
+    assert stamp is not None, "an aggregate of a NOT NULL column was NULL"
+    return stamp
+
+
 async def account_traffic(at: datetime, window_seconds: float) -> dict[Key, AccountTraffic]:
     sql = Sql()
     since = at - timedelta(seconds=window_seconds)
@@ -72,9 +79,9 @@ async def account_traffic(at: datetime, window_seconds: float) -> dict[Key, Acco
             traffic.sends_failed = row["n"]
             continue
         traffic.outbox_pending += row["n"]
-        age = (at - as_datetime(row["oldest"])).total_seconds()
+        age = (at - _aggregate_time(row["oldest"])).total_seconds()
         traffic.outbox_oldest_pending_seconds = round(max(age, traffic.outbox_oldest_pending_seconds or 0), 1)
     for row in await sql.rows("SELECT channel, account, MAX(updated_at) AS updated FROM channel_cursor "
                               "GROUP BY channel, account"):
-        entry(row).cursor_age_seconds = round((at - as_datetime(row["updated"])).total_seconds(), 1)
+        entry(row).cursor_age_seconds = round((at - _aggregate_time(row["updated"])).total_seconds(), 1)
     return found

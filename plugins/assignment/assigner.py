@@ -8,6 +8,7 @@ Three answers: assign to a free agent (an offer, when offers are on), hold for a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from csgw.config.schema import AssignmentSettings
 from csgw.gateway.models import Agent, Conversation
@@ -23,8 +24,9 @@ async def free_agents() -> tuple[list[Agent], dict[int, int]]:
     """Online agents below their maximum, with every online agent's current load."""
     online = await Agent.filter(status="online")
     loads: dict[int, int] = {}
-    for agent_id in await Conversation.filter(
-            state="assigned", agent_id__in=[a.id for a in online]).values_list("agent_id", flat=True):
+    # tortoise types every values_list as tuples; flat=True gives the values themselves
+    for agent_id in cast("list[int]", await Conversation.filter(
+            state="assigned", agent_id__in=[a.id for a in online]).values_list("agent_id", flat=True)):
         loads[agent_id] = loads.get(agent_id, 0) + 1
     return [a for a in online if loads.get(a.id, 0) < a.max_concurrent], loads
 

@@ -65,7 +65,7 @@ class ParsedMail:
     text: str  # the customer's own words, for matching
     html: str | None
     attachments: list[Attachment] = field(default_factory=list)
-    headers: Message | None = None  # the parsed message, for noise checks
+    headers: Message = field(default_factory=Message)  # the parsed message, for noise checks
 
 
 def message_ids(value: object) -> list[str]:
@@ -134,14 +134,16 @@ class _Collector:
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         if part.is_multipart() and ctype != "message/rfc822":
-            children = part.get_payload()
+            # a multipart's payload is its list of parts (is_multipart() says so)
+            children = [child for child in part.get_payload() if isinstance(child, Message)]
             if ctype == "multipart/alternative":
                 self._alternative(children)
             else:
                 for child in children:
                     self.walk(child)
         elif ctype in ("text/plain", "text/html") and disposition != "attachment":
-            text = decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset())
+            payload = part.get_payload(decode=True)  # bytes (or None) for a part that is no multipart
+            text = decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset())
             (self.plain if ctype == "text/plain" else self.html).append(text)
         else:
             self._attachment(part)
@@ -162,10 +164,11 @@ class _Collector:
     def _attachment(self, part: Message) -> None:
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()
-            data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            data = inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) else b""
             default_name = "message.eml"
         else:
-            data = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)  # bytes (or None): this part is no multipart
+            data = payload if isinstance(payload, bytes) else b""
             default_name = "attachment"
         name = decode_header_value(part.get_filename() or part.get_param("name") or default_name)
         name = _UNSAFE_NAME.sub("_", name).strip(" .") or default_name

@@ -115,7 +115,11 @@ def test_kb(
     settings = settings_or_exit(config)
 
     matcher = _index_meaning(settings, with_store(settings, lambda: _stored_kb(settings)))
-    lines = [text] if text is not None else [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if text is not None:
+        lines = [text]
+    else:
+        assert file is not None  # exactly one of TEXT and --file, checked above
+        lines = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     for line in lines:
         result = matcher.match(line, channel=channel, vector=matcher.vector(line)).to_dict()
         if as_json:

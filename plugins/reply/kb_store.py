@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from tortoise.transactions import in_transaction
 
@@ -11,7 +11,14 @@ from csgw.gateway.models import ChannelCursor, KnowledgeEntry
 
 from .kb import Entry, KnowledgeBase, build_entries
 
-SYNONYMS = {"channel": "kb", "account": "", "key": "synonyms"}
+
+class CursorKey(TypedDict):
+    channel: str
+    account: str
+    key: str
+
+
+SYNONYMS: CursorKey = {"channel": "kb", "account": "", "key": "synonyms"}
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:

@@ -158,7 +158,8 @@ class Menu:
 
     def numbers(self, count: int) -> list[str]:
         """Option numbers 1, 2, … skipping the person number (and 0, which means back)."""
-        numbers, candidate = [], 1
+        numbers: list[str] = []
+        candidate = 1
         while len(numbers) < count:
             if str(candidate) != self.settings.person_number:
                 numbers.append(str(candidate))

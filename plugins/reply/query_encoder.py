@@ -49,19 +49,22 @@ class QueryEncoder:
         future = self._inflight.get(text)
         if future is None:  # the same question asked again meanwhile waits for the same vector
             if self.waiting >= self.queue:
-                return self._fall_back("queue_full")
+                self._fall_back("queue_full")
+                return None
             self.waiting += 1
             future = asyncio.get_running_loop().run_in_executor(self._executor, self._embed, text)
             future.add_done_callback(self._finished)
             self._inflight[text] = future
-            future.add_done_callback(lambda _done, text=text: self._inflight.pop(text, None))
+            future.add_done_callback(lambda _done: self._inflight.pop(text, None))
         try:
             vector = await asyncio.wait_for(asyncio.shield(future), self.timeout)
         except TimeoutError:
-            return self._fall_back("timeout")
+            self._fall_back("timeout")
+            return None
         except Exception as error:  # a broken model must not take replies down with it
             log.warning("embedding failed, matching on words", error=str(error))
-            return self._fall_back("error")
+            self._fall_back("error")
+            return None
         self.encoded += 1
         self._recent.put(text, vector)
         return vector

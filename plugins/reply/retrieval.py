@@ -179,8 +179,8 @@ class Retriever:
         by_entry: dict[int, set[str]] = {}
         for position, features in zip(variant_entry, variant_features, strict=True):
             by_entry.setdefault(position, set()).update(features)
-        for words in by_entry.values():
-            df.update(words)
+        for entry_words in by_entry.values():
+            df.update(entry_words)
         count = max(len(by_entry), 1)
         self._idf = {word: math.log((count + 1) / (freq + 1)) + 1.0 for word, freq in df.items()}
         self._unknown_idf = math.log(count + 1) + 1.0

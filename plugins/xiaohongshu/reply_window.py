@@ -27,7 +27,8 @@ async def last_written_at(account: str, user_id: str) -> datetime | None:
     # by platform time, not by id: a pull after downtime stores older messages after newer pushes
     timed = await inbound.filter(platform_ts__isnull=False).order_by("-platform_ts").first()
     untimed = await inbound.filter(platform_ts__isnull=True).order_by("-id").first()
-    times = [m.platform_ts for m in (timed,) if m is not None] + [m.created_at for m in (untimed,) if m is not None]
+    times = [m.platform_ts for m in (timed,) if m is not None and m.platform_ts is not None] + [
+        m.created_at for m in (untimed,) if m is not None]
     return max(times, default=None)
 
 async def check_reply_window(account: str, user_id: str, hours: float) -> None:
