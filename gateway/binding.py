@@ -101,7 +101,7 @@ async def bind(services: GatewayServices, customer_id: int, shop_user_id: str | 
     owner = await Customer.get_or_none(shop_user_id=shop_user_id) if shop_user_id else None
     if owner is None:
         try:
-            await services.writer.run_plan(update_row("customer", customer.id, {"shop_user_id": shop_user_id}))
+            await services.writer.run_plan(update_row, "customer", customer.id, {"shop_user_id": shop_user_id})
         except IntegrityError:  # another customer took the id meanwhile: they are one person
             owner = await Customer.get(shop_user_id=shop_user_id)
     if owner is not None:
@@ -131,7 +131,7 @@ async def merge_customers(services: GatewayServices, keep: Customer, other: Cust
     profile = {**merged_profile(keep, other), **overrides}
 
     # Through the writer, so no inbound message lands on the old customer half-way.
-    await services.writer.run_plan(_merge_plan(keep.id, other.id, profile))
+    await services.writer.run_plan(_merge_plan, keep.id, other.id, profile)
     services.store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
     services.store.customer_changed(keep.id)
     log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved))

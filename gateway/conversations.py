@@ -157,7 +157,7 @@ class ConversationService:
         if decision.action == "assign" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
             update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
-            await self.services.writer.run_plan(update_row("agent", agent.id, {"last_assigned_at": at}))
+            await self.services.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
                 text("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
@@ -289,7 +289,7 @@ class ConversationService:
             agent.auto_away_since = now()
         agent.status = status
         await self.services.writer.run_plan(
-            update_row("agent", agent.id, {"status": status, "auto_away_since": agent.auto_away_since}))
+            update_row, "agent", agent.id, {"status": status, "auto_away_since": agent.auto_away_since})
         log.info("agent status changed", agent=agent.name, status=status, reason=reason)
         return await self.agent_changed(agent)
 

@@ -201,7 +201,7 @@ class Outbox:
     async def _retry_later(self, item: OutboxItem, message: Message, error: str) -> None:
         attempts = item.attempts + 1
         when = now() + timedelta(seconds=retry_delay(attempts))
-        await self.writer.run_plan(_retry_later_plan(item.id, message, attempts, when, error))
+        await self.writer.run_plan(_retry_later_plan, item.id, message, attempts, when, error)
 
     async def _give_up(self, item: OutboxItem, message: Message, error: str, code: str | None = None) -> None:
         await self.mark_undelivered(message.id, error, code, attempts=item.attempts + 1)
@@ -209,7 +209,7 @@ class Outbox:
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None, *,
                                attempts: int | None = None) -> None:
         """Record that a message did not reach the customer (also after the platform first took it)."""
-        await self.writer.run_plan(_undelivered_plan(message_id, error, code, attempts))
+        await self.writer.run_plan(_undelivered_plan, message_id, error, code, attempts)
         message = await Message.get(id=message_id)
         self._notify("failed", message, error=error, code=code)
 

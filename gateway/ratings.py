@@ -33,4 +33,4 @@ def rating_of(payload: dict[str, Any] | None) -> int | None:
 
 async def rate(writer: GroupCommitWriter, conversation_id: int, score: int) -> None:
     """Record a survey answer (the widget's survey frame) through the writer."""
-    await writer.run_plan(update_row("conversation", conversation_id, {"satisfaction": score}))
+    await writer.run_plan(update_row, "conversation", conversation_id, {"satisfaction": score})

@@ -104,7 +104,7 @@ class GatewayServices:
 
     async def attach_order(self, channel: str, account: str, user_id: str, update: dict[str, str]) -> int:
         """Fold an order push into the customer's profile (see `gateway/orders.py`); the customer's id."""
-        customer_id = await self.writer.run_plan(attach_order_plan(channel, account, user_id, update))
+        customer_id = await self.writer.run_plan(attach_order_plan, channel, account, user_id, update)
         self.store.customer_changed(customer_id)  # a message that created it no longer speaks for it
         return customer_id
 

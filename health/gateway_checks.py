@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from csgw.gateway.clock import now
 from csgw.gateway.health_check import CheckResult
 from csgw.gateway.storage.dialect import Sql
+from csgw.gateway.storage.plans import ExecuteMany, Plan
 from csgw.health.checks import grade, graded, worst
 from csgw.health.traffic import AccountTraffic, account_traffic
 
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
     from csgw.gateway.services import GatewayServices
 
 TOUCH = "UPDATE csgw_schema_version SET version = version WHERE id = 1"
+
+
+def touch() -> Plan[None]:
+    """A write that changes nothing: the commit's round trip is what the check measures."""
+    yield ExecuteMany(TOUCH, [[]])
 
 
 class DatabaseCheck:
@@ -34,7 +40,7 @@ class DatabaseCheck:
         try:
             sql = Sql()
             read_ms = await _timed(sql.connection.execute_query("SELECT 1"), s.database_roundtrip_down_ms)
-            write_ms = await _timed(writer.run(lambda connection: connection.execute_query(TOUCH)),
+            write_ms = await _timed(writer.run_plan(touch),
                                     s.database_write_down_ms)
             size = await database_size(sql)
         except Exception as error:

@@ -90,7 +90,7 @@ async def patch_agent(request: web.Request) -> web.Response:
     if "display_name" in body:
         changes["display_name"] = field(body, "display_name", str, max_length=128)
     if changes:
-        await services_of(request).writer.run_plan(update_row("agent", agent.id, changes))
+        await services_of(request).writer.run_plan(update_row, "agent", agent.id, changes)
         agent = await Agent.get(id=agent.id)
     # More room or new skills may let queued conversations in at once.
     return web.json_response(await services_of(request).conversations.agent_changed(agent))

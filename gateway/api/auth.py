@@ -50,7 +50,7 @@ async def authenticate(request: web.Request) -> Agent:
     if agent is None or not hmac.compare_digest(agent.token_hash or "", digest):
         raise ApiError(401, "unauthorized", "the token is not valid")
     agent.last_seen_at = now()
-    await services_of(request).writer.run_plan(update_row("agent", agent.id, {"last_seen_at": agent.last_seen_at}))
+    await services_of(request).writer.run_plan(update_row, "agent", agent.id, {"last_seen_at": agent.last_seen_at})
     return agent
 
 

@@ -105,7 +105,7 @@ async def patch_customer(request: web.Request) -> web.Response:
     body = await read_json(request)
     changes = profile_changes(body, customer)
     if changes:
-        await services_of(request).writer.run_plan(update_row("customer", customer.id, {**changes, "updated_at": now()}))
+        await services_of(request).writer.run_plan(update_row, "customer", customer.id, {**changes, "updated_at": now()})
         customer = await Customer.get(id=customer.id)
     if "shop_user_id" in body:
         # Another customer bound to the same shop account is the same person: merged into this one.

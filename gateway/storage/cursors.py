@@ -17,7 +17,7 @@ class CursorStore:
         return row.value if row else None
 
     async def set(self, channel: str, account: str, key: str, value: str) -> None:
-        await self.writer.run_plan(_set_cursor(channel, account, key, value))
+        await self.writer.run_plan(_set_cursor, channel, account, key, value)
 
 
 def _set_cursor(channel: str, account: str, key: str, value: str) -> Plan[None]:

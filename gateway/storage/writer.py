@@ -8,22 +8,21 @@ transaction so a single bad job cannot take the others down.
 After a failed commit the writer is failing until one commits again; that return to health is
 reported to `on_recovered` listeners once (the pipeline then answers what the failure left behind).
 
-Two kinds of job: an ORM job (`run`: an async function given the transaction's connection) and
-a batched item (`run_batched`: a handler turns all queued items of its kind into one SQL plan,
-see `sql_plans`). Consecutive jobs of one kind share a transaction; on SQLite the plans of a
-batch run in the writer's own thread and connection, in one hop.
+A job is a plan (`run_plan`, see `plans.py`) or a batched item (`run_batched`: a handler turns
+all queued items of its kind into one plan). Every job of a batch shares one transaction; on
+SQLite the plans of a batch run in the writer's own thread and connection, in one hop. Nothing
+else writes: the ORM's connection only reads.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol, TypeVar
 
 import structlog
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
@@ -32,16 +31,15 @@ from csgw.gateway.storage.plans import Plan, run_plan_async
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-Job = Callable[[BaseDBAsyncClient], Awaitable[Any]]
 # A batch handler turns many items into one plan whose result is one result per item, in order.
 BatchHandler = Callable[[list[Any]], Plan[list[Any]]]
 
 
-def each_plan(plans: list[Plan[Any]]) -> Plan[list[Any]]:
+def each_plan(calls: list[tuple[Callable[..., Plan[Any]], tuple[Any, ...], dict[str, Any]]]) -> Plan[list[Any]]:
     """Plans queued one by one (`run_plan`), run in a row: one result each."""
     results = []
-    for plan in plans:
-        results.append((yield from plan))
+    for plan, args, kwargs in calls:
+        results.append((yield from plan(*args, **kwargs)))
     return results
 
 
@@ -66,9 +64,8 @@ class OrmPlanRunner:
 @dataclass(slots=True)
 class Entry:
     future: asyncio.Future[Any]
-    job: Job | None = None
-    handler: BatchHandler | None = None
-    item: Any = None
+    handler: BatchHandler
+    item: Any
 
 
 class WriterClosed(RuntimeError):
@@ -97,18 +94,15 @@ class GroupCommitWriter:
             self.runner = runner
         self._task = asyncio.create_task(self._run(), name="csgw-writer")
 
-    async def run(self, job: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
-        """Queue `job`; return its result once its transaction has committed."""
-        return await self._enqueue(Entry(self._future(), job=job))
-
-    async def run_plan(self, plan: Plan[T]) -> T:
-        """Queue one plan; consecutive plans share a transaction (and its commit)."""
-        result: T = await self.run_batched(each_plan, plan)
+    async def run_plan(self, plan: Callable[..., Plan[T]], *args: Any, **kwargs: Any) -> T:
+        """Queue `plan(*args, **kwargs)`; its result once committed. The plan is built when its batch
+        runs (and again if the batch must be retried job by job): pass the function, not a plan."""
+        result: T = await self.run_batched(each_plan, (plan, args, kwargs))
         return result
 
     async def run_batched(self, handler: BatchHandler, item: Any) -> Any:
         """Queue `item`; consecutive items of one handler in a batch are handled in one call."""
-        return await self._enqueue(Entry(self._future(), handler=handler, item=item))
+        return await self._enqueue(Entry(self._future(), handler, item))
 
     def _future(self) -> asyncio.Future[Any]:
         if self._closed:
@@ -148,13 +142,11 @@ class GroupCommitWriter:
                     self._queue.task_done()
 
     async def _commit(self, batch: list[Entry]) -> None:
-        live = [entry for entry in batch if not entry.future.cancelled()]
-        for is_plan, segment in groupby(live, key=lambda entry: entry.handler is not None):
-            await self._commit_segment(list(segment), is_plan)
-
-    async def _commit_segment(self, entries: list[Entry], is_plan: bool) -> None:
+        entries = [entry for entry in batch if not entry.future.cancelled()]
+        if not entries:
+            return
         try:
-            results = await (self._run_plans(entries) if is_plan else self._run_jobs(entries))
+            results = await self._run_plans(entries)
         except Exception as error:
             self._failed(error)
             if len(entries) == 1:
@@ -162,7 +154,7 @@ class GroupCommitWriter:
                 return
             log.warning("batch failed, retrying jobs one by one", jobs=len(entries), error=repr(error))
             for entry in entries:
-                await self._commit_one(entry, is_plan)
+                await self._commit_one(entry)
             return
         self.batches += 1
         self.jobs += len(entries)
@@ -170,9 +162,9 @@ class GroupCommitWriter:
         for entry, result in zip(entries, results, strict=True):
             _settle(entry.future, result=result)
 
-    async def _commit_one(self, entry: Entry, is_plan: bool) -> None:
+    async def _commit_one(self, entry: Entry) -> None:
         try:
-            [result] = await (self._run_plans([entry]) if is_plan else self._run_jobs([entry]))
+            [result] = await self._run_plans([entry])
         except Exception as error:
             self._failed(error)
             _settle(entry.future, error=error)
@@ -198,23 +190,10 @@ class GroupCommitWriter:
             except Exception:
                 log.exception("store recovery listener failed")
 
-    @staticmethod
-    async def _run_jobs(entries: list[Entry]) -> list[Any]:
-        results: list[Any] = []
-        async with in_transaction() as connection:
-            for entry in entries:
-                assert entry.job is not None  # the writer hands job entries here, plan items to _run_plans
-                results.append(await entry.job(connection))
-        return results
-
     async def _run_plans(self, entries: list[Entry]) -> list[Any]:
         """A run of one handler's items becomes one plan; all plans share one transaction."""
         runs = [list(run) for _, run in groupby(entries, key=lambda e: e.handler)]
-        plans = []
-        for run in runs:
-            handler = run[0].handler
-            assert handler is not None  # plan items carry their handler
-            plans.append(handler([entry.item for entry in run]))
+        plans = [run[0].handler([entry.item for entry in run]) for run in runs]
         results: list[Any] = []
         for run, handled in zip(runs, await self.runner.run(plans), strict=True):
             if len(handled) != len(run):

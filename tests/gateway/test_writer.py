@@ -7,9 +7,17 @@ import asyncio
 import pytest
 from tortoise.exceptions import IntegrityError
 
+from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
 from csgw.gateway.storage.db import close_database, open_database
+from csgw.gateway.storage.plans import Insert, Plan, new_row
 from csgw.gateway.storage.writer import GroupCommitWriter, WriterClosed
+
+
+def new_agent(name: str) -> Plan[int]:
+    columns, row = new_row(Agent, {"name": name}, now())
+    [ident] = yield Insert("agent", columns, [row])
+    return ident
 
 
 @pytest.fixture
@@ -23,22 +31,17 @@ async def writer(database_url):
 
 
 async def test_concurrent_jobs_are_committed_in_groups(writer):
-    async def add(i: int):
-        async def job(connection):
-            return (await Agent.create(using_db=connection, name=f"agent-{i}")).id
-        return await writer.run(job)
-
-    ids = await asyncio.gather(*(add(i) for i in range(200)))
+    ids = await asyncio.gather(*(writer.run_plan(new_agent, f"agent-{i}") for i in range(200)))
     assert len(set(ids)) == 200
     assert await Agent.all().count() == 200
     assert writer.jobs == 200 and writer.batches < 200
 
 
 async def test_a_failing_job_does_not_take_its_batch_down(writer):
-    await writer.run(lambda c: Agent.create(using_db=c, name="taken"))
+    await writer.run_plan(new_agent, "taken")
 
     async def add(name: str):
-        return await writer.run(lambda c: Agent.create(using_db=c, name=name))
+        return await writer.run_plan(new_agent, name)
 
     results = await asyncio.gather(add("a"), add("taken"), add("b"), return_exceptions=True)
     assert isinstance(results[1], IntegrityError)
@@ -47,11 +50,11 @@ async def test_a_failing_job_does_not_take_its_batch_down(writer):
 
 async def test_closed_writer_refuses_and_queued_jobs_are_committed_first(writer):
     # gather starts its tasks in order: the five jobs are queued before close() begins.
-    runs = [writer.run(lambda c, i=i: Agent.create(using_db=c, name=f"q{i}")) for i in range(5)]
+    runs = [writer.run_plan(new_agent, f"q{i}") for i in range(5)]
     await asyncio.gather(*runs, writer.close())
     assert await Agent.all().count() == 5
     with pytest.raises(WriterClosed):
-        await writer.run(lambda c: Agent.create(using_db=c, name="late"))
+        await writer.run_plan(new_agent, "late")
 
 
 async def test_the_store_coming_back_is_reported_once_per_outage(writer):
@@ -60,16 +63,17 @@ async def test_the_store_coming_back_is_reported_once_per_outage(writer):
     recoveries: list[int] = []
     writer.on_recovered(lambda: recoveries.append(writer.jobs))
 
-    async def full(connection):
+    def full() -> Plan[None]:
         raise OperationalError("database or disk is full")
+        yield  # a plan: a generator
 
     async def add(name: str):
-        return await writer.run(lambda c: Agent.create(using_db=c, name=name))
+        return await writer.run_plan(new_agent, name)
 
     await add("before")
     for _ in range(2):
         with pytest.raises(OperationalError):
-            await writer.run(full)
+            await writer.run_plan(full)
     assert writer.failing and recoveries == []
     await add("back")
     await add("again")
@@ -79,6 +83,6 @@ async def test_the_store_coming_back_is_reported_once_per_outage(writer):
     await add("fine")
     assert recoveries == [2]
     with pytest.raises(OperationalError):
-        await writer.run(full)
+        await writer.run_plan(full)
     await add("second outage over")
     assert len(recoveries) == 2
