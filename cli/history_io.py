@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csgw.gateway.storage.dialect import Sql, as_datetime
+from csgw.gateway.storage.dialect import Sql
+from csgw.gateway.storage.timestamps import as_datetime
 
 # `id` last: a spreadsheet that picks columns by position keeps working.
 EXPORT_FIELDS = ("conversation_id", "channel", "account", "customer_id", "direction", "sender", "text",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from csgw.gateway.storage.dialect import Sql, as_datetime, as_float
+from csgw.gateway.storage.dialect import Sql, as_float
+from csgw.gateway.storage.timestamps import as_datetime
 
 Key = tuple[str, str]
 

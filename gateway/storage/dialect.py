@@ -7,12 +7,13 @@ the dialect's placeholders and date arithmetic, and normalises the rows that com
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from csgw.gateway.storage.db import current_connection
+from csgw.gateway.storage.timestamps import sqlite_text
 
 PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -47,22 +48,13 @@ class Sql:
         return PARAM.sub(place, query), values
 
     def value(self, value: Any) -> Any:
-        # SQLite keeps tortoise's text form, so range filters compare like the stored strings.
         if self.sqlite and isinstance(value, datetime):
-            return str(value.astimezone(UTC))
+            return sqlite_text(value)
         return value
 
     async def rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         text, values = self.compile(query, params)
         return [dict(row) for row in await self.connection.execute_query_dict(text, values)]
-
-
-def as_datetime(value: Any) -> datetime | None:
-    """A timestamp as a driver returns it (text on SQLite) as an aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    stamp = datetime.fromisoformat(str(value))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def as_float(value: Any, digits: int = 3) -> float | None:

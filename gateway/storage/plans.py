@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -28,6 +28,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.fields import BooleanField, DatetimeField, JSONField
 from tortoise.models import Model
+
+from csgw.gateway.storage.timestamps import as_datetime, sqlite_text
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -91,7 +93,7 @@ def _param(value: Any, sqlite: bool) -> Any:
     if isinstance(value, dict | list):
         return db_json(value)
     if sqlite and isinstance(value, datetime):
-        return value.isoformat(" ")  # what the ORM stores, so both read the same text
+        return sqlite_text(value)
     return value
 
 
@@ -161,13 +163,6 @@ def model_from_values(model: type[M], values: dict[str, Any]) -> M:
     return instance
 
 
-def _aware_datetime(value: Any) -> datetime:
-    """As the ORM reads a datetime with use_tz: aware, in UTC (SQLite hands back ISO text)."""
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def json_value(value: Any) -> Any:
     """A JSON column's value as Python (SQLite and asyncpg hand JSON back as text)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
@@ -182,7 +177,7 @@ def _converters(model: type[Model], columns: tuple[str, ...]) -> tuple[tuple[str
         field = fields[column]
         convert: Callable[[Any], Any] | None = None
         if isinstance(field, DatetimeField):
-            convert = _aware_datetime
+            convert = as_datetime
         elif isinstance(field, BooleanField):
             convert = bool
         elif isinstance(field, JSONField):

@@ -52,3 +52,21 @@ def test_a_row_just_inserted_keeps_its_python_values():
 def test_fewer_columns_than_fields_make_a_partial_model():
     partial = model_from_values(Message, {"id": 1, "text": "hi"})
     assert partial._partial and partial.text == "hi"
+
+
+def test_one_timestamp_rule_for_plans_and_the_read_side():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from csgw.gateway.storage.dialect import Sql
+    from csgw.gateway.storage.plans import _param
+    from csgw.gateway.storage.timestamps import as_datetime
+
+    shanghai = datetime(2026, 11, 26, 20, 30, tzinfo=timezone(timedelta(hours=8)))
+    written = _param(shanghai, sqlite=True)
+    assert written == "2026-11-26 12:30:00+00:00"  # stored in UTC, whoever's clock made it
+    sql = Sql.__new__(Sql)
+    sql.sqlite = True
+    assert sql.value(shanghai) == written  # the read side filters with the same text
+    assert as_datetime(written) == shanghai and as_datetime(written).tzinfo == UTC
+    assert as_datetime("2026-11-26 12:30:00") == datetime(2026, 11, 26, 12, 30, tzinfo=UTC)  # naive: UTC
+    assert as_datetime(shanghai).tzinfo == UTC and as_datetime(None) is None
