@@ -22,6 +22,7 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.health_check import CheckResult, HealthCheck
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.ports import ConversationOps, Cursors, Events, Gateway, Timers
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 from csgw.gateway.routing import (
@@ -30,7 +31,9 @@ from csgw.gateway.routing import (
     AssignmentRequest,
     Classification,
     Classifier,
+    QueueSpot,
 )
+from csgw.gateway.storage.store import DraftReply
 
 __all__ = [
     # registering
@@ -42,6 +45,11 @@ __all__ = [
     "Events",
     "ConversationOps",
     "Timers",
+    # records the ports and hooks hand over (read them; change them through `services.conversations`)
+    "Agent",
+    "Conversation",
+    "DraftReply",
+    "QueueSpot",
     # channels
     "Channel",
     "ChannelConfig",

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
 from csgw.gateway.storage.dialect import Sql, as_float
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ def parse_time(value: str, name: str) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=now().astimezone().tzinfo)
 
 
-def report_range(since: str | None, until: str | None, settings: Any, *, days: float = 30) -> ReportRange:
+def report_range(since: str | None, until: str | None, settings: Settings, *, days: float = 30) -> ReportRange:
     """The range a user asked for; by default the last `days` days up to now."""
     end = parse_time(until, "until") if until else now()
     start = parse_time(since, "since") if since else end - timedelta(days=days)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from csgw.gateway.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import Gateway
 
 STATIC = Path(__file__).parent / "static"
 ASSET_NAME = re.compile(r"^[a-z0-9_-]+\.(?:js|css|svg|png)$")
@@ -48,5 +51,5 @@ async def bare(request: web.Request) -> web.StreamResponse:
 
 
 @hookimpl
-def csgw_routes(services: Any) -> list[web.AbstractRouteDef]:
+def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef]:
     return [web.get("/console", bare), web.get("/console/", index), web.get("/console/{name}", asset)]

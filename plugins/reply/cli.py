@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress
@@ -17,6 +17,9 @@ from .embeddings import VectorCache
 from .engine import EngineSettings, ReplyEngine
 from .kb import KBError, KnowledgeBase, load_kb, render_yaml, save_kb
 from .plugin import VECTORS_FILE, default_embedder
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
 
 kb_app = typer.Typer(help="Knowledge base: import, export, test. 知识库：导入、导出、测试。", no_args_is_help=True)
 
@@ -48,7 +51,7 @@ def import_kb(
     _index_meaning(settings, kb)
 
 
-def _index_meaning(settings: Any, kb: KnowledgeBase) -> ReplyEngine:
+def _index_meaning(settings: Settings, kb: KnowledgeBase) -> ReplyEngine:
     """The engine over `kb` with its entries' vectors computed now (stored for the gateway);
     on words alone, with a warning, when the model or its store cannot be used."""
     engine_settings = EngineSettings.model_validate(settings.reply.engine)
@@ -93,7 +96,7 @@ def export_kb(file: Path | None = typer.Argument(None, help=".yaml or .csv; stdo
     err.print(f"exported {len(kb.entries)} entries to {file}", highlight=False)
 
 
-async def _stored_kb(settings: Any) -> KnowledgeBase:
+async def _stored_kb(settings: Settings) -> KnowledgeBase:
     """The stored knowledge base (or the configured file while the store is empty)."""
     kb = await kb_store.load_knowledge_base()
     if not kb.entries and settings.reply.knowledge_base:

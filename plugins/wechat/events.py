@@ -7,9 +7,12 @@ bot cannot answer and hand them over to a person.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from csgw.gateway.reply import Reply, ReplyContext
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
 
 GREETING_EVENT = {"wechat_oa": "subscribe", "wecom_kf": "enter_session"}
 
@@ -27,7 +30,7 @@ DEFAULT_GREETINGS: dict[str, dict[str, str]] = {
 }
 
 
-def greeting_for(settings: Any, plugin: str, account: str, language: str) -> str:
+def greeting_for(settings: Settings, plugin: str, account: str, language: str) -> str:
     """The account's `greeting` from the config; absent: the default in the server's language;
     an empty string turns greeting off."""
     for entry in settings.channels:
@@ -43,7 +46,7 @@ class EventReplies:
 
     priority = 1000  # before any knowledge base: there is no text to match
 
-    def __init__(self, plugin: str, settings: Any) -> None:
+    def __init__(self, plugin: str, settings: Settings) -> None:
         self.plugin = plugin
         self.name = f"{plugin}_events"
         self.settings = settings
