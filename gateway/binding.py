@@ -31,7 +31,8 @@ from csgw.gateway.models import Customer, CustomerIdentity
 from csgw.gateway.storage.plans import ExecuteMany, Plan, update, update_row
 
 if TYPE_CHECKING:
-    from csgw.gateway.services import GatewayServices
+    from csgw.gateway.storage.store import MessageStore
+    from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +86,7 @@ def check_shop_user_id(shop_user_id: str) -> str:
     return shop_user_id
 
 
-async def bind(services: GatewayServices, customer_id: int, shop_user_id: str | None, *,
+async def bind(writer: GroupCommitWriter, store: MessageStore, customer_id: int, shop_user_id: str | None, *,
                replace: bool = False) -> Customer:
     """Bind (or, with None, unbind) a customer; a customer already holding the id is merged into it.
 
@@ -101,11 +102,11 @@ async def bind(services: GatewayServices, customer_id: int, shop_user_id: str | 
     owner = await Customer.get_or_none(shop_user_id=shop_user_id) if shop_user_id else None
     if owner is None:
         try:
-            await services.writer.run_plan(update_row, "customer", customer.id, {"shop_user_id": shop_user_id})
+            await writer.run_plan(update_row, "customer", customer.id, {"shop_user_id": shop_user_id})
         except IntegrityError:  # another customer took the id meanwhile: they are one person
             owner = await Customer.get(shop_user_id=shop_user_id)
     if owner is not None:
-        customer = await merge_customers(services, customer, owner, shop_user_id=shop_user_id)
+        customer = await merge_customers(writer, store, customer, owner, shop_user_id=shop_user_id)
     log.info("customer bound", customer_id=customer.id, shop_user_id=shop_user_id)
     return await Customer.get(id=customer.id)
 
@@ -124,16 +125,16 @@ def merged_profile(keep: Customer, other: Customer) -> dict[str, Any]:
     }
 
 
-async def merge_customers(services: GatewayServices, keep: Customer, other: Customer,
+async def merge_customers(writer: GroupCommitWriter, store: MessageStore, keep: Customer, other: Customer,
                           **overrides: Any) -> Customer:
     """Move `other`'s identities, conversations and profile into `keep`, then delete `other`."""
     moved = await CustomerIdentity.filter(customer_id=other.id)
     profile = {**merged_profile(keep, other), **overrides}
 
     # Through the writer, so no inbound message lands on the old customer half-way.
-    await services.writer.run_plan(_merge_plan, keep.id, other.id, profile)
-    services.store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
-    services.store.customer_changed(keep.id)
+    await writer.run_plan(_merge_plan, keep.id, other.id, profile)
+    store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
+    store.customer_changed(keep.id)
     log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved))
     return await Customer.get(id=keep.id)
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from csgw.gateway.connection_stats import ConnectionStats
+from csgw.gateway.messages import Accepted, InboundMessage, OutboundMessage
 from csgw.gateway.redact import redact
 
 if TYPE_CHECKING:
-    from csgw.gateway.services import GatewayServices
+    from csgw.gateway.ports import ChannelHost
+
+# Accepted and InboundMessage live in messages.py; plugins written earlier import them from here.
+__all__ = ["Accepted", "Channel", "ChannelConfig", "ChannelConfigError", "ChannelNotReady", "InboundMessage",
+           "OutboundMessage", "SendError"]
 
 
 class ChannelConfig(BaseModel):
@@ -27,47 +30,6 @@ class ChannelConfig(BaseModel):
     account: str
     enabled: bool = True
     group: str | None = None  # default group for conversations from this account
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """A customer's message, normalised by its channel."""
-
-    channel: str
-    account: str
-    user_id: str  # the platform's id for the customer (OpenID, e-mail address, visitor id)
-    text: str
-    external_id: str | None = None  # the platform's message id; dedupe key per account
-    kind: str = "text"  # text, image, voice, video, location, link, file, event
-    payload: dict[str, Any] = field(default_factory=dict)
-    platform_ts: datetime | None = None
-    profile: dict[str, Any] = field(default_factory=dict)  # nickname, avatar, e-mail name
-    thread_key: str | None = None  # a channel's own conversation key (e-mail thread)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    """A stored message on its way to a customer; `message_id` is the idempotency key."""
-
-    message_id: int
-    conversation_id: int
-    channel: str
-    account: str
-    user_id: str
-    text: str
-    sender: str  # bot, agent, system
-    payload: dict[str, Any] = field(default_factory=dict)
-    attempt: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """What `GatewayServices.accept` answers once an inbound message is durable."""
-
-    message_id: int
-    conversation_id: int
-    duplicate: bool
-    inline_replies: list[OutboundMessage] = field(default_factory=list)
 
 
 class ChannelConfigError(Exception):
@@ -93,7 +55,7 @@ class Channel(ABC):
     plugin: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
 
-    def __init__(self, config: ChannelConfig, services: GatewayServices) -> None:
+    def __init__(self, config: ChannelConfig, services: ChannelHost) -> None:
         self.config = config
         self.services = services
         self.stats = ConnectionStats()
@@ -104,7 +66,7 @@ class Channel(ABC):
         return self.config.account
 
     @classmethod
-    def app_routes(cls, services: GatewayServices) -> Iterable[web.AbstractRouteDef]:
+    def app_routes(cls, services: ChannelHost) -> Iterable[web.AbstractRouteDef]:
         """Routes the channel type needs besides `/webhooks/{plugin}/{account}`."""
         return ()
 

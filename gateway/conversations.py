@@ -19,15 +19,25 @@ import structlog
 from tortoise.expressions import Q
 
 from csgw.gateway.clock import now
+from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.plans import update_row
-from csgw.gateway.storage.store import ConversationUpdate, DraftReply
+from csgw.gateway.storage.store import ConversationUpdate
 from csgw.gateway.texts import text
 from csgw.gateway.views import agent_view, conversation_view
 
 if TYPE_CHECKING:
-    from csgw.gateway.services import GatewayServices
+    from collections.abc import Mapping
+
+    from csgw.config.schema import Settings
+    from csgw.gateway.channel import Channel
+    from csgw.gateway.outbox import Outbox
+    from csgw.gateway.plugin_host import PluginHost
+    from csgw.gateway.ports import Events, Gateway
+    from csgw.gateway.routing import Assigner
+    from csgw.gateway.storage.store import MessageStore
+    from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
 
@@ -65,13 +75,27 @@ def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
 
 
 class ConversationService:
-    def __init__(self, services: GatewayServices) -> None:
-        self.services = services
+    """The conversation state machine (`ConversationOps` to plugins); `hooks` are told with `gateway`."""
+
+    def __init__(
+        self, settings: Settings, store: MessageStore, writer: GroupCommitWriter, events: Events,
+        outbox: Outbox, assigners: list[Assigner], channels: Mapping[tuple[str, str], Channel], *,
+        hooks: PluginHost, gateway: Gateway,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.writer = writer
+        self.events = events
+        self.outbox = outbox
+        self.assigners = assigners
+        self.channels = channels
+        self.hooks = hooks
+        self.gateway = gateway
         self._lock = asyncio.Lock()
 
     @property
     def language(self) -> str:
-        return self.services.settings.server.language
+        return self.settings.server.language
 
     def queue_lock(self) -> asyncio.Lock:
         """Held while deciding and writing an assignment, or reading the queue to act on it."""
@@ -80,7 +104,7 @@ class ConversationService:
     @property
     def handover_flags(self) -> frozenset[str]:
         """Flags the assigners' decisions set that end with the hand-over (an offer, a hold)."""
-        return frozenset(k for a in self.services.assigners for k in getattr(a, "handover_flags", ()))
+        return frozenset(k for a in self.assigners for k in getattr(a, "handover_flags", ()))
 
     def _held(self, conversation: Conversation) -> bool:
         return any(k in (conversation.flags or {}) for k in self.handover_flags)
@@ -98,8 +122,15 @@ class ConversationService:
         """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""
         if group or conversation.group:
             return group or conversation.group
-        by_state = self.services.settings.assignment.state_groups.get(customer.state) if customer else None
-        return by_state or self.services.default_group(conversation)
+        by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
+        return by_state or self.default_group(conversation)
+
+    def default_group(self, conversation: Conversation) -> str | None:
+        """The group of the conversation's channel account, else `[assignment] default_group`."""
+        channel = self.channels.get((conversation.channel, conversation.account))
+        if channel is not None and channel.config.group:
+            return channel.config.group
+        return self.settings.assignment.default_group
 
     async def decide(self, conversation: Conversation, group: str | None, priority: int,
                      customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
@@ -114,7 +145,7 @@ class ConversationService:
             customer=customer_profile(customer),
             flags=dict(flags if flags is not None else conversation.flags or {}),
         )
-        for assigner in self.services.assigners:
+        for assigner in self.assigners:
             try:
                 decision = await assigner.decide(request)
             except Exception:
@@ -157,7 +188,7 @@ class ConversationService:
         if decision.action == "assign" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
             update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
-            await self.services.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
+            await self.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
                 text("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
@@ -192,7 +223,7 @@ class ConversationService:
         recent = await (query.filter(group=group) if group else query).order_by("-id").limit(20)
         spans = [(c.closed_at - c.assigned_at).total_seconds() for c in recent if c.closed_at and c.assigned_at]
         spans = [s for s in spans if s > 0]
-        return sum(spans) / len(spans) if spans else self.services.settings.assignment.expected_handle_seconds
+        return sum(spans) / len(spans) if spans else self.settings.assignment.expected_handle_seconds
 
     async def take(self, conversation: Conversation, agent: Agent) -> Conversation:
         if conversation.state == "closed":
@@ -237,7 +268,7 @@ class ConversationService:
     async def close(self, conversation: Conversation) -> Conversation:
         if conversation.state == "closed":
             raise ConversationError("closed", "the conversation is already closed")
-        self.services.store.forget_conversation(conversation)
+        self.store.forget_conversation(conversation)
         freed = conversation.agent_id
         note = DraftReply(text("conversation.closed", self.language), "system", {"survey": True})
         await self._write(conversation, "closed", [note], {"state": "closed", "closed_at": now()})
@@ -288,7 +319,7 @@ class ConversationService:
         elif agent.status == "online":
             agent.auto_away_since = now()
         agent.status = status
-        await self.services.writer.run_plan(
+        await self.writer.run_plan(
             update_row, "agent", agent.id, {"status": status, "auto_away_since": agent.auto_away_since})
         log.info("agent status changed", agent=agent.name, status=status, reason=reason)
         return await self.agent_changed(agent)
@@ -296,7 +327,7 @@ class ConversationService:
     async def agent_changed(self, agent: Agent) -> dict[str, Any]:
         """An agent's status, capacity or skills changed: pull or hand back work, then tell everyone."""
         mine = await Conversation.filter(state="assigned", agent_id=agent.id)
-        if agent.status == "offline" and self.services.settings.assignment.requeue_on_offline:
+        if agent.status == "offline" and self.settings.assignment.requeue_on_offline:
             await self.requeue(mine, "agent offline")
         elif agent.status != "online":
             # Not yet accepted (an offer): someone at the desk should have it.
@@ -305,7 +336,7 @@ class ConversationService:
             await self.dispatch_queue()
         loads = await self.agent_loads()
         view = agent_view(agent, loads.get(agent.id, 0))
-        self.services.events.publish("agent.updated", view)
+        self.events.publish("agent.updated", view)
         return view
 
     async def tell(self, conversation: Conversation, change: str, drafts: list[DraftReply], **values: Any) -> None:
@@ -318,10 +349,10 @@ class ConversationService:
 
     async def _write(self, conversation: Conversation, change: str, drafts: list[DraftReply],
                      values: dict[str, Any]) -> None:
-        await self.services.store.store_replies(conversation, drafts, update=ConversationUpdate(values))
+        await self.store.store_replies(conversation, drafts, update=ConversationUpdate(values))
         if drafts:
-            self.services.outbox.wake()
+            self.outbox.wake()
         view = conversation_view(conversation)
         view["change"] = change
-        self.services.events.publish("conversation.updated", view)
-        await self.services.host.conversation_changed(self.services, conversation_view(conversation), change)
+        self.events.publish("conversation.updated", view)
+        await self.hooks.conversation_changed(self.gateway, conversation_view(conversation), change)

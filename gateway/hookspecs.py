@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
     from csgw.config.schema import Settings
     from csgw.gateway.api.routes import ApiRoute
-    from csgw.gateway.channel import Channel, OutboundMessage
+    from csgw.gateway.channel import Channel
     from csgw.gateway.health_check import HealthCheck
+    from csgw.gateway.messages import OutboundMessage
     from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.reply import ReplyHandler

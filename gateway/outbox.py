@@ -18,8 +18,9 @@ from typing import Any
 import structlog
 from tortoise.functions import Min
 
-from csgw.gateway.channel import Channel, OutboundMessage, SendError
+from csgw.gateway.channel import Channel, SendError
 from csgw.gateway.clock import now
+from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message, OutboxItem
 from csgw.gateway.storage.plans import (
     ExecuteMany,

@@ -24,18 +24,26 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from csgw.gateway.channel import Accepted, InboundMessage, OutboundMessage
+from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ratings import rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
-from csgw.gateway.storage.store import ConversationUpdate, DraftReply, StoredInbound
+from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.texts import text
 from csgw.gateway.views import conversation_view, message_view, outbound_view
 
 if TYPE_CHECKING:
-    from csgw.gateway.services import GatewayServices
+    from csgw.config.schema import Settings
+    from csgw.gateway.conversations import ConversationService
+    from csgw.gateway.outbox import Outbox
+    from csgw.gateway.plugin_host import PluginHost
+    from csgw.gateway.ports import Events, Gateway
+    from csgw.gateway.reply import ReplyHandler
+    from csgw.gateway.routing import Classifier
+    from csgw.gateway.storage.store import MessageStore
+    from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
 
@@ -67,23 +75,37 @@ class InlineClaim:
 
 
 class Pipeline:
-    def __init__(self, services: GatewayServices) -> None:
-        self.services = services
+    """Takes inbound messages from `accept` to their stored answers; `hooks` are told with `gateway`."""
+
+    def __init__(
+        self, settings: Settings, store: MessageStore, writer: GroupCommitWriter, events: Events,
+        outbox: Outbox, conversations: ConversationService, *, replies: list[ReplyHandler],
+        classifiers: list[Classifier], hooks: PluginHost, gateway: Gateway,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.events = events
+        self.outbox = outbox
+        self.conversations = conversations
+        self.replies = replies
+        self.classifiers = classifiers
+        self.hooks = hooks
+        self.gateway = gateway
+        self.stopping = False  # a stop began: stalled messages wait for the next start
         self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
         self._stalled: set[int] = set()  # message ids whose answer the store could not write
         self._store_back = asyncio.Event()
         self._retrying: asyncio.Task[None] | None = None
-        services.writer.on_recovered(self._store_back.set)
+        writer.on_recovered(self._store_back.set)
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store `inbound` durably; start answering it; optionally wait for inline replies."""
-        services = self.services
-        stored = await services.store.store_inbound(inbound)
+        stored = await self.store.store_inbound(inbound)
         bound = log.bind(channel=inbound.channel, account=inbound.account,
                          conversation_id=stored.conversation_id, message_id=stored.message_id)
         if stored.duplicate:
             bound.info("duplicate inbound message", external_id=inbound.external_id)
-            inline = await services.store.inline_replies_for(stored.message_id) if wait_reply else []
+            inline = await self.store.inline_replies_for(stored.message_id) if wait_reply else []
             return Accepted(stored.message_id, stored.conversation_id, True, inline)
         bound.info("inbound message stored", kind=inbound.kind)
         claim = InlineClaim() if wait_reply else None
@@ -100,7 +122,7 @@ class Pipeline:
     async def drain(self) -> None:
         """Wait for the messages being processed; in a shutdown, stalled ones wait for the next
         start."""
-        if self._retrying is not None and self.services.stopping:
+        if self._retrying is not None and self.stopping:
             self._retrying.cancel()
             await asyncio.gather(self._retrying, return_exceptions=True)
         if self._tasks:
@@ -128,7 +150,7 @@ class Pipeline:
 
     def _stall(self, message_id: int) -> None:
         self._stalled.add(message_id)
-        if self._retrying is None and not self.services.stopping:
+        if self._retrying is None and not self.stopping:
             self._retrying = asyncio.create_task(self._retry_stalled(), name="csgw-stalled")
 
     async def _retry_stalled(self) -> None:
@@ -138,7 +160,7 @@ class Pipeline:
         first, so none is ever processed by two tries."""
         delay, everything = RETRY_FIRST_SECONDS, False
         try:
-            while self._stalled and not self.services.stopping:
+            while self._stalled and not self.stopping:
                 if not everything:
                     try:
                         await asyncio.wait_for(self._store_back.wait(), delay)
@@ -188,38 +210,37 @@ class Pipeline:
             return []
 
     async def process(self, stored: StoredInbound, claim: InlineClaim | None = None) -> list[OutboundMessage]:
-        services = self.services
         conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
         message = stored.message or await Message.get(id=stored.message_id)
         if (conversation.flags or {}).get("reply_blocked_reason"):
             # The customer wrote: the platform's reply window is open again.
             conversation.flags = {k: v for k, v in conversation.flags.items() if k != "reply_blocked_reason"}
-            await services.store.store_replies(conversation, [], update=ConversationUpdate({"flags": conversation.flags}))
+            await self.store.store_replies(conversation, [], update=ConversationUpdate({"flags": conversation.flags}))
         if conversation.state == "closed":
             return await self._closed_meanwhile(conversation, message)
         if self._asks_to_close(message.text):
-            await services.store.store_replies(conversation, [], answers=message.id)
-            await services.conversations.close(conversation)
+            await self.store.store_replies(conversation, [], answers=message.id)
+            await self.conversations.close(conversation)
             return []
         if conversation.state in ("queued", "assigned") or (message.payload or {}).get("no_auto_reply"):
             # A person has this conversation, or the message is noise nobody should answer
             # (auto-replies, bounces, mailing lists): stored and visible, the bot stays quiet.
-            await services.store.store_replies(conversation, [], answers=message.id)
+            await self.store.store_replies(conversation, [], answers=message.id)
             return []
         context = ReplyContext(
             conversation_id=conversation.id, customer_id=conversation.customer_id,
             channel=conversation.channel, account=conversation.account, text=message.text,
             kind=message.kind, payload=message.payload or {}, bot_state=conversation.bot_state or {},
-            language=services.settings.server.language, is_first_message=stored.new_conversation,
-            is_new_customer=services.store.unchanged_new_customer(stored),
+            language=self.settings.server.language, is_first_message=stored.new_conversation,
+            is_new_customer=self.store.unchanged_new_customer(stored),
         )
         verdict = await self._classify(context)
-        reply = None if verdict.handover else await services.host.first_reply(services.reply_handlers, context)
+        reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
         drafts, update = self._bot_answer(reply, verdict, conversation)
         if reply is None or reply.handover or verdict.handover:
             group = verdict.group or (reply.group if reply else None)
-            async with services.conversations.queue_lock():
-                extra_drafts, extra_update = await services.conversations.plan_handover(
+            async with self.conversations.queue_lock():
+                extra_drafts, extra_update = await self.conversations.plan_handover(
                     conversation, group=group, priority=max(verdict.priority, conversation.priority),
                     flags=update.get("flags"))
                 drafts += extra_drafts
@@ -228,7 +249,7 @@ class Pipeline:
         return await self._record(conversation, message, drafts, update, claim)
 
     def _asks_to_close(self, text: str) -> bool:
-        words = {w.lower() for w in self.services.settings.reply.close_keywords}
+        words = {w.lower() for w in self.settings.reply.close_keywords}
         return text.strip().lower() in words
 
     async def _closed_meanwhile(self, conversation: Conversation, message: Message) -> list[OutboundMessage]:
@@ -238,9 +259,9 @@ class Pipeline:
         if score is None:
             log.info("message left in a conversation closed since", conversation_id=conversation.id,
                      message_id=message.id)
-            await self.services.store.store_replies(conversation, [], answers=message.id)
+            await self.store.store_replies(conversation, [], answers=message.id)
             return []
-        language = self.services.settings.server.language
+        language = self.settings.server.language
         thanks = DraftReply(text("survey.thanks", language), "system")
         log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
         return await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
@@ -249,15 +270,14 @@ class Pipeline:
         self, conversation: Conversation, message: Message, drafts: list[DraftReply],
         update: dict, claim: InlineClaim | None,
     ) -> list[OutboundMessage]:
-        services = self.services
         inline = claim.take() if claim is not None else False
-        outbound = await services.store.store_replies(
+        outbound = await self.store.store_replies(
             conversation, drafts, answers=message.id, inline=inline, update=ConversationUpdate(update))
-        if update and services.events.listening:
-            services.events.publish("conversation.updated", conversation_view(conversation))
+        if update and self.events.listening:
+            self.events.publish("conversation.updated", conversation_view(conversation))
         self._announce_outbound(outbound)
         if outbound and not inline:
-            services.outbox.wake()
+            self.outbox.wake()
         return outbound
 
     @staticmethod
@@ -282,7 +302,7 @@ class Pipeline:
 
     async def _classify(self, context: ReplyContext) -> Classification:
         verdicts = []
-        for classifier in self.services.classifiers:
+        for classifier in self.classifiers:
             try:
                 verdict = await classifier.classify(context)
             except Exception:
@@ -301,14 +321,14 @@ class Pipeline:
     async def _announce_inbound(self, stored: StoredInbound) -> None:
         message = stored.message or await Message.get(id=stored.message_id)
         view = message_view(message)
-        self.services.events.publish("message.created", view)
-        if stored.new_conversation and self.services.events.listening:
+        self.events.publish("message.created", view)
+        if stored.new_conversation and self.events.listening:
             conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
-            self.services.events.publish("conversation.updated", conversation_view(conversation, message))
-        await self.services.host.message_received(self.services, view, stored.profile)
+            self.events.publish("conversation.updated", conversation_view(conversation, message))
+        await self.hooks.message_received(self.gateway, view, stored.profile)
 
     def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
-        if not self.services.events.listening:
+        if not self.events.listening:
             return
         for message in outbound:
-            self.services.events.publish("message.created", outbound_view(message))
+            self.events.publish("message.created", outbound_view(message))

@@ -16,7 +16,8 @@ import pluggy
 import structlog
 
 from csgw.gateway import hookspecs
-from csgw.gateway.channel import Channel, OutboundMessage
+from csgw.gateway.channel import Channel
+from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 
 if TYPE_CHECKING:

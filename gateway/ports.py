@@ -1,6 +1,9 @@
 """The narrow interfaces plugins are handed: what they may use of a running gateway, nothing more.
 
-`GatewayServices` satisfies `Gateway`; plugins and their type checkers see only this Protocol.
+A channel is handed a `ChannelHost`; hooks get a `Gateway` (a `ChannelHost` that also reaches
+conversations and timers). The gateway's services object (`gateway/services.py`) satisfies both;
+plugins and their type checkers see only these Protocols. This module imports no other part of
+the gateway at run time.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
     from csgw.config.schema import Settings
-    from csgw.gateway.channel import Accepted, Channel, InboundMessage
+    from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
     from csgw.gateway.models import Agent, Conversation
     from csgw.gateway.routing import QueueSpot
-    from csgw.gateway.storage.store import DraftReply
 
 
 class Cursors(Protocol):
@@ -93,8 +95,22 @@ class Timers(Protocol):
     def every(self, name: str, job: Callable[[], Awaitable[None]], seconds: float) -> object: ...
 
 
-class Gateway(Protocol):
-    """The running gateway as hooks (`services`) and channels see it."""
+class RunningChannel(Protocol):
+    """A running channel as `channel()` hands it out; a plugin narrows it to its own class with
+    `isinstance` to reach more."""
+
+    @property
+    def account(self) -> str: ...
+
+    async def send(self, message: OutboundMessage) -> None: ...
+
+    async def typing(self, user_id: str, on: bool) -> None: ...
+
+    def health_detail(self) -> dict[str, Any]: ...
+
+
+class ChannelHost(Protocol):
+    """What a channel may ask of the gateway (`Channel.services`)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -110,12 +126,6 @@ class Gateway(Protocol):
     def events(self) -> Events: ...
 
     @property
-    def conversations(self) -> ConversationOps: ...
-
-    @property
-    def timers(self) -> Timers: ...
-
-    @property
     def cursors(self) -> Cursors: ...
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
@@ -128,6 +138,34 @@ class Gateway(Protocol):
         customer behind (channel, account, user_id), created if new; returns the customer's id."""
         ...
 
-    def channel(self, plugin: str, account: str) -> Channel | None:
+    async def platform_user_id(self, conversation_id: int) -> str:
+        """The platform's id of the customer a conversation is with ("" when unknown)."""
+        ...
+
+    async def rate(self, conversation_id: int, score: int) -> None:
+        """Record a customer's satisfaction score (1-5) for a conversation."""
+
+    async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
+        """A reply the platform first took did not reach the customer after all: agents see why."""
+
+    def channel(self, plugin: str, account: str) -> RunningChannel | None:
         """The running channel of one `[[channels]]` entry, if it is enabled."""
         ...
+
+
+class Gateway(ChannelHost, Protocol):
+    """The running gateway as hooks (`services`) see it."""
+
+    @property
+    def conversations(self) -> ConversationOps: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    async def say(self, conversation: Conversation, text: str) -> None:
+        """Send the customer a system message in the conversation, changing nothing else (an
+        answer while a person has it)."""
+
+    async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
+        """Bind a customer to the shop's account id, merging a customer who already holds it;
+        `BindingError` (`csgw.gateway.binding`) when it cannot be (`replace`: over another id)."""

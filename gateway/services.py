@@ -16,21 +16,19 @@ from aiohttp import web
 from csgw.config.errors import ConfigError
 from csgw.config.loader import validate_section
 from csgw.config.schema import Settings
-from csgw.gateway.channel import (
-    Accepted,
-    Channel,
-    ChannelConfigError,
-    ChannelNotReady,
-    InboundMessage,
-)
+from csgw.gateway.api.routes import ApiRoute
+from csgw.gateway.binding import bind
+from csgw.gateway.channel import Channel, ChannelConfigError, ChannelNotReady
 from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.events import EventBus
-from csgw.gateway.models import ChannelAccount, Conversation
+from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
+from csgw.gateway.models import ChannelAccount, Conversation, Message
 from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.ratings import rate
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, open_database, plan_runner
 from csgw.gateway.storage.store import MessageStore
@@ -67,6 +65,9 @@ def build_channels(settings: Settings, host: PluginHost, services: GatewayServic
 
 
 class GatewayServices:
+    """The running gateway: it satisfies the `Gateway` port plugins are handed (`gateway/ports.py`)
+    and wires the core's parts, each handed only the collaborators it uses."""
+
     def __init__(self, settings: Settings, host: PluginHost) -> None:
         self.settings = settings
         self.host = host
@@ -75,22 +76,34 @@ class GatewayServices:
         self.writer = GroupCommitWriter(settings.database.max_batch)
         self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
         self.cursors = CursorStore(self.writer)
-        self.pipeline = Pipeline(self)
-        self.conversations = ConversationService(self)
         self.timers = Timers()  # plugins' periodic jobs, started in csgw_startup
         self.reply_handlers = host.reply_handlers(settings)
         self.assigners = host.assigners(settings)
         self.classifiers = host.classifiers(settings)
+        self.http: aiohttp.ClientSession | None = None
         self.channels = build_channels(settings, host, self)
         self.channel_types = {plugin: cls for plugin, (cls, _) in host.channel_types().items()}
         self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result)
-        self.http: aiohttp.ClientSession | None = None
+        self.conversations = ConversationService(
+            settings, self.store, self.writer, self.events, self.outbox, self.assigners, self.channels,
+            hooks=host, gateway=self)
+        self.pipeline = Pipeline(
+            settings, self.store, self.writer, self.events, self.outbox, self.conversations,
+            replies=self.reply_handlers, classifiers=self.classifiers, hooks=host, gateway=self)
         self.started = False
-        self.stopping = False  # set when a stop begins: /readyz turns traffic away from then on
         self.extra_health_checks: list[Any] = []
         self.store_writes = StoreWrites()
         self._background: set[asyncio.Task[None]] = set()
         self._starters: set[asyncio.Task[None]] = set()  # channels not ready at start-up, retried
+
+    @property
+    def stopping(self) -> bool:
+        """A stop has begun: /readyz turns traffic away, stalled answers wait for the next start."""
+        return self.pipeline.stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self.pipeline.stopping = value
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated) and answer it; see `Pipeline.accept`."""
@@ -111,11 +124,21 @@ class GatewayServices:
     def channel(self, plugin: str, account: str) -> Channel | None:
         return self.channels.get((plugin, account))
 
-    def default_group(self, conversation: Conversation) -> str | None:
-        channel = self.channels.get((conversation.channel, conversation.account))
-        if channel is not None and channel.config.group:
-            return channel.config.group
-        return self.settings.assignment.default_group
+    async def platform_user_id(self, conversation_id: int) -> str:
+        return await self.store.platform_user_id_for(conversation_id)
+
+    async def rate(self, conversation_id: int, score: int) -> None:
+        await rate(self.writer, conversation_id, score)
+
+    async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
+        await self.outbox.mark_undelivered(message_id, error, code)
+
+    async def say(self, conversation: Conversation, text: str) -> None:
+        await self.store.store_replies(conversation, [DraftReply(text, "system")])
+        self.outbox.wake()
+
+    async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
+        await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
 
     async def start(self) -> None:
         """Store first, then plugins (knowledge base loaded), then unanswered messages, then
@@ -175,14 +198,12 @@ class GatewayServices:
         self.started = False
         log.info("gateway stopped")
 
-    def app_routes(self) -> tuple[list[web.AbstractRouteDef], list[Any]]:
+    def app_routes(self) -> tuple[list[web.AbstractRouteDef], list[ApiRoute]]:
         """(plain routes, agent-API routes) from channel types and `csgw_routes` plugins."""
         routes: list[web.AbstractRouteDef] = []
         for plugin in sorted({p for p, _ in self.channels} | set(self.channel_types)):
             cls = self.channel_types[plugin]
             routes.extend(cls.app_routes(self))
-        from csgw.gateway.api.routes import ApiRoute  # the api package imports this module
-
         extra = self.host.routes(self)
         api = [route for route in extra if isinstance(route, ApiRoute)]
         return routes + [route for route in extra if not isinstance(route, ApiRoute)], api
@@ -192,10 +213,11 @@ class GatewayServices:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _on_send_result(self, result: str, message: Any, **detail: Any) -> None:
-        if result == "sent":
+    def _on_send_result(self, result: str, message: OutboundMessage | Message, **detail: Any) -> None:
+        # The outbox reports a send with the message it sent, a failure with the stored record.
+        if result == "sent" and isinstance(message, OutboundMessage):
             self._run_in_background(self.host.message_sent(self, message))
-        elif result == "failed":
+        elif result == "failed" and isinstance(message, Message):
             view = message_view(message)
             view["delivery"] = "failed"
             self.events.publish("message.updated", view)

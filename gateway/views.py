@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from csgw.gateway.channel import OutboundMessage
 from csgw.gateway.clock import now
+from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Agent, Conversation, Customer, Message
 
 

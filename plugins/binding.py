@@ -3,17 +3,21 @@ customer to the shop's own account id (code format in `gateway/binding.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from csgw.gateway.binding import BindingError, bind, bind_request, read_code
+from csgw.gateway.binding import BindingError, bind_request, read_code
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.reply import Reply, ReplyContext
-from csgw.gateway.storage.store import DraftReply
 from csgw.gateway.texts import text
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
+    from csgw.gateway.ports import Gateway
 
 log = structlog.get_logger(__name__)
 VERIFIED = "verified_shop_user_id"
@@ -23,7 +27,7 @@ CHECKED_LIMIT = 100_000
 class Binder:
     """One gateway's binding work; remembers identities already checked, so most messages cost nothing."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Gateway) -> None:
         self.services = services
         self.checked: set[tuple[str, str, str]] = set()
 
@@ -31,7 +35,7 @@ class Binder:
         """Bind the customer the code names; the customer's answer either way."""
         try:
             shop_user_id = read_code(self.services.settings.customers.binding_secret or "", code, now())
-            await bind(self.services, customer_id, shop_user_id)
+            await self.services.bind_customer(customer_id, shop_user_id)
         except BindingError as error:
             log.info("binding code refused", customer_id=customer_id, reason=error.code)
             return text(f"binding.{error.code}", language)
@@ -46,7 +50,7 @@ class Binder:
         """
         if profile is not None and not profile.get(VERIFIED):
             return
-        user_id = await self.services.store.platform_user_id_for(message["conversation_id"])
+        user_id = await self.services.platform_user_id(message["conversation_id"])
         key = (message["channel"], message["account"], user_id)
         if key in self.checked:
             return
@@ -56,7 +60,7 @@ class Binder:
             customer = await Customer.get_or_none(id=identity.customer_id)
             if customer is not None and customer.shop_user_id != verified:
                 # The shop's own login outranks whatever this customer was bound to before.
-                await bind(self.services, customer.id, str(verified), replace=True)
+                await self.services.bind_customer(customer.id, str(verified), replace=True)
         if len(self.checked) >= CHECKED_LIMIT:
             self.checked.clear()
         self.checked.add(key)
@@ -70,8 +74,7 @@ class Binder:
         if conversation is None or conversation.state not in ("queued", "assigned"):
             return  # the bot's turn: the reply handler answers
         answer = await self.bind_code(conversation.customer_id, code, self.services.settings.server.language)
-        await self.services.store.store_replies(conversation, [DraftReply(answer, "system")])
-        self.services.outbox.wake()
+        await self.services.say(conversation, answer)
 
 
 class BindingReplies:
@@ -80,7 +83,7 @@ class BindingReplies:
     name = "binding"
     priority = 1000
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.binder: Binder | None = None  # set at startup, once the gateway's services exist
 
@@ -92,28 +95,34 @@ class BindingReplies:
 
 
 _binders: dict[int, Binder] = {}
+# Every handler made for a gateway: at its start, the gateway's own (made with its settings) get
+# its binder, without asking the gateway for its handlers.
+_handlers: weakref.WeakSet[BindingReplies] = weakref.WeakSet()
 
 
 @hookimpl
-def csgw_reply_handlers(settings: Any) -> list[BindingReplies]:
-    return [BindingReplies(settings)]
+def csgw_reply_handlers(settings: Settings) -> list[BindingReplies]:
+    handler = BindingReplies(settings)
+    _handlers.add(handler)
+    return [handler]
 
 
 @hookimpl
-def csgw_startup(services: Any) -> None:
+def csgw_startup(services: Gateway) -> None:
     binder = _binders[id(services)] = Binder(services)
-    for handler in services.reply_handlers:
-        if isinstance(handler, BindingReplies):
+    for handler in _handlers:
+        if handler.settings is services.settings:
             handler.binder = binder
 
 
 @hookimpl
-def csgw_shutdown(services: Any) -> None:
+def csgw_shutdown(services: Gateway) -> None:
     _binders.pop(id(services), None)
 
 
 @hookimpl
-async def csgw_message_received(services: Any, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
+async def csgw_message_received(services: Gateway, message: dict[str, Any],
+                                profile: dict[str, Any] | None) -> None:
     binder = _binders.get(id(services))
     if binder is None:
         return

@@ -13,8 +13,8 @@ from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.conversations import ConversationError
+from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Conversation, Customer, Message
-from csgw.gateway.storage.store import DraftReply
 from csgw.gateway.views import conversation_view, message_view
 
 routes = ApiRoutes()

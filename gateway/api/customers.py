@@ -101,16 +101,17 @@ def profile_changes(body: dict[str, Any], customer: Customer) -> dict[str, Any]:
                   "shop_user_id": {"type": ["string", "null"], "maxLength": 128}}})
 async def patch_customer(request: web.Request) -> web.Response:
     await authenticate(request)
+    services = services_of(request)
     customer = await customer_or_404(request)
     body = await read_json(request)
     changes = profile_changes(body, customer)
     if changes:
-        await services_of(request).writer.run_plan(update_row, "customer", customer.id, {**changes, "updated_at": now()})
+        await services.writer.run_plan(update_row, "customer", customer.id, {**changes, "updated_at": now()})
         customer = await Customer.get(id=customer.id)
     if "shop_user_id" in body:
         # Another customer bound to the same shop account is the same person: merged into this one.
         try:
-            customer = await bind(services_of(request), customer.id, body["shop_user_id"], replace=True)
+            customer = await bind(services.writer, services.store, customer.id, body["shop_user_id"], replace=True)
         except BindingError as error:
             raise ApiError(422, error.code, str(error)) from None
     return web.json_response(await full_view(customer))
@@ -153,4 +154,4 @@ async def merge_customer(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "no such customer to merge")
     if other.id == keep.id:
         raise ApiError(422, "bad_field", "a customer cannot be merged into itself")
-    return web.json_response(await full_view(await merge_customers(services, keep, other)))
+    return web.json_response(await full_view(await merge_customers(services.writer, services.store, keep, other)))

@@ -8,12 +8,12 @@ thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csgw.gateway.channel import InboundMessage, OutboundMessage
 from csgw.gateway.clock import now
+from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ratings import rating_payload, score_in
 from csgw.gateway.storage.customer_plans import customer_for_identity
@@ -51,14 +51,6 @@ class StoredInbound:
     conversation: Conversation | None = None  # as read in the storing transaction
     profile: dict[str, Any] | None = None  # what the channel sent about the sender (None: unknown)
     new_customer: bool = False  # the customer record was created for this message
-
-
-@dataclass(slots=True)
-class DraftReply:
-    text: str
-    sender: str = "bot"
-    payload: dict[str, Any] = field(default_factory=dict)
-    agent_id: int | None = None
 
 
 @dataclass(slots=True)

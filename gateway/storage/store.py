@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csgw.gateway.bounded_cache import BoundedCache
-from csgw.gateway.channel import InboundMessage, OutboundMessage
+from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, CustomerIdentity, Message
 from csgw.gateway.storage.message_plans import (
-    DraftReply,
     InboundHints,
     ReplyBatchItem,
     StoredInbound,

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import structlog
 
 from csgw.gateway.clock import now
+from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Conversation
 from csgw.gateway.ports import ConversationOps
-from csgw.gateway.storage.store import DraftReply
 from csgw.plugins.assignment.texts import text
 
 log = structlog.get_logger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import SecretStr, model_validator
 
@@ -14,10 +14,9 @@ from csgw.gateway.channel import (
     ChannelConfig,
     ChannelConfigError,
     ChannelNotReady,
-    InboundMessage,
-    OutboundMessage,
     SendError,
 )
+from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.plugins.email.compose import Sender, compose, outbound_message_id
 from csgw.plugins.email.imap_sync import (
     FetchedMail,
@@ -31,6 +30,9 @@ from csgw.plugins.email.parse import AttachmentLimits, ParsedMail, parse_mail
 from csgw.plugins.email.smtp_send import SmtpSettings, send_mail
 from csgw.plugins.email.state import AccountState
 from csgw.plugins.email.threading import ThreadContext, ThreadIndex, ThreadMatch, thread_key_for
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import ChannelHost
 
 _MAX_HTML_CHARS = 200_000
 
@@ -67,7 +69,7 @@ class EmailChannel(Channel):
     # Timing knobs that are not configuration (tests shorten them).
     imap_tuning: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, config: ChannelConfig, services: Any) -> None:
+    def __init__(self, config: ChannelConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.cfg: EmailConfig = config  # type: ignore[assignment]
         self.sender = Sender.parse(self.cfg.from_address)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from tortoise.expressions import Q
 
@@ -13,6 +15,9 @@ from csgw.gateway.models import KnowledgeEntry
 
 from . import kb_store
 from .kb import KBError, build_entries
+
+if TYPE_CHECKING:
+    from .plugin import StoredKnowledgeBase
 
 routes = ApiRoutes()
 ENTRY_SCHEMA = {"type": "object", "required": ["question", "answer"], "properties": {
@@ -26,13 +31,13 @@ def entry_view(row: KnowledgeEntry) -> dict:
     return kb_store.row_entry(row) | {"updated_at": row.updated_at.isoformat() if row.updated_at else None}
 
 
-def kb_handler(request: web.Request):
-    from .plugin import StoredKnowledgeBase
+def kb_handler(request: web.Request) -> StoredKnowledgeBase:
+    from .plugin import knowledge_base_for
 
-    for handler in services_of(request).reply_handlers:
-        if isinstance(handler, StoredKnowledgeBase):
-            return handler
-    raise ApiError(409, "kb_disabled", "the knowledge-base reply plugin is disabled")
+    kb = knowledge_base_for(services_of(request).settings)
+    if kb is None:
+        raise ApiError(409, "kb_disabled", "the knowledge-base reply plugin is disabled")
+    return kb
 
 
 @routes.route("GET", "/kb", "Knowledge-base entries, optionally searched with q (canned replies)", query=("q",))

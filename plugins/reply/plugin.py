@@ -11,8 +11,9 @@ import asyncio
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -26,6 +27,14 @@ from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import KnowledgeBase, load_kb
 from .query_encoder import QueryEncoder
+
+if TYPE_CHECKING:
+    import typer
+
+    from csgw.config.schema import Settings
+    from csgw.gateway.api.routes import ApiRoute
+    from csgw.gateway.messages import OutboundMessage
+    from csgw.gateway.ports import Gateway
 
 log = structlog.get_logger(__name__)
 CHECK_SECONDS = 3.0
@@ -51,7 +60,7 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
     edit, a restart) is swapped in at once; a large import is matched on words first while its
     vectors are computed in the background, then swapped in with meaning."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.engine_settings = EngineSettings.model_validate(settings.reply.engine)
         self.embedder = default_embedder(self.engine_settings)
         encoder = None
@@ -179,13 +188,26 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
         return await super().reply(context)
 
 
-@hookimpl
-def csgw_reply_handlers(settings: Any) -> list[StoredKnowledgeBase]:
-    return [StoredKnowledgeBase(settings)]
+# Every knowledge base made for a gateway, so the plugin's hooks and routes find their gateway's
+# own (the one made with its settings) without asking the gateway for its handlers.
+_knowledge_bases: weakref.WeakSet[StoredKnowledgeBase] = weakref.WeakSet()
+
+
+def knowledge_base_for(settings: Settings) -> StoredKnowledgeBase | None:
+    """The knowledge base a gateway with these settings asks; None when `[reply] disabled` names it."""
+    return next((kb for kb in _knowledge_bases
+                 if kb.settings is settings and kb.name not in settings.reply.disabled), None)
 
 
 @hookimpl
-def csgw_routes(services: Any) -> list[Any]:
+def csgw_reply_handlers(settings: Settings) -> list[StoredKnowledgeBase]:
+    kb = StoredKnowledgeBase(settings)
+    _knowledge_bases.add(kb)
+    return [kb]
+
+
+@hookimpl
+def csgw_routes(services: Gateway) -> list[ApiRoute]:
     from .api import routes
     from .api_learning import routes as learning_routes
 
@@ -193,7 +215,7 @@ def csgw_routes(services: Any) -> list[Any]:
 
 
 @hookimpl
-async def csgw_message_sent(services: Any, message: Any) -> None:
+async def csgw_message_sent(services: Gateway, message: OutboundMessage) -> None:
     """An agent's reply that names the KB entry it used proposes the customer's question."""
     entry_key = (message.payload or {}).get("kb_entry_id")
     if message.sender != "agent" or not isinstance(entry_key, str) or not entry_key:
@@ -207,22 +229,22 @@ async def csgw_message_sent(services: Any, message: Any) -> None:
 
 
 @hookimpl
-def csgw_cli(app: Any) -> None:
+def csgw_cli(app: typer.Typer) -> None:
     from .cli import kb_app
 
     app.add_typer(kb_app, name="kb")
 
 
 @hookimpl
-async def csgw_startup(services: Any) -> None:
-    for handler in services.reply_handlers:
-        if isinstance(handler, StoredKnowledgeBase):
-            await handler.seed()
-            await handler.refresh(force=True)
+async def csgw_startup(services: Gateway) -> None:
+    kb = knowledge_base_for(services.settings)
+    if kb is not None:
+        await kb.seed()
+        await kb.refresh(force=True)
 
 
 @hookimpl
-async def csgw_shutdown(services: Any) -> None:
-    for handler in services.reply_handlers:
-        if isinstance(handler, StoredKnowledgeBase):
-            handler.close()
+async def csgw_shutdown(services: Gateway) -> None:
+    kb = knowledge_base_for(services.settings)
+    if kb is not None:
+        kb.close()

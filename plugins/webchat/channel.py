@@ -6,15 +6,15 @@ import asyncio
 import time
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import WSMsgType, web
 
-from csgw.gateway.channel import Channel, InboundMessage, OutboundMessage
+from csgw.gateway.channel import Channel
 from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
+from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.models import Agent, Conversation, CustomerIdentity, Message
-from csgw.gateway.ratings import rate
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
@@ -26,6 +26,9 @@ from csgw.plugins.webchat.frames import (
     parse_frame,
 )
 from csgw.plugins.webchat.identity import VISITOR_ID, signature_valid
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import ChannelHost
 
 STATIC = Path(__file__).parent / "static"
 RESUME_LIMIT = 500
@@ -57,17 +60,17 @@ class WebchatChannel(Channel):
     Config = WebchatConfig
     config: WebchatConfig
 
-    def __init__(self, config: WebchatConfig, services: Any) -> None:
+    def __init__(self, config: WebchatConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._watcher: asyncio.Task[None] | None = None
 
     @classmethod
-    def app_routes(cls, services: Any) -> list[web.AbstractRouteDef]:
+    def app_routes(cls, services: ChannelHost) -> list[web.AbstractRouteDef]:
         async def socket(request: web.Request) -> web.StreamResponse:
             channel = services.channel(cls.plugin, request.query.get("site", ""))
-            if channel is None:
+            if not isinstance(channel, cls):  # None: no such site
                 services.log.info("widget socket for unknown site", site=request.query.get("site"))
                 raise web.HTTPNotFound(text="unknown site")
             return await channel.visitor_socket(request)
@@ -171,7 +174,7 @@ class WebchatChannel(Channel):
             conversation = await self._latest_conversation(visitor, include_closed=True)
             if conversation is None:
                 raise FrameError("no_conversation", "nothing to rate yet")
-            await rate(self.services.writer, conversation.id, frame.score)
+            await self.services.rate(conversation.id, frame.score)
             await socket.send_json({"type": "survey_thanks"})
 
     def _check_rate(self, visitor: str) -> None:
@@ -240,7 +243,7 @@ class WebchatChannel(Channel):
                 agent = await Agent.get_or_none(id=data.get("agent_id") or 0)
                 if agent is None:
                     continue
-                visitor = await self.services.store.platform_user_id_for(data["id"])
+                visitor = await self.services.platform_user_id(data["id"])
                 await self._push(visitor, {"type": "agent_joined", "name": agent.display_name or agent.name})
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import field_validator
@@ -25,11 +25,11 @@ from csgw.gateway.channel import (
     ChannelConfig,
     ChannelConfigError,
     ChannelNotReady,
-    OutboundMessage,
     SendError,
 )
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message
 from csgw.gateway.webhook_crypto import (
     DecryptError,
@@ -45,6 +45,10 @@ from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.kf_api import KfApi
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
 from csgw.plugins.wechat.xml import parse_push
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
+    from csgw.gateway.ports import ChannelHost
 
 MSGID_PREFIX = "csgw-"
 
@@ -82,7 +86,7 @@ class WecomKfChannel(Channel):
     plugin = "wecom_kf"
     Config = WecomKfConfig
 
-    def __init__(self, config: WecomKfConfig, services: Any) -> None:
+    def __init__(self, config: WecomKfConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.config: WecomKfConfig = config
         self.crypto = MessageCrypto(config.token, config.encoding_aes_key, config.corp_id,
@@ -241,7 +245,7 @@ class WecomKfChannel(Channel):
         if msgid == number or not number.isdigit():
             return  # not sent by csgw (a servicer in the WeCom client)
         if await Message.exists(id=int(number), channel=self.plugin, account=self.account, direction="out"):
-            await self.services.outbox.mark_undelivered(int(number), f"not delivered: {reason}", code)
+            await self.services.mark_undelivered(int(number), f"not delivered: {reason}", code)
 
     # --- outbound --------------------------------------------------------------------------
     @staticmethod
@@ -279,5 +283,5 @@ def csgw_channel_types() -> list[type]:
 
 
 @hookimpl
-def csgw_reply_handlers(settings: Any) -> list[EventReplies]:
+def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
     return [EventReplies(WecomKfChannel.plugin, settings)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from csgw.gateway.channel import InboundMessage
+from csgw.gateway.messages import InboundMessage
 
 ORIGIN_CUSTOMER, ORIGIN_EVENT, ORIGIN_AGENT_CLIENT = 3, 4, 5
 

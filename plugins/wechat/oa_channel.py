@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import field_validator
@@ -21,12 +21,11 @@ from csgw.gateway.channel import (
     ChannelConfig,
     ChannelConfigError,
     ChannelNotReady,
-    InboundMessage,
-    OutboundMessage,
     SendError,
 )
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
@@ -47,6 +46,10 @@ from csgw.plugins.wechat.xml import (
     parse_push,
     to_inbound,
 )
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
+    from csgw.gateway.ports import ChannelHost
 
 # VIEW (a menu link opened) and LOCATION (reported every few seconds) are noise, not contact
 ACCEPTED_EVENTS = {"subscribe", "unsubscribe", "CLICK", "SCAN"}
@@ -81,7 +84,7 @@ class WechatOAChannel(Channel):
     plugin = "wechat_oa"
     Config = WechatOAConfig
 
-    def __init__(self, config: WechatOAConfig, services: Any) -> None:
+    def __init__(self, config: WechatOAConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.config: WechatOAConfig = config
         self.crypto = (
@@ -238,5 +241,5 @@ def csgw_channel_types() -> list[type]:
 
 
 @hookimpl
-def csgw_reply_handlers(settings: Any) -> list[EventReplies]:
+def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
     return [EventReplies(WechatOAChannel.plugin, settings)]

@@ -10,7 +10,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from csgw.gateway.channel import InboundMessage
+from csgw.gateway.messages import InboundMessage
 from csgw.gateway.webhook_requests import MAX_BODY_BYTES, PushRefused
 
 

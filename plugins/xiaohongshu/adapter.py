@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from csgw.gateway.channel import InboundMessage
+from csgw.gateway.messages import InboundMessage
 
 PLUGIN = "xiaohongshu"
 

@@ -4,7 +4,7 @@ and an optional pull since a stored cursor that fills the gaps lost pushes leave
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import Field, field_validator
@@ -14,10 +14,9 @@ from csgw.gateway.channel import (
     ChannelConfig,
     ChannelConfigError,
     ChannelNotReady,
-    InboundMessage,
-    OutboundMessage,
     SendError,
 )
+from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
@@ -31,6 +30,9 @@ from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 from csgw.plugins.xiaohongshu.pull import MessagePuller
 from csgw.plugins.xiaohongshu.reply_window import check_reply_window
 from csgw.plugins.xiaohongshu.throttle import Throttle
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import ChannelHost
 
 
 class XiaohongshuConfig(ChannelConfig):
@@ -65,7 +67,7 @@ class XiaohongshuChannel(Channel):
     Config = XiaohongshuConfig
     config: XiaohongshuConfig
 
-    def __init__(self, config: XiaohongshuConfig, services: Any) -> None:
+    def __init__(self, config: XiaohongshuConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.adapter = config.adapter
         self.crypto = MessageCrypto(config.token, config.encoding_aes_key, config.receiver_id or config.app_key)

@@ -9,9 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from csgw.gateway.channel import InboundMessage, SendError
+from csgw.gateway.channel import SendError
 from csgw.gateway.connection_stats import ConnectionStats
-from csgw.gateway.storage.cursors import CursorStore
+from csgw.gateway.messages import InboundMessage
+from csgw.gateway.ports import Cursors
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 
 CURSOR_KEY = "pull_cursor"
@@ -23,7 +24,7 @@ Handle = Callable[[dict[str, Any]], Awaitable[InboundMessage | None]]
 
 class MessagePuller:
     def __init__(
-        self, api: XiaohongshuApi, handle: Handle, *, cursors: CursorStore, channel: str, account: str,
+        self, api: XiaohongshuApi, handle: Handle, *, cursors: Cursors, channel: str, account: str,
         interval: float, limit: int, stats: ConnectionStats, log: Any, clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
