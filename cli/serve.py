@@ -10,10 +10,10 @@ import structlog
 import typer
 from aiohttp import web
 
+from csgw.app import create_app
 from csgw.cli.common import ConfigOption, err, settings_or_exit
 from csgw.cli.serve_loop import serve_until_signalled
 from csgw.config.errors import ConfigError
-from csgw.gateway.app import create_app
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 

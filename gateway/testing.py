@@ -1,27 +1,17 @@
-"""Test helpers shipped for plugin authors: a fake channel and an in-process gateway.
+"""Test fakes for the core: a channel that records what the gateway sends, and test settings.
 
-    async with running_gateway(tmp_path, channels=[{"plugin": "fake", "account": "a"}]) as gw:
-        accepted = await gw.services.accept(InboundMessage("fake", "a", "user-1", "你好", "m1"))
-        sent = await gw.fake("a").wait_sent(1)
+The running gateway (`running_gateway`) is in `csgw.testing`: it needs the whole app, health included.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-
 from csgw.config.loader import settings_from_dict
-from csgw.gateway.app import create_app
 from csgw.gateway.channel import Channel, ChannelConfig, OutboundMessage, SendError
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 from csgw.gateway.services import GatewayServices
 
 
@@ -38,7 +28,7 @@ class FakeChannel(Channel):
     Config = FakeChannelConfig
     config: FakeChannelConfig
 
-    def __init__(self, config: FakeChannelConfig, services: Any) -> None:
+    def __init__(self, config: FakeChannelConfig, services: GatewayServices) -> None:
         super().__init__(config, services)
         self.sent: list[OutboundMessage] = []
         self.attempts: list[OutboundMessage] = []
@@ -69,21 +59,6 @@ class FakeChannelPlugin:
         return [FakeChannel]
 
 
-@dataclass
-class RunningGateway:
-    server: TestServer
-    services: GatewayServices
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-    def fake(self, account: str) -> FakeChannel:
-        channel = self.services.channel("fake", account)
-        assert isinstance(channel, FakeChannel)
-        return channel
-
-
 # Sections every gateway a test suite starts gets unless the test says otherwise: a suite sets its
 # own with `use_default_sections` (csgw's: the demo KB, words only). The core knows no plugin.
 DEFAULT_SECTIONS: dict[str, Any] = {
@@ -106,24 +81,3 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **sections: A
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return settings_from_dict(raw, "test.toml", base_dir=tmp_path)
-
-
-@asynccontextmanager
-async def running_gateway(
-    tmp_path: Path, *, database_url: str | None = None, extra_plugins: list[tuple[str, object]] | None = None,
-    disabled: list[str] | None = None, **sections: Any,
-) -> AsyncIterator[RunningGateway]:
-    """Start the real app on a loopback port with csgw's builtins, the fake channel type and
-    `extra_plugins`; other installed plugins are not loaded."""
-    settings = make_settings(tmp_path, database_url, **sections)
-    pm = get_plugin_manager(disabled=disabled or [], only_distribution="csgw",
-                            extra=[("fake_channel", FakeChannelPlugin()), *(extra_plugins or [])])
-    app: web.Application = create_app(settings, PluginHost(pm))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        from csgw.gateway.api.context import SERVICES
-
-        yield RunningGateway(server, app[SERVICES])
-    finally:
-        await server.close()

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from csgw.gateway.testing import use_default_sections
 from csgw.plugins.demo import DEMO_KB
+from csgw.testing import use_default_sections
 
 POSTGRES_URL = os.environ.get("CSGW_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])

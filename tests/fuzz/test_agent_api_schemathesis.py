@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import add_agent
 from tests.reliability.soak import scaled
 

@@ -6,7 +6,7 @@ import aiohttp
 
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Agent, Conversation
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 
 FAKE = [{"plugin": "fake", "account": "shop"}]

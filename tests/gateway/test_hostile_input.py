@@ -8,9 +8,9 @@ import pytest
 
 from csgw.gateway.api.errors import parse_id
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.webchat.frames import CLIENT_ID, FrameError, parse_frame
 from csgw.plugins.webchat.identity import VISITOR_ID, sign_visitor, signature_valid
+from csgw.testing import running_gateway
 from tests.gateway.helpers import add_agent
 
 FAKE = [{"plugin": "fake", "account": "shop"}]

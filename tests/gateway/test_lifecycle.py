@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Conversation, Message
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
 

@@ -9,7 +9,7 @@ import pytest
 from csgw.gateway import outbox
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Message, OutboxItem
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
 
 

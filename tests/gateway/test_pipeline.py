@@ -8,7 +8,7 @@ import sqlite3
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
 from csgw.gateway.storage.store import StoredInbound
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import add_agent
 
 FAKE = [{"plugin": "fake", "account": "shop"}]

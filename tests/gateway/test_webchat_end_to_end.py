@@ -6,8 +6,8 @@ import asyncio
 
 import aiohttp
 
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.webchat.identity import sign_visitor
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_delivered
 
 WEBCHAT = [{"plugin": "webchat", "account": "default"}]

@@ -7,8 +7,8 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from csgw.gateway.app import MONITOR
-from csgw.gateway.testing import running_gateway
+from csgw.app import MONITOR
+from csgw.testing import running_gateway
 
 
 class Receiver:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from csgw.cli.health_cmd import sparkline
 from csgw.cli.main import app
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 
 CALM = {"cpu_degraded_percent": 1000, "cpu_down_percent": 1000, "memory_degraded_percent": 1000,
         "memory_down_percent": 1000, "disk_free_degraded_mb": 0, "disk_free_down_mb": 0,
@@ -82,7 +82,7 @@ def test_sparkline_scales_and_keeps_gaps():
 
 
 async def test_open_widget_sockets_are_counted_through_the_channel_api(tmp_path):
-    from csgw.gateway.app import MONITOR
+    from csgw.app import MONITOR
     from tests.gateway.helpers import Visitor, wait_for_condition
 
     async with running_gateway(tmp_path, channels=[{"plugin": "webchat", "account": "default"}]) as gw, \

@@ -7,13 +7,13 @@ import asyncio
 import time
 from datetime import timedelta
 
-from csgw.gateway.app import MONITOR
+from csgw.app import MONITOR
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.clock import now
 from csgw.gateway.connection_stats import ConnectionStats
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.testing import running_gateway
 from csgw.health.checks import grade, graded
+from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
 
 

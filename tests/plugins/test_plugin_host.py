@@ -17,7 +17,7 @@ from csgw.gateway.health_check import CheckResult
 from csgw.gateway.models import Conversation
 from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 from csgw.gateway.reply import Reply, ReplyContext
-from csgw.gateway.testing import make_settings, running_gateway
+from csgw.testing import make_settings, running_gateway
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[2]
@@ -204,7 +204,7 @@ async def test_every_hook_is_reached(tmp_path):
         await gw.services.pipeline.drain()
         async with session.get(gw.url + "/plugin/hello") as response:
             assert await response.json() == {"hello": "plugin"}
-        from csgw.gateway.app import MONITOR
+        from csgw.app import MONITOR
 
         monitor = gw.server.app[MONITOR]
         await monitor.report()

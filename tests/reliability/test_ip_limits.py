@@ -10,7 +10,7 @@ from multidict import CIMultiDict
 from csgw.config.errors import ConfigError
 from csgw.gateway import limits as limits_module
 from csgw.gateway.limits import IpLimits, proxy_networks
-from csgw.gateway.testing import make_settings, running_gateway
+from csgw.testing import make_settings, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
 SITE = {"plugin": "webchat", "account": "site", "allowed_origins": ["https://shop.example"]}

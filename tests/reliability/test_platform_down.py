@@ -12,7 +12,7 @@ import aiohttp
 from csgw.gateway import outbox
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import OutboxItem
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
 from tests.reliability.soak import scaled
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from csgw.config.errors import ConfigError
-from csgw.gateway.testing import make_settings, running_gateway
+from csgw.testing import make_settings, running_gateway
 from tests.gateway.helpers import add_agent
 
 QUICK = {"header_timeout_seconds": 0.5, "body_timeout_seconds": 0.5}

@@ -14,7 +14,7 @@ from aiohttp import web
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.models import Agent
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 from tests.reliability.wechat_push import OA_CHANNEL, push
 

@@ -18,7 +18,7 @@ from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.storage.db import current_connection
-from csgw.gateway.testing import RunningGateway, running_gateway
+from csgw.testing import RunningGateway, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
 SITE = {"plugin": "webchat", "account": "site"}

@@ -18,7 +18,7 @@ from csgw.cli.history_io import ExportFilter, export_records
 from csgw.gateway.models import Conversation
 from csgw.gateway.reports import ReportRange, service_report
 from csgw.gateway.storage.db import current_connection
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 from tests.reports.seed import H, T, seed
 

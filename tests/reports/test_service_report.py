@@ -7,7 +7,7 @@ import pytest
 
 from csgw.gateway.reports import RangeError, ReportRange, report_range, service_report
 from csgw.gateway.storage.db import close_database, open_database
-from csgw.gateway.testing import make_settings, running_gateway
+from csgw.testing import make_settings, running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 from tests.reports.seed import H, T, seed
 

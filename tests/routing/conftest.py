@@ -14,7 +14,7 @@ from csgw.gateway.channel import InboundMessage
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation
 from csgw.gateway.reply import Reply, ReplyContext
-from csgw.gateway.testing import RunningGateway, running_gateway
+from csgw.testing import RunningGateway, running_gateway
 
 SHOP = [{"plugin": "fake", "account": "shop"}]
 # Timers slow by default, so a test of "pulled at once" cannot pass thanks to a timer.

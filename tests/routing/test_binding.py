@@ -23,9 +23,9 @@ from csgw.gateway.storage.db import (
     tortoise_config,
 )
 from csgw.gateway.storage.migrations import CURRENT_VERSION, current_version
-from csgw.gateway.testing import running_gateway
 from csgw.plugins import binding
 from csgw.plugins.webchat.identity import sign_visitor
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_for_condition
 from tests.routing.conftest import SHOP, SLOW_TIMERS, ScriptedRepliesPlugin, Shop, shop
 

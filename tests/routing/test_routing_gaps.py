@@ -10,9 +10,9 @@ import aiohttp
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Agent, Conversation
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.assignment import queue_notices
 from csgw.plugins.assignment.queue_notices import QueuePositionNotices
+from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 from tests.routing.conftest import shop
 

@@ -6,8 +6,8 @@ import asyncio
 from importlib.metadata import entry_points
 
 from csgw.gateway.models import Conversation, Message
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.email import plugin as email_plugin
+from csgw.testing import running_gateway
 from tests.plugins.email.email_testkit import Mailbox, build_mail
 
 

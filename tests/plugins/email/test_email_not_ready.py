@@ -9,9 +9,9 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from csgw.app import MONITOR
 from csgw.gateway import channel_start
-from csgw.gateway.app import MONITOR
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
 from tests.plugins.email.email_testkit import Mailbox, build_mail
 from tests.plugins.email.test_email_gateway import _email_plugin

@@ -9,8 +9,8 @@ import sys
 import aiohttp
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.reply import plugin as kb_plugin
+from csgw.testing import running_gateway
 from tests.cli.server_process import write_config
 from tests.gateway.helpers import AgentClient, add_agent
 

@@ -12,9 +12,9 @@ from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Conversation, KnowledgeEntry, KnowledgeProposal, Message
 from csgw.gateway.storage.db import close_database, open_database
 from csgw.gateway.storage.store import DraftReply
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.reply import kb_store, learning
 from csgw.plugins.reply.kb import load_kb
+from csgw.testing import running_gateway
 from tests.cli.server_process import DEMO_KB, write_config
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 from tests.plugins.reply.test_kb_in_gateway import csgw

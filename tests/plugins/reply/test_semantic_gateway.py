@@ -7,8 +7,8 @@ import threading
 
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Message
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.reply import plugin as kb_plugin
+from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
 from tests.plugins.reply.fake_embedder import CharEmbedder
 
@@ -116,9 +116,9 @@ async def test_a_corrupt_vector_store_is_rebuilt_around(tmp_path, monkeypatch):
 
 
 def test_kb_cli_falls_back_to_words_when_the_model_cannot_run(tmp_path, monkeypatch):
-    from csgw.gateway.testing import make_settings
     from csgw.plugins.reply import cli as kb_cli
     from csgw.plugins.reply.kb import Entry, KnowledgeBase
+    from csgw.testing import make_settings
 
     class Broken(CharEmbedder):
         def embed(self, texts):  # noqa: ANN001, ANN201

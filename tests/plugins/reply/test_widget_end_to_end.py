@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 
 from csgw.gateway.models import Conversation
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.demo import DEMO_KB
 from csgw.plugins.reply.kb import load_kb
+from csgw.testing import running_gateway
 from tests.gateway.helpers import Visitor, wait_for_condition
 
 WEBCHAT = [{"plugin": "webchat", "account": "default"}]

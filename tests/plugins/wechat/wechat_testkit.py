@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from csgw.gateway.models import Message
-from csgw.gateway.testing import RunningGateway, running_gateway
+from csgw.testing import RunningGateway, running_gateway
 from tests.fakes.wechat_platform import FakeWechatPlatform
 from tests.gateway.helpers import wait_for_condition
 from tests.plugins.wechat.keys import AES_KEY

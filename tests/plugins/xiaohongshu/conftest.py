@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from csgw.gateway.testing import RunningGateway, running_gateway
 from csgw.plugins.xiaohongshu import plugin as xiaohongshu_plugin
+from csgw.testing import RunningGateway, running_gateway
 from tests.fakes.xiaohongshu_platform import TOKEN_PATH, FakeXiaohongshuPlatform, encrypted_push
 
 TOKEN = "xhs-push-token"

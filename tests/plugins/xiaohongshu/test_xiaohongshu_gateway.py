@@ -8,7 +8,7 @@ import json
 import structlog
 
 from csgw.gateway.models import Conversation, Customer, Message
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.fakes.xiaohongshu_platform import encrypted_push, signed_push_query, verification_query
 from tests.gateway.helpers import AgentClient, add_agent, wait_delivered
 from tests.plugins.xiaohongshu.conftest import (

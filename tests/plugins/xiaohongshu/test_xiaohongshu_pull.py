@@ -6,8 +6,8 @@ from __future__ import annotations
 import aiohttp
 
 from csgw.gateway.models import Message
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.xiaohongshu.pull import CURSOR_KEY
+from csgw.testing import running_gateway
 from tests.fakes.xiaohongshu_platform import PULL_PATH, TOKEN_PATH
 from tests.plugins.xiaohongshu.conftest import Pusher, dm, partner_entry, xiaohongshu_plugins
 

@@ -6,7 +6,7 @@ import pytest
 
 from csgw.gateway.channel import OutboundMessage, SendError
 from csgw.gateway.models import Message
-from csgw.gateway.testing import running_gateway
+from csgw.testing import running_gateway
 from tests.plugins.xiaohongshu.conftest import Pusher, channel_entry, dm, xiaohongshu_plugins
 
 HOUR = 3600

@@ -8,11 +8,11 @@ import pytest
 
 from csgw.gateway.channel import SendError
 from csgw.gateway.models import Message
-from csgw.gateway.testing import running_gateway
 from csgw.plugins.xiaohongshu.adapter import XiaohongshuAdapter
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 from csgw.plugins.xiaohongshu.throttle import Throttle
 from csgw.plugins.xiaohongshu.token import TokenCache
+from csgw.testing import running_gateway
 from tests.fakes.xiaohongshu_platform import TOKEN_EXPIRED, TOKEN_PATH
 from tests.gateway.helpers import wait_delivered
 from tests.plugins.xiaohongshu.conftest import (

@@ -1,4 +1,7 @@
-"""The aiohttp application: webhooks, channel routes, agent API, health; lifecycle in cleanup_ctx."""
+"""The composition root: the gateway core and the health monitor in one aiohttp application
+(webhooks, channel routes, agent API, health routes; lifecycle in cleanup_ctx).
+
+It sits above `csgw.gateway` and `csgw.health`, so neither has to import the other."""
 
 from __future__ import annotations
 
