@@ -12,6 +12,7 @@ so an agent's capacity holds however many conversations arrive at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,6 +24,7 @@ from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.plans import update_row
+from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import ConversationUpdate
 from csgw.gateway.texts import text
 from csgw.gateway.views import agent_view, conversation_view
@@ -106,7 +108,7 @@ class ConversationService:
         """Flags the assigners' decisions set that end with the hand-over (an offer, a hold)."""
         return frozenset(k for a in self.assigners for k in getattr(a, "handover_flags", ()))
 
-    def _held(self, conversation: Conversation) -> bool:
+    def _held(self, conversation: ConversationState) -> bool:
         return any(k in (conversation.flags or {}) for k in self.handover_flags)
 
     async def agent_loads(self) -> dict[int, int]:
@@ -118,21 +120,21 @@ class ConversationService:
             loads[agent_id] = loads.get(agent_id, 0) + 1
         return loads
 
-    def route_group(self, conversation: Conversation, group: str | None, customer: Customer | None) -> str | None:
+    def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None) -> str | None:
         """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""
         if group or conversation.group:
             return group or conversation.group
         by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
         return by_state or self.default_group(conversation)
 
-    def default_group(self, conversation: Conversation) -> str | None:
+    def default_group(self, conversation: ConversationState) -> str | None:
         """The group of the conversation's channel account, else `[assignment] default_group`."""
         channel = self.channels.get((conversation.channel, conversation.account))
         if channel is not None and channel.config.group:
             return channel.config.group
         return self.settings.assignment.default_group
 
-    async def decide(self, conversation: Conversation, group: str | None, priority: int,
+    async def decide(self, conversation: ConversationState, group: str | None, priority: int,
                      customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
         customer = customer or await Customer.get_or_none(id=conversation.customer_id)
         previous = await Conversation.filter(
@@ -156,7 +158,7 @@ class ConversationService:
         return AssignmentDecision("queue", group=group)
 
     async def plan_handover(
-        self, conversation: Conversation, *, group: str | None, priority: int,
+        self, conversation: ConversationState, *, group: str | None, priority: int,
         flags: dict[str, Any] | None = None,
     ) -> tuple[list[DraftReply], dict[str, Any]]:
         """Decide who takes the conversation; return the system texts and the state change.
@@ -172,7 +174,7 @@ class ConversationService:
         drafts = await self._apply(conversation, decision, update)
         return drafts, update
 
-    async def _apply(self, conversation: Conversation, decision: AssignmentDecision,
+    async def _apply(self, conversation: ConversationState, decision: AssignmentDecision,
                      update: dict[str, Any]) -> list[DraftReply]:
         """Fill `update` with what `decision` means for the conversation; return the customer's note.
 
@@ -208,7 +210,7 @@ class ConversationService:
             return [DraftReply(text("handover.offline", self.language), "system")]
         return [DraftReply(text("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
 
-    async def queue_spot(self, conversation: Conversation, group: str | None, priority: int,
+    async def queue_spot(self, conversation: ConversationState, group: str | None, priority: int,
                          waiting_since: datetime) -> QueueSpot:
         """How many queued conversations of the group go first, and the expected wait."""
         in_group = Q(group=group) if group else Q(group__isnull=True)
@@ -225,7 +227,7 @@ class ConversationService:
         spans = [s for s in spans if s > 0]
         return sum(spans) / len(spans) if spans else self.settings.assignment.expected_handle_seconds
 
-    async def take(self, conversation: Conversation, agent: Agent) -> Conversation:
+    async def take(self, conversation: ConversationState, agent: Agent) -> ConversationState:
         if conversation.state == "closed":
             raise ConversationError("closed", "the conversation is closed")
         if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
@@ -235,8 +237,8 @@ class ConversationService:
                           flags=without(conversation.flags, self.handover_flags))
         return conversation
 
-    async def transfer(self, conversation: Conversation, *, agent_id: int | None, group: str | None,
-                       note: str = "", force: bool = False) -> Conversation:
+    async def transfer(self, conversation: ConversationState, *, agent_id: int | None, group: str | None,
+                       note: str = "", force: bool = False) -> ConversationState:
         """Hand the conversation to an agent (online, with room, unless `force`) or a group's queue;
         its messages stay with it."""
         if conversation.state == "closed":
@@ -265,7 +267,7 @@ class ConversationService:
         await self.dispatch_queue()
         return conversation
 
-    async def close(self, conversation: Conversation) -> Conversation:
+    async def close(self, conversation: ConversationState) -> ConversationState:
         if conversation.state == "closed":
             raise ConversationError("closed", "the conversation is already closed")
         self.store.forget_conversation(conversation)
@@ -301,7 +303,7 @@ class ConversationService:
         loads = await self.agent_loads()
         return any(loads.get(a.id, 0) < a.max_concurrent for a in await Agent.filter(status="online"))
 
-    async def requeue(self, conversations: list[Conversation], reason: str) -> None:
+    async def requeue(self, conversations: Sequence[ConversationState], reason: str) -> None:
         """Put conversations back in their queue (offer lapsed, agent gone) and serve the queue."""
         async with self._lock:
             for conversation in conversations:
@@ -339,15 +341,15 @@ class ConversationService:
         self.events.publish("agent.updated", view)
         return view
 
-    async def tell(self, conversation: Conversation, change: str, drafts: list[DraftReply], **values: Any) -> None:
+    async def tell(self, conversation: ConversationState, change: str, drafts: list[DraftReply], **values: Any) -> None:
         """Write system messages to the customer with a change, and announce it."""
         await self._write(conversation, change, drafts, values)
 
-    async def update(self, conversation: Conversation, change: str, **values: Any) -> None:
+    async def update(self, conversation: ConversationState, change: str, **values: Any) -> None:
         """Write a state change and announce it (events and the conversation-changed hook)."""
         await self._write(conversation, change, [], values)
 
-    async def _write(self, conversation: Conversation, change: str, drafts: list[DraftReply],
+    async def _write(self, conversation: ConversationState, change: str, drafts: list[DraftReply],
                      values: dict[str, Any]) -> None:
         await self.store.store_replies(conversation, drafts, update=ConversationUpdate(values))
         if drafts:

@@ -29,6 +29,7 @@ from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ratings import rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
+from csgw.gateway.storage.records import ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.texts import text
@@ -252,7 +253,7 @@ class Pipeline:
         words = {w.lower() for w in self.settings.reply.close_keywords}
         return text.strip().lower() in words
 
-    async def _closed_meanwhile(self, conversation: Conversation, message: Message) -> list[OutboundMessage]:
+    async def _closed_meanwhile(self, conversation: ConversationState, message: StoredMessage) -> list[OutboundMessage]:
         """A rating (stored into the closed conversation it rates), or a message left unprocessed by a
         crash whose conversation was closed since: an agent has seen it there, nothing is sent."""
         score = rating_of(message.payload)
@@ -267,7 +268,7 @@ class Pipeline:
         return await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
 
     async def _record(
-        self, conversation: Conversation, message: Message, drafts: list[DraftReply],
+        self, conversation: ConversationState, message: StoredMessage, drafts: list[DraftReply],
         update: dict, claim: InlineClaim | None,
     ) -> list[OutboundMessage]:
         inline = claim.take() if claim is not None else False
@@ -281,7 +282,7 @@ class Pipeline:
         return outbound
 
     @staticmethod
-    def _bot_answer(reply: Reply | None, verdict: Classification, conversation: Conversation
+    def _bot_answer(reply: Reply | None, verdict: Classification, conversation: ConversationState
                     ) -> tuple[list[DraftReply], dict]:
         drafts: list[DraftReply] = []
         update: dict = {}

@@ -9,7 +9,7 @@ the gateway at run time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
     from csgw.config.schema import Settings
     from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
-    from csgw.gateway.models import Agent, Conversation
+    from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
+    from csgw.gateway.storage.records import ConversationState
 
 
 class Cursors(Protocol):
@@ -59,25 +60,25 @@ class ConversationOps(Protocol):
     async def agent_loads(self) -> dict[int, int]:
         """Assigned conversations per agent id."""
 
-    async def queue_spot(self, conversation: Conversation, group: str | None, priority: int,
+    async def queue_spot(self, conversation: ConversationState, group: str | None, priority: int,
                          waiting_since: datetime) -> QueueSpot:
         """How many queued conversations of the group go first, and the expected wait."""
 
-    async def take(self, conversation: Conversation, agent: Agent) -> Conversation: ...
+    async def take(self, conversation: ConversationState, agent: Agent) -> ConversationState: ...
 
-    async def transfer(self, conversation: Conversation, *, agent_id: int | None, group: str | None,
-                       note: str = "", force: bool = False) -> Conversation: ...
+    async def transfer(self, conversation: ConversationState, *, agent_id: int | None, group: str | None,
+                       note: str = "", force: bool = False) -> ConversationState: ...
 
-    async def close(self, conversation: Conversation) -> Conversation: ...
+    async def close(self, conversation: ConversationState) -> ConversationState: ...
 
-    async def tell(self, conversation: Conversation, change: str, drafts: list[DraftReply],
+    async def tell(self, conversation: ConversationState, change: str, drafts: list[DraftReply],
                    **values: Any) -> None:
         """Write system messages to the customer with a change (`values`: fields), and announce it."""
 
-    async def update(self, conversation: Conversation, change: str, **values: Any) -> None:
+    async def update(self, conversation: ConversationState, change: str, **values: Any) -> None:
         """Write a state change (`values`: fields) and announce it."""
 
-    async def requeue(self, conversations: list[Conversation], reason: str) -> None: ...
+    async def requeue(self, conversations: Sequence[ConversationState], reason: str) -> None: ...
 
     async def dispatch_queue(self) -> int:
         """Assign queued conversations to agents with room; how many were assigned."""
@@ -162,7 +163,7 @@ class Gateway(ChannelHost, Protocol):
     @property
     def timers(self) -> Timers: ...
 
-    async def say(self, conversation: Conversation, text: str) -> None:
+    async def say(self, conversation: ConversationState, text: str) -> None:
         """Send the customer a system message in the conversation, changing nothing else (an
         answer while a person has it)."""
 

@@ -22,8 +22,9 @@ from csgw.gateway.channel import Channel, ChannelConfigError, ChannelNotReady
 from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.events import EventBus
+from csgw.gateway.health_check import HealthCheck
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
-from csgw.gateway.models import ChannelAccount, Conversation, Message
+from csgw.gateway.models import ChannelAccount, Message
 from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.pipeline import Pipeline
@@ -31,6 +32,7 @@ from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.ratings import rate
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, open_database, plan_runner
+from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
 from csgw.gateway.storage.writer import GroupCommitWriter
@@ -91,7 +93,7 @@ class GatewayServices:
             settings, self.store, self.writer, self.events, self.outbox, self.conversations,
             replies=self.reply_handlers, classifiers=self.classifiers, hooks=host, gateway=self)
         self.started = False
-        self.extra_health_checks: list[Any] = []
+        self.extra_health_checks: list[HealthCheck] = []
         self.store_writes = StoreWrites()
         self._background: set[asyncio.Task[None]] = set()
         self._starters: set[asyncio.Task[None]] = set()  # channels not ready at start-up, retried
@@ -133,7 +135,7 @@ class GatewayServices:
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
         await self.outbox.mark_undelivered(message_id, error, code)
 
-    async def say(self, conversation: Conversation, text: str) -> None:
+    async def say(self, conversation: ConversationState, text: str) -> None:
         await self.store.store_replies(conversation, [DraftReply(text, "system")])
         self.outbox.wake()
 

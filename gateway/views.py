@@ -7,14 +7,15 @@ from typing import Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.messages import OutboundMessage
-from csgw.gateway.models import Agent, Conversation, Customer, Message
+from csgw.gateway.models import Agent, Customer
+from csgw.gateway.storage.records import ConversationState, StoredMessage
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def message_view(message: Message) -> dict[str, Any]:
+def message_view(message: StoredMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -43,7 +44,7 @@ def outbound_view(message: OutboundMessage) -> dict[str, Any]:
     }
 
 
-def conversation_view(conversation: Conversation, last_message: Message | None = None,
+def conversation_view(conversation: ConversationState, last_message: StoredMessage | None = None,
                       customer_name: str | None = None) -> dict[str, Any]:
     return {
         "customer_name": customer_name,

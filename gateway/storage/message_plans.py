@@ -14,7 +14,7 @@ from typing import Any
 
 from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
-from csgw.gateway.models import Conversation, Message
+from csgw.gateway.models import Conversation
 from csgw.gateway.ratings import rating_payload, score_in
 from csgw.gateway.storage.customer_plans import customer_for_identity
 from csgw.gateway.storage.plans import (
@@ -23,17 +23,24 @@ from csgw.gateway.storage.plans import (
     Plan,
     Select,
     marks,
-    model_from_row,
-    model_from_values,
     new_row,
     update_rows,
+)
+from csgw.gateway.storage.records import (
+    ConversationRecord,
+    ConversationState,
+    MessageRecord,
+    StoredMessage,
+    columns_of,
+    record_from_row,
+    record_from_values,
 )
 
 MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender", "agent_id", "kind", "text",
                    "payload", "external_id", "processed", "delivery", "reply_to_id", "created_at", "platform_ts")
 OUTBOX_COLUMNS = ("message_id", "channel", "account", "state", "attempts", "next_attempt_at", "created_at",
                   "updated_at")
-CONVERSATION_COLUMNS = tuple(Conversation._meta.fields_map)
+CONVERSATION_COLUMNS = columns_of(ConversationRecord)
 CONVERSATION_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS) + ' FROM "conversation"'
 
 IdentityKey = tuple[str, str, str]  # channel, account, platform user id
@@ -47,15 +54,15 @@ class StoredInbound:
     customer_id: int
     duplicate: bool
     new_conversation: bool
-    message: Message | None = None  # the stored row (not for duplicates)
-    conversation: Conversation | None = None  # as read in the storing transaction
+    message: StoredMessage | None = None  # the stored row (not for duplicates)
+    conversation: ConversationState | None = None  # as read in the storing transaction
     profile: dict[str, Any] | None = None  # what the channel sent about the sender (None: unknown)
     new_customer: bool = False  # the customer record was created for this message
 
 
 @dataclass(slots=True)
 class ReplyBatchItem:
-    conversation: Conversation
+    conversation: ConversationState
     user_id: str
     drafts: list[DraftReply]
     answers: int | None
@@ -86,11 +93,11 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     open_by_id = yield from _open_conversations(set(hints.conversations.values()))
     customers = dict(hints.customers)
     created_customers: set[int] = set()
-    threads: dict[ThreadKey, Conversation] = {
+    threads: dict[ThreadKey, ConversationRecord] = {
         key: open_by_id[ident] for key, ident in hints.conversations.items() if ident in open_by_id}
     results: list[StoredInbound | None] = [None] * len(inbounds)
     first_in_batch: dict[tuple[str, str, str], int] = {}
-    fresh: list[tuple[int, Conversation, bool]] = []
+    fresh: list[tuple[int, ConversationRecord, bool]] = []
     for index, inbound in enumerate(inbounds):
         key = _dedupe_key(inbound)
         if inbound.external_id and key in existing:
@@ -116,7 +123,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
              inbounds[i].platform_ts] for i, conversation, _ in fresh]
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
-        message = model_from_values(Message, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
+        message = record_from_values(MessageRecord, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id, False, created, message,
                                        conversation, inbounds[index].profile,
                                        conversation.customer_id in created_customers)
@@ -131,7 +138,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     return stored
 
 
-def _payload(inbound: InboundMessage, conversation: Conversation) -> dict[str, Any] | None:
+def _payload(inbound: InboundMessage, conversation: ConversationRecord) -> dict[str, Any] | None:
     """A message routed to a closed conversation rates it (see `_awaiting_rating`): say so."""
     score = score_in(inbound.text) if conversation.state == "closed" else None
     return inbound.payload if score is None else rating_payload(inbound.payload, score)
@@ -156,13 +163,13 @@ def _existing_messages(inbounds: list[InboundMessage]) -> Plan[dict[tuple[str, s
     return found
 
 
-def _open_conversations(ids: set[int]) -> Plan[dict[int, Conversation]]:
+def _open_conversations(ids: set[int]) -> Plan[dict[int, ConversationRecord]]:
     """The cached conversations that are still open, in one query."""
     if not ids:
         return {}
     rows = yield Select(f'{CONVERSATION_SELECT} WHERE "id" IN ({marks(len(ids))}) AND "state" != \'closed\'',
                         list(ids))
-    conversations = [model_from_row(Conversation, CONVERSATION_COLUMNS, row) for row in rows]
+    conversations = [record_from_row(ConversationRecord, CONVERSATION_COLUMNS, row) for row in rows]
     return {conversation.id: conversation for conversation in conversations}
 
 
@@ -181,13 +188,13 @@ def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[A
 
 
 def _open_conversation(inbound: InboundMessage, customer_id: int,
-                       survey_window: float) -> Plan[tuple[Conversation, bool]]:
+                       survey_window: float) -> Plan[tuple[ConversationRecord, bool]]:
     """The customer's open conversation on this account (and thread); a closed one is never reopened."""
     where, params = _same_thread(inbound, customer_id)
     rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" != \'closed\' ORDER BY "id" DESC LIMIT 1',
                         params)
     if rows:
-        return model_from_row(Conversation, CONVERSATION_COLUMNS, rows[0]), False
+        return record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0]), False
     rated = yield from _awaiting_rating(inbound, customer_id, survey_window)
     if rated:
         return rated, False
@@ -196,10 +203,10 @@ def _open_conversation(inbound: InboundMessage, customer_id: int,
         "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
         "thread_key": inbound.thread_key, "state": "bot", "opened_at": at, "last_message_at": at}, at)
     [ident] = yield Insert("conversation", columns, [row])
-    return model_from_values(Conversation, dict(zip(columns, row, strict=True), id=ident)), True
+    return record_from_values(ConversationRecord, dict(zip(columns, row, strict=True), id=ident)), True
 
 
-def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[Conversation | None]:
+def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[ConversationRecord | None]:
     """A lone 1-5 just after a close rates that conversation instead of opening a new one."""
     if survey_window <= 0 or score_in(inbound.text) is None:
         return None
@@ -208,7 +215,7 @@ def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: f
                         'AND "satisfaction" IS NULL ORDER BY "id" DESC LIMIT 1', params)
     if not rows:
         return None
-    latest = model_from_row(Conversation, CONVERSATION_COLUMNS, rows[0])
+    latest = record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0])
     if latest.closed_at and (now() - latest.closed_at).total_seconds() <= survey_window:
         return latest
     return None

@@ -17,7 +17,7 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +26,9 @@ from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
-from tortoise.fields import BooleanField, DatetimeField, JSONField
 from tortoise.models import Model
 
-from csgw.gateway.storage.timestamps import as_datetime, sqlite_text
+from csgw.gateway.storage.timestamps import sqlite_text
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -123,67 +122,35 @@ def _numbered(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
+@lru_cache(maxsize=64)
+def _defaults(model: type[Model]) -> tuple[tuple[str, Any, bool], ...]:
+    """(column, default, stamped with the write time) for each non-key field, from the model's
+    public description."""
+    described = model.describe(serializable=False)
+    return tuple((field["name"], field["default"], bool(field.get("auto_now") or field.get("auto_now_add")))
+                 for field in described["data_fields"])
+
+
 def new_row(model: type[Model], values: dict[str, Any], at: datetime) -> tuple[tuple[str, ...], list[Any]]:
     """Columns and values for a new row of `model`: `values`, else the model's defaults."""
     columns, row = [], []
-    for name, field in model._meta.fields_map.items():
-        if field.pk:
-            continue
+    for name, default, stamped in _defaults(model):
         if name in values:
             value = values[name]
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        elif stamped:
             value = at
-        elif callable(field.default):
-            value = field.default()
+        elif callable(default):
+            value = default()
         else:
-            value = field.default
+            value = default
         columns.append(name)
         row.append(value)
     return tuple(columns), row
 
 
-def model_from_row(model: type[M], columns: Sequence[str], row: Sequence[Any]) -> M:
-    """A model instance as the ORM would build it from a row of `columns` (any engine)."""
-    converters = _converters(model, tuple(columns))
-    return model_from_values(model, {column: convert(value) if convert and value is not None else value
-                                     for (column, convert), value in zip(converters, row, strict=True)})
-
-
-def model_from_values(model: type[M], values: dict[str, Any]) -> M:
-    """A model instance of a row whose values are already Python's (a row a plan just inserted).
-
-    What tortoise's `_init_from_db` does minus its per-field conversions: this runs for every
-    message on the write path. tests/gateway/test_sql_plans.py holds it to the ORM's result.
-    """
-    meta = model._meta
-    instance = model.__new__(model)
-    instance.__dict__.update(
-        values, _partial=len(values) < len(meta.fields_map), _saved_in_db=True,
-        _custom_generated_pk=meta.db_pk_column not in meta.generated_db_fields, _await_when_save={})
-    return instance
-
-
 def json_value(value: Any) -> Any:
     """A JSON column's value as Python (SQLite and asyncpg hand JSON back as text)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-@lru_cache(maxsize=64)
-def _converters(model: type[Model], columns: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
-    """Per column, how a driver's value becomes the model's (None: as it comes)."""
-    fields = model._meta.fields_map
-    found = []
-    for column in columns:
-        field = fields[column]
-        convert: Callable[[Any], Any] | None = None
-        if isinstance(field, DatetimeField):
-            convert = as_datetime
-        elif isinstance(field, BooleanField):
-            convert = bool
-        elif isinstance(field, JSONField):
-            convert = json_value
-        found.append((column, convert))
-    return tuple(found)
 
 
 # --- PostgreSQL and other engines: statement by statement on the ORM's connection -------------

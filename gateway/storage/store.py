@@ -23,6 +23,7 @@ from csgw.gateway.storage.message_plans import (
     store_replies_plan,
 )
 from csgw.gateway.storage.plans import Plan
+from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.writer import GroupCommitWriter
 
 __all__ = ["ConversationUpdate", "DraftReply", "MessageStore", "StoredInbound", "to_outbound"]
@@ -44,7 +45,7 @@ class MessageStore:
         self._users: BoundedCache = BoundedCache(cache_size)  # conversation id -> platform user id
         self._changed_customers: BoundedCache = BoundedCache(10_000)  # customer id -> True
 
-    def forget_conversation(self, conversation: Conversation) -> None:
+    def forget_conversation(self, conversation: ConversationState) -> None:
         key = (conversation.customer_id, conversation.channel, conversation.account, conversation.thread_key)
         self._open.pop(key, None)
 
@@ -88,7 +89,7 @@ class MessageStore:
         return store_inbound_plan(inbounds, InboundHints(customers, conversations), self.survey_window)
 
     async def store_replies(
-        self, conversation: Conversation, drafts: list[DraftReply], *, answers: int | None = None,
+        self, conversation: ConversationState, drafts: list[DraftReply], *, answers: int | None = None,
         inline: bool = False, update: ConversationUpdate | None = None,
     ) -> list[OutboundMessage]:
         """Store outbound messages with their outbox rows (or as inline), mark `answers` processed,
@@ -114,7 +115,7 @@ class MessageStore:
             return await self.platform_user_id(conversation)
         return self._users[conversation_id]
 
-    async def platform_user_id(self, conversation: Conversation) -> str:
+    async def platform_user_id(self, conversation: ConversationState) -> str:
         if conversation.id in self._users:
             return self._users[conversation.id]
         identity = await CustomerIdentity.filter(

@@ -1,19 +1,26 @@
-"""The plans' model builders give what the ORM itself gives, on every engine the run covers."""
+"""The plans' records hold what the ORM reads from the same row, on every engine the run covers;
+new rows take the models' defaults from their public description."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta, timezone
 
-from csgw.gateway.models import Conversation, Message
+from csgw.gateway.models import Agent, Conversation, Message
 from csgw.gateway.storage.db import close_database, current_connection, open_database
-from csgw.gateway.storage.message_plans import CONVERSATION_COLUMNS, CONVERSATION_SELECT
-from csgw.gateway.storage.plans import model_from_row, model_from_values
-
-BOOKKEEPING = ("_partial", "_saved_in_db", "_custom_generated_pk", "_await_when_save")
-
-
-def state(instance) -> dict:
-    return {name: getattr(instance, name) for name in (*instance._meta.fields_map, *BOOKKEEPING)}
+from csgw.gateway.storage.message_plans import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_SELECT,
+    MESSAGE_COLUMNS,
+)
+from csgw.gateway.storage.plans import new_row
+from csgw.gateway.storage.records import (
+    ConversationRecord,
+    MessageRecord,
+    columns_of,
+    record_from_row,
+    record_from_values,
+)
 
 
 async def test_a_row_read_by_a_plan_equals_the_orm_reading_it(database_url):
@@ -27,13 +34,20 @@ async def test_a_row_read_by_a_plan_equals_the_orm_reading_it(database_url):
         _, rows = await current_connection().execute_query(f'{CONVERSATION_SELECT} WHERE "id" = {saved.id}')
         row = tuple(rows[0].values()) if isinstance(rows[0], dict) else tuple(rows[0])
 
-        built = model_from_row(Conversation, CONVERSATION_COLUMNS, row)
+        built = record_from_row(ConversationRecord, CONVERSATION_COLUMNS, row)
 
-        assert state(built) == state(await Conversation.get(id=saved.id))
+        orm = await Conversation.get(id=saved.id)
+        assert asdict(built) == {name: getattr(orm, name) for name in CONVERSATION_COLUMNS}
         assert built.opened_at.tzinfo is not None and built.opened_at == opened
-        assert built.closed_at is None and not built._partial
+        assert built.closed_at is None and built.bot_state == {"menu": ["2", "1"], "misses": 1}
     finally:
         await close_database()
+
+
+def test_records_have_every_column_of_their_table_and_nothing_else():
+    assert set(columns_of(ConversationRecord)) == {field["name"] for field in Conversation.describe(
+        serializable=False)["data_fields"]} | {"id"}
+    assert set(columns_of(MessageRecord)) == set(MESSAGE_COLUMNS) | {"id"}
 
 
 def test_a_row_just_inserted_keeps_its_python_values():
@@ -43,15 +57,20 @@ def test_a_row_just_inserted_keeps_its_python_values():
               "external_id": "m1", "processed": False, "delivery": None, "reply_to_id": None,
               "created_at": at, "platform_ts": None}
 
-    built = model_from_values(Message, values)
+    built = record_from_values(MessageRecord, values)
 
-    assert state(built) == state(Message._init_from_db(**values))
-    assert built.pk == 41 and not built._partial
+    assert asdict(built) == values
+    assert {field.name for field in fields(built)} == set(values)
 
 
-def test_fewer_columns_than_fields_make_a_partial_model():
-    partial = model_from_values(Message, {"id": 1, "text": "hi"})
-    assert partial._partial and partial.text == "hi"
+def test_a_new_row_takes_the_models_defaults():
+    at = datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC)
+    columns, row = new_row(Agent, {"name": "alice"}, at)
+    values = dict(zip(columns, row, strict=True))
+    assert values["name"] == "alice" and values["status"] == "offline" and values["created_at"] == at
+    assert values["max_concurrent"] == Agent(name="x").max_concurrent and "id" not in values
+    columns, row = new_row(Message, {}, at)
+    assert dict(zip(columns, row, strict=True))["payload"] == {}  # a callable default, called
 
 
 def test_one_timestamp_rule_for_plans_and_the_read_side():
