@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tortoise.fields import CharField
 from tortoise.models import Model
 
 from csgw.gateway.api.errors import MAX_ID, is_storable
@@ -30,9 +29,11 @@ IMPORT_PREFIX = "import:"  # the external_id of a record that has none: `import:
 
 
 def _max_length(model: type[Model], name: str) -> int:
-    column = model._meta.fields_map[name]
-    assert isinstance(column, CharField), name
-    return column.max_length
+    """A text column's length limit, from the model's public description."""
+    [field] = [f for f in model.describe(serializable=False)["data_fields"] if f["name"] == name]
+    limit = field["constraints"]["max_length"]
+    assert isinstance(limit, int), name
+    return limit
 
 
 LENGTHS = {"channel": _max_length(Message, "channel"), "account": _max_length(Message, "account"),
