@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from csgw.cli.common import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
+from csgw.commands import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
 from csgw.gateway.api.auth import hash_token, new_token
 from csgw.gateway.models import AGENT_ROLES, AGENT_STATUSES, Agent
 

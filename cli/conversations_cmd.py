@@ -14,7 +14,6 @@ from rich.progress import Progress
 from rich.table import Table
 from tortoise.exceptions import IntegrityError, OperationalError
 
-from csgw.cli.common import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.cli.history_import import Importer
 from csgw.cli.history_io import (
     EXPORT_FIELDS,
@@ -25,6 +24,7 @@ from csgw.cli.history_io import (
     spreadsheet_rows,
 )
 from csgw.cli.history_records import RecordError, check_file
+from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.gateway import reports
 from csgw.gateway.models import Agent, Conversation, Message
 from csgw.gateway.storage.db import is_sqlite

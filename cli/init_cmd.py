@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from csgw.cli.common import fail, out
+from csgw.commands import fail, out
 from csgw.config.template import config_text
 from csgw.plugins.demo import DEMO_KB
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from csgw.cli.common import ConfigOption, dump_json, err, fail, out
 from csgw.cli.plugin_config import forget, set_enabled
+from csgw.commands import ConfigOption, dump_json, err, fail, out
 from csgw.config.loader import default_config_path
 from csgw.gateway.plugin_host import ENTRY_POINT_GROUP, PluginHost, entry_points, get_plugin_manager
 

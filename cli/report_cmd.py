@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from csgw.cli.common import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
+from csgw.commands import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
 from csgw.gateway.reports import RangeError, report_range, service_report
 
 COLUMNS = (("conversations", "conversations / 会话"), ("handed_over", "to a person / 转人工"),

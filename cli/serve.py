@@ -11,8 +11,8 @@ import typer
 from aiohttp import web
 
 from csgw.app import create_app
-from csgw.cli.common import ConfigOption, err, settings_or_exit
 from csgw.cli.serve_loop import serve_until_signalled
+from csgw.commands import ConfigOption, err, fail, fail_config, settings_or_exit
 from csgw.config.errors import ConfigError
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
@@ -51,9 +51,7 @@ def serve(
     try:
         app = create_app(settings, plugin_host)
     except ConfigError as error:
-        for line in error.lines:
-            err.print(f"[red]config error:[/red] {line}", highlight=False)
-        raise typer.Exit(2) from None
+        fail_config(error)
     app.on_startup.append(settle_startup_heap)  # after the gateway's own start: everything is loaded
     listen = host or settings.server.host
     if exposed_without_tls(listen, settings.server.behind_tls_proxy):
@@ -65,9 +63,6 @@ def serve(
         serve_until_signalled(app, listen, port if port is not None else settings.server.port,
                               settings.server.shutdown_grace_seconds)
     except ConfigError as error:  # a channel's start found its configuration wrong
-        for line in error.lines:
-            err.print(f"[red]config error:[/red] {line}", highlight=False)
-        raise typer.Exit(2) from None
+        fail_config(error)
     except OSError as error:
-        err.print(f"[red]error:[/red] cannot listen: {error}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(f"cannot listen: {error}")

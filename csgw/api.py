@@ -6,24 +6,31 @@ defines types and helpers. The test harness lives in `csgw.testing` (it imports 
 
 from __future__ import annotations
 
+from csgw.commands import ConfigOption, err, fail, fail_config, settings_or_exit, with_store
 from csgw.config.schema import Settings
 from csgw.gateway.api.auth import authenticate, is_supervisor, require_supervisor
 from csgw.gateway.api.errors import ApiError, error_response, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoute, ApiRoutes, Handler, Param
 from csgw.gateway.channel import (
-    Accepted,
     Channel,
     ChannelConfig,
     ChannelConfigError,
     ChannelNotReady,
-    InboundMessage,
-    OutboundMessage,
     SendError,
 )
 from csgw.gateway.health_check import CheckResult, HealthCheck
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Agent, Conversation
-from csgw.gateway.ports import ConversationOps, Cursors, Events, Gateway, Timers
+from csgw.gateway.ports import (
+    ChannelHost,
+    ConversationOps,
+    Cursors,
+    Events,
+    Gateway,
+    RunningChannel,
+    Timers,
+)
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 from csgw.gateway.routing import (
     Assigner,
@@ -33,7 +40,6 @@ from csgw.gateway.routing import (
     Classifier,
     QueueSpot,
 )
-from csgw.gateway.storage.store import DraftReply
 
 __all__ = [
     # registering
@@ -41,6 +47,8 @@ __all__ = [
     # what hooks receive
     "Settings",
     "Gateway",
+    "ChannelHost",
+    "RunningChannel",
     "Cursors",
     "Events",
     "ConversationOps",
@@ -85,4 +93,11 @@ __all__ = [
     "field",
     "parse_id",
     "error_response",
+    # commands (`csgw_cli`): the `--config` option, the config, the store, one-line errors
+    "ConfigOption",
+    "settings_or_exit",
+    "with_store",
+    "fail",
+    "fail_config",
+    "err",
 ]

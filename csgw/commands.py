@@ -1,4 +1,5 @@
-"""What every command shares: finding and loading the config, opening the store, errors."""
+"""What every command shares, csgw's own and those plugins add through `csgw_cli`: the `--config`
+option, loading the config, opening the store, one-line errors (published in `csgw.api`)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,18 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_config(error: ConfigError) -> NoReturn:
+    """Print each mistake of a wrong config as one line and exit 2."""
+    for line in error.lines:
+        err.print(f"[red]config error:[/red] {line}", highlight=False)
+    raise typer.Exit(2) from None
+
+
 def settings_or_exit(config: Path | None) -> Settings:
     try:
         return load_settings(config or default_config_path())
     except ConfigError as error:
-        for line in error.lines:
-            err.print(f"[red]config error:[/red] {line}", highlight=False)
-        raise typer.Exit(2) from None
+        fail_config(error)
 
 
 def with_store(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
 
 from aiohttp import web
 
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError
 from csgw.gateway.clock import now
-from csgw.gateway.models import Agent
+from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.storage.plans import update_row
 
 TOKEN_PREFIX = "csgw_"
@@ -63,7 +62,7 @@ def require_supervisor(agent: Agent, action: str) -> None:
         raise ApiError(403, "forbidden", f"only a supervisor may {action}")
 
 
-def require_conversation_access(agent: Agent, conversation: Any) -> None:
+def require_conversation_access(agent: Agent, conversation: Conversation) -> None:
     """An agent acts on conversations assigned to them, or waiting (bot or queue) in one of their
     groups (or in no group); a supervisor on every conversation."""
     if is_supervisor(agent) or conversation.agent_id == agent.id:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import Progress
 
-from csgw.cli.common import ConfigOption, err, fail, settings_or_exit, with_store
+from csgw.commands import ConfigOption, err, fail, settings_or_exit, with_store
 
 from . import gaps, kb_store, learning
 from .embeddings import VectorCache
