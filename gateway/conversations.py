@@ -12,7 +12,8 @@ so an agent's capacity holds however many conversations arrive at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -61,6 +62,15 @@ def customer_profile(customer: Customer | None) -> dict[str, Any]:
 
 def without(flags: dict[str, Any] | None, keys: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in (flags or {}).items() if k not in keys}
+
+
+async def agent_loads(agent_ids: Collection[int] | None = None) -> dict[int, int]:
+    """Assigned conversations per agent id (of `agent_ids` only, when given); no entry: none."""
+    assigned = Conversation.filter(state="assigned", agent_id__isnull=False)
+    if agent_ids is not None:
+        assigned = assigned.filter(agent_id__in=list(agent_ids))
+    # tortoise types every values_list as tuples; flat=True gives the values themselves
+    return dict(Counter(cast("list[int]", await assigned.values_list("agent_id", flat=True))))
 
 
 def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
@@ -112,13 +122,7 @@ class ConversationService:
         return any(k in (conversation.flags or {}) for k in self.handover_flags)
 
     async def agent_loads(self) -> dict[int, int]:
-        # tortoise types every values_list as tuples; flat=True gives the values themselves
-        rows = cast("list[int]", await Conversation.filter(state="assigned", agent_id__isnull=False).values_list(
-            "agent_id", flat=True))
-        loads: dict[int, int] = {}
-        for agent_id in rows:
-            loads[agent_id] = loads.get(agent_id, 0) + 1
-        return loads
+        return await agent_loads()
 
     def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None) -> str | None:
         """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""

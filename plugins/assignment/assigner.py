@@ -8,10 +8,10 @@ Three answers: assign to a free agent (an offer, when offers are on), hold for a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
 
 from csgw.config.schema import AssignmentSettings
-from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.conversations import agent_loads
+from csgw.gateway.models import Agent
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
 from csgw.plugins.assignment.offers import OFFER, offer_flags
 from csgw.plugins.assignment.vip import is_vip
@@ -23,11 +23,7 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 async def free_agents() -> tuple[list[Agent], dict[int, int]]:
     """Online agents below their maximum, with every online agent's current load."""
     online = await Agent.filter(status="online")
-    loads: dict[int, int] = {}
-    # tortoise types every values_list as tuples; flat=True gives the values themselves
-    for agent_id in cast("list[int]", await Conversation.filter(
-            state="assigned", agent_id__in=[a.id for a in online]).values_list("agent_id", flat=True)):
-        loads[agent_id] = loads.get(agent_id, 0) + 1
+    loads = await agent_loads([a.id for a in online])
     return [a for a in online if loads.get(a.id, 0) < a.max_concurrent], loads
 
 
