@@ -6,6 +6,7 @@ import gc
 import ipaddress
 from pathlib import Path
 
+import pluggy
 import structlog
 import typer
 from aiohttp import web
@@ -39,6 +40,13 @@ async def settle_startup_heap(app: web.Application) -> None:
     log.debug("startup heap frozen", objects=gc.get_freeze_count())
 
 
+def enabled_but_not_loaded(enabled: list[str], pm: pluggy.PluginManager) -> list[str]:
+    """Names `[plugins] enabled` asks for that no loaded plugin has (uninstalled, misspelt, or
+    also listed in `disabled`, which wins)."""
+    loaded = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+    return sorted(set(enabled) - loaded)
+
+
 def serve(
     config: Path | None = ConfigOption,
     host: str | None = typer.Option(None, "--host", help="listen address (default from config)"),
@@ -47,7 +55,13 @@ def serve(
     """Run the gateway in one asyncio process / 启动网关。"""
     settings = settings_or_exit(config)
     configure_logging(settings.logging.level, settings.logging.format)
-    plugin_host = PluginHost(get_plugin_manager(disabled=settings.plugins.disabled, paths=settings.plugins.paths))
+    pm = get_plugin_manager(disabled=settings.plugins.disabled, paths=settings.plugins.paths)
+    missing = enabled_but_not_loaded(settings.plugins.enabled, pm)
+    if missing:
+        log.warning("enabled plugins not loaded", plugins=missing)
+        err.print(f"[yellow]warning:[/yellow] [plugins] enabled lists {', '.join(missing)}, but no such plugin is "
+                  "loaded (see `csgw plugins list`)", highlight=False)
+    plugin_host = PluginHost(pm)
     try:
         app = create_app(settings, plugin_host)
     except ConfigError as error:
