@@ -49,19 +49,20 @@ def add(
     typer.echo(token)
 
 
+def update_agent(config: Path | None, name: str, **values: Any) -> None:
+    """Change fields of the agent called `name`; a one-line error if there is none."""
+    settings = settings_or_exit(config)
+    if not with_store(settings, lambda: Agent.filter(name=name).update(**values)):
+        fail(f"no agent named {name!r}")
+
+
 @app.command("role")
 def set_role(name: str, role: str = typer.Argument(..., help="agent or supervisor"),
              config: Path | None = ConfigOption) -> None:
     """Make an agent a supervisor, or a supervisor an agent."""
     if role not in AGENT_ROLES:
         fail(f"the role is one of {', '.join(AGENT_ROLES)}")
-    settings = settings_or_exit(config)
-
-    async def work() -> int:
-        return await Agent.filter(name=name).update(role=role)
-
-    if not with_store(settings, work):
-        fail(f"no agent named {name!r}")
+    update_agent(config, name, role=role)
     out.print(f"{name} is now {role}")
 
 
@@ -107,10 +108,7 @@ def status(name: str, value: str = typer.Argument(..., metavar="online|away|offl
     """Set an agent's status (a running gateway notices within a tick and serves the queue)."""
     if value not in AGENT_STATUSES:
         fail(f"status is one of {', '.join(AGENT_STATUSES)}, not {value!r}")
-    settings = settings_or_exit(config)
-    changed = with_store(settings, lambda: Agent.filter(name=name).update(status=value))
-    if not changed:
-        fail(f"no agent named {name!r}")
+    update_agent(config, name, status=value)
     out.print(f"agent {name} is {value}")
 
 

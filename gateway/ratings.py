@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from csgw.gateway.storage.plans import update_row
-from csgw.gateway.storage.writer import GroupCommitWriter
-
 SCORES = ("1", "2", "3", "4", "5")
 RATING = "rating"  # the payload key of a message that rates its (closed) conversation
 
@@ -29,8 +26,3 @@ def rating_of(payload: dict[str, Any] | None) -> int | None:
     """The score a stored message gives its conversation; None for every other message."""
     score = (payload or {}).get(RATING)
     return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
-
-
-async def rate(writer: GroupCommitWriter, conversation_id: int, score: int) -> None:
-    """Record a survey answer (the widget's survey frame) through the writer."""
-    await writer.run_plan(update_row, "conversation", conversation_id, {"satisfaction": score})

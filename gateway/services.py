@@ -29,9 +29,9 @@ from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
-from csgw.gateway.ratings import rate
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, open_database, plan_runner
+from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
@@ -130,7 +130,7 @@ class GatewayServices:
         return await self.store.platform_user_id_for(conversation_id)
 
     async def rate(self, conversation_id: int, score: int) -> None:
-        await rate(self.writer, conversation_id, score)
+        await self.writer.run_plan(update_row, "conversation", conversation_id, {"satisfaction": score})
 
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
         await self.outbox.mark_undelivered(message_id, error, code)

@@ -33,7 +33,6 @@ from csgw.gateway.storage.records import (
     StoredMessage,
     columns_of,
     record_from_row,
-    record_from_values,
 )
 
 MESSAGE_COLUMNS = ("conversation_id", "channel", "account", "direction", "sender", "agent_id", "kind", "text",
@@ -123,7 +122,8 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
              inbounds[i].platform_ts] for i, conversation, _ in fresh]
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
     for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
-        message = record_from_values(MessageRecord, dict(zip(MESSAGE_COLUMNS, row, strict=True), id=ident))
+        values: dict[str, Any] = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+        message = MessageRecord(**values, id=ident)
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id, False, created, message,
                                        conversation, inbounds[index].profile,
                                        conversation.customer_id in created_customers)
@@ -203,7 +203,7 @@ def _open_conversation(inbound: InboundMessage, customer_id: int,
         "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
         "thread_key": inbound.thread_key, "state": "bot", "opened_at": at, "last_message_at": at}, at)
     [ident] = yield Insert("conversation", columns, [row])
-    return record_from_values(ConversationRecord, dict(zip(columns, row, strict=True), id=ident)), True
+    return ConversationRecord(**dict(zip(columns, row, strict=True)), id=ident), True
 
 
 def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[ConversationRecord | None]:

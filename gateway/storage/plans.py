@@ -31,7 +31,6 @@ from tortoise.models import Model
 from csgw.gateway.storage.timestamps import sqlite_text
 
 T = TypeVar("T")
-M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,8 +103,3 @@ def record_from_row(record: type[R], columns: Sequence[str], row: Sequence[Any])
             value = convert[column](value)
         values[column] = value
     return record(**values)
-
-
-def record_from_values(record: type[R], values: dict[str, Any]) -> R:
-    """A record from Python values (a row a plan has just inserted)."""
-    return record(**values)

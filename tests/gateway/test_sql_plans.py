@@ -19,7 +19,6 @@ from csgw.gateway.storage.records import (
     MessageRecord,
     columns_of,
     record_from_row,
-    record_from_values,
 )
 
 
@@ -57,7 +56,7 @@ def test_a_row_just_inserted_keeps_its_python_values():
               "external_id": "m1", "processed": False, "delivery": None, "reply_to_id": None,
               "created_at": at, "platform_ts": None}
 
-    built = record_from_values(MessageRecord, values)
+    built = MessageRecord(**values)
 
     assert asdict(built) == values
     assert {field.name for field in fields(built)} == set(values)
