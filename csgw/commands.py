@@ -4,7 +4,7 @@ option, loading the config, opening the store, one-line errors (published in `cs
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -42,11 +42,13 @@ def settings_or_exit(config: Path | None) -> Settings:
         fail_config(error)
 
 
-def with_store(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` with the database open (for commands that read or change state offline)."""
+def with_store(settings: Settings, work: Callable[[], Awaitable[T]], *,
+               models: Mapping[str, Sequence[str]] | None = None) -> T:
+    """Run `work` with the database open (for commands that read or change state offline);
+    a plugin's command names its own model app in `models` (plugin name -> modules)."""
 
     async def run() -> T:
-        await open_database(settings.database.url)
+        await open_database(settings.database.url, models)
         try:
             return await work()
         finally:

@@ -35,6 +35,13 @@ def csgw_channel_types() -> list[type[Channel]]:
 
 
 @hookspec
+def csgw_models() -> list[str]:
+    """Modules of tortoise models this plugin owns. They form the plugin's own app (labelled with
+    its name); their missing tables are created at start, after the core's schema upgrade. Later
+    changes to them are the plugin's to make (in `csgw_startup`), as the core's are its own."""
+
+
+@hookspec
 def csgw_reply_handlers(settings: Settings) -> list[ReplyHandler]:
     """Return `ReplyHandler` objects; the host asks them by priority, first answer wins."""
 

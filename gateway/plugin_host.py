@@ -115,6 +115,15 @@ class PluginHost:
                 found[cls.plugin] = (cls, impl.plugin_name)
         return found
 
+    def models(self) -> dict[str, list[str]]:
+        """plugin name -> the modules of the tortoise models it owns (see `csgw_models`)."""
+        found: dict[str, list[str]] = {}
+        for impl in self.pm.hook.csgw_models.get_hookimpls():
+            modules = cast("list[str] | None", impl.function())
+            if modules:
+                found[impl.plugin_name] = list(modules)
+        return found
+
     def reply_handlers(self, settings: Settings) -> list[ReplyHandler]:
         """Handlers by priority (config overrides a handler's own), disabled ones left out."""
         reply = settings.reply

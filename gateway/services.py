@@ -145,7 +145,7 @@ class GatewayServices:
     async def start(self) -> None:
         """Store first, then plugins (knowledge base loaded), then unanswered messages, then
         channels: nothing reaches the pipeline before the plugins it needs are ready."""
-        await open_database(self.settings.database.url)
+        await open_database(self.settings.database.url, self.host.models())
         self.writer.start(plan_runner(self.settings.database.url))
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         for plugin, account in self.channels:

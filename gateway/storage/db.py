@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import structlog
@@ -9,7 +10,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
-from csgw.gateway.storage.migrations import upgrade_schema
+from csgw.gateway.storage.migrations import create_plugin_tables, upgrade_schema
 from csgw.gateway.storage.plans import SqliteBatchRunner
 from csgw.gateway.storage.writer import OrmPlanRunner, PlanRunner
 
@@ -18,7 +19,7 @@ log = structlog.get_logger(__name__)
 MODELS_MODULE = "csgw.gateway.models"
 
 
-def tortoise_config(url: str) -> dict:
+def tortoise_config(url: str, plugin_models: Mapping[str, Sequence[str]] | None = None) -> dict:
     """Expand a database URL; SQLite gets WAL and full fsync, since an ack promises durability."""
     connection = expand_db_url(url)
     if connection["engine"].endswith("sqlite"):
@@ -33,17 +34,22 @@ def tortoise_config(url: str) -> dict:
     # Named by engine: tortoise caches compiled SQL per connection name, and a test run (or a
     # migration tool) may open SQLite and PostgreSQL one after the other in one process.
     name = connection_name(url)
+    apps = {"csgw": {"models": [MODELS_MODULE], "default_connection": name}}
+    for plugin, modules in (plugin_models or {}).items():
+        apps[plugin] = {"models": list(modules), "default_connection": name}
     return {
         "connections": {name: connection},
-        "apps": {"csgw": {"models": [MODELS_MODULE], "default_connection": name}},
+        "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
     }
 
 
-async def open_database(url: str) -> None:
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+async def open_database(url: str, plugin_models: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Open the store with the core's models and each plugin's (plugin name -> model modules)."""
+    await Tortoise.init(config=tortoise_config(url, plugin_models), _enable_global_fallback=True)
     await upgrade_schema()
+    await create_plugin_tables(plugin_models or {})
     log.info("database ready", engine=url.split(":", 1)[0])
 
 

@@ -8,7 +8,7 @@ COLUMN`), and a database file from any older csgw upgrades at start.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 from tortoise import Tortoise, connections
@@ -27,7 +27,8 @@ async def _initial_schema(connection: BaseDBAsyncClient) -> None:
 
 
 async def _knowledge_proposals(connection: BaseDBAsyncClient) -> None:
-    await Tortoise.generate_schemas(safe=True)  # creates only the missing knowledge_proposal table
+    """Kept as a numbered step: the knowledge tables now belong to the kb plugin, whose missing
+    tables `create_plugin_tables` makes."""
 
 
 async def _customer_shop_user_id(connection: BaseDBAsyncClient) -> None:
@@ -97,6 +98,7 @@ async def upgrade_schema() -> int:
         )
     if version == 0:
         await Tortoise.generate_schemas(safe=True)
+        await _conversation_opened_at_index(connection)
         await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
         log.info("schema created", version=len(STEPS))
         return len(STEPS)
@@ -105,3 +107,29 @@ async def upgrade_schema() -> int:
         await SchemaVersion.update_or_create(id=1, defaults={"version": number})
         log.info("schema upgraded", version=number)
     return len(STEPS)
+
+
+async def create_plugin_tables(apps: Iterable[str]) -> list[str]:
+    """Create the missing tables of the plugins' model apps; returns the tables created.
+
+    Looked up first, read-only, so a start with every table present takes no write lock (another
+    process may be importing). Only when one is missing does tortoise create what is missing —
+    `IF NOT EXISTS`, so the tables and indexes that exist are left as they are."""
+    connection = connections.all()[0]
+    registered = Tortoise.apps
+    tables = [model.describe(serializable=True)["table"]
+              for app in apps if app in registered for model in registered[app].values()]
+    present = await _tables(connection)
+    missing = [table for table in tables if table not in present]
+    if missing:
+        await Tortoise.generate_schemas(safe=True)
+        log.info("plugin tables created", tables=missing)
+    return missing
+
+
+async def _tables(connection: BaseDBAsyncClient) -> set[str]:
+    if connection.capabilities.dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        query = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    return {row["name"] for row in await connection.execute_query_dict(query)}

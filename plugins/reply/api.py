@@ -11,10 +11,10 @@ from csgw.gateway.api.auth import authenticate, require_supervisor
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, read_json
 from csgw.gateway.api.routes import ApiRoutes
-from csgw.gateway.models import KnowledgeEntry
 
 from . import kb_store
 from .kb import KBError, build_entries
+from .models import KnowledgeEntry
 
 if TYPE_CHECKING:
     from .plugin import StoredKnowledgeBase

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.progress import Progress
@@ -16,12 +17,20 @@ from . import gaps, kb_store, learning
 from .embeddings import VectorCache
 from .engine import EngineSettings, ReplyEngine
 from .kb import KBError, KnowledgeBase, load_kb, render_yaml, save_kb
+from .models import APP
 from .plugin import VECTORS_FILE, default_embedder
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
 
+T = TypeVar("T")
+
 kb_app = typer.Typer(help="Knowledge base: import, export, test. 知识库：导入、导出、测试。", no_args_is_help=True)
+
+
+def with_kb(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """`with_store` with the knowledge tables open as well."""
+    return with_store(settings, work, models=APP)
 
 
 @kb_app.command("import")
@@ -46,7 +55,7 @@ def import_kb(
             return await kb_store.import_knowledge_base(kb, replace=replace,
                                                         progress=lambda: progress.advance(task))
 
-    created, updated = with_store(settings, work)
+    created, updated = with_kb(settings, work)
     err.print(f"imported {len(kb.entries)} entries ({created} new, {updated} updated)", highlight=False)
     _index_meaning(settings, kb)
 
@@ -88,7 +97,7 @@ def export_kb(file: Path | None = typer.Argument(None, help=".yaml or .csv; stdo
               config: Path | None = ConfigOption) -> None:
     """Export the knowledge base."""
     settings = settings_or_exit(config)
-    kb = with_store(settings, kb_store.load_knowledge_base)
+    kb = with_kb(settings, kb_store.load_knowledge_base)
     if file is None:
         typer.echo(render_yaml(kb), nl=False)
         return
@@ -117,7 +126,7 @@ def test_kb(
         fail("give TEXT or --file")
     settings = settings_or_exit(config)
 
-    matcher = _index_meaning(settings, with_store(settings, lambda: _stored_kb(settings)))
+    matcher = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
     if text is not None:
         lines = [text]
     else:
@@ -145,8 +154,8 @@ def gaps_kb(days: int = typer.Option(30, "--days", min=1, help="look this many d
     """Questions the bot could not answer, clustered, most frequent first: what to add next."""
     settings = settings_or_exit(config)
 
-    engine = _index_meaning(settings, with_store(settings, lambda: _stored_kb(settings)))
-    questions = with_store(settings, lambda: gaps.unanswered_questions(days))
+    engine = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
+    questions = with_kb(settings, lambda: gaps.unanswered_questions(days))
     found = gaps.cluster(questions, engine)[:limit]
     for gap in found:
         if as_json:
@@ -177,7 +186,7 @@ def review_kb(
         return [learning.proposal_view(p) for p in await learning.proposals("pending")]
 
     try:
-        items = with_store(settings, work)
+        items = with_kb(settings, work)
     except learning.LearningError as error:
         fail(str(error))
     for item in items:

@@ -7,9 +7,10 @@ from typing import Any, TypedDict
 
 from tortoise.transactions import in_transaction
 
-from csgw.gateway.models import ChannelCursor, KnowledgeEntry
+from csgw.gateway.models import ChannelCursor
 
 from .kb import Entry, KnowledgeBase, build_entries
+from .models import KnowledgeEntry
 
 
 class CursorKey(TypedDict):

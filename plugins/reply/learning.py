@@ -11,8 +11,9 @@ from typing import Any
 import structlog
 
 from csgw.gateway.clock import now
-from csgw.gateway.models import KnowledgeEntry, KnowledgeProposal, Message
+from csgw.gateway.models import Message
 
+from .models import KnowledgeEntry, KnowledgeProposal
 from .normalize import compact
 
 log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.models import KnowledgeEntry, Message
+from csgw.gateway.models import Message
 from csgw.gateway.reply import Reply, ReplyContext
 
 from . import kb_store, learning
@@ -26,6 +26,7 @@ from .embeddings import E5Embedder, Embedder, VectorCache, missing
 from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import KnowledgeBase, load_kb
+from .models import APP, KnowledgeEntry
 from .query_encoder import QueryEncoder
 
 if TYPE_CHECKING:
@@ -197,6 +198,11 @@ def knowledge_base_for(settings: Settings) -> StoredKnowledgeBase | None:
     """The knowledge base a gateway with these settings asks; None when `[reply] disabled` names it."""
     return next((kb for kb in _knowledge_bases
                  if kb.settings is settings and kb.name not in settings.reply.disabled), None)
+
+
+@hookimpl
+def csgw_models() -> list[str]:
+    return [module for modules in APP.values() for module in modules]
 
 
 @hookimpl

@@ -11,7 +11,8 @@ import aiohttp
 from playwright.async_api import Browser, Page, expect
 
 import csgw.plugins.console as console_plugin
-from csgw.gateway.models import Conversation, KnowledgeEntry
+from csgw.gateway.models import Conversation
+from csgw.plugins.reply.models import KnowledgeEntry
 from csgw.testing import RunningGateway, running_gateway
 from tests.gateway.helpers import Visitor, add_agent
 from tests.ui.conftest import PHONE

@@ -9,11 +9,12 @@ import aiohttp
 
 from csgw.config.loader import load_settings
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.models import Conversation, KnowledgeEntry, KnowledgeProposal, Message
+from csgw.gateway.models import Conversation, Message
 from csgw.gateway.storage.db import close_database, open_database
 from csgw.gateway.storage.store import DraftReply
 from csgw.plugins.reply import kb_store, learning
 from csgw.plugins.reply.kb import load_kb
+from csgw.plugins.reply.models import APP, KnowledgeEntry, KnowledgeProposal
 from csgw.testing import running_gateway
 from tests.cli.server_process import DEMO_KB, write_config
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
@@ -107,7 +108,7 @@ def test_cli_gaps_and_review(tmp_path):
     async def seed() -> int:
         from csgw.gateway.clock import now
 
-        await open_database(load_settings(config).database.url)
+        await open_database(load_settings(config).database.url, APP)
         try:
             await kb_store.import_knowledge_base(load_kb(DEMO_KB))
             for number, text in enumerate([UNKNOWN, UNKNOWN, "你们老板是哪里人"], start=1):
