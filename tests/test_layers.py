@@ -146,3 +146,17 @@ def test_a_plugin_imports_no_cli_and_no_other_plugin():
 
 def test_every_allowed_exception_is_still_needed():
     assert [pair for pair in ALLOWED if pair[0] in GRAPH and pair[1] not in GRAPH[pair[0]]] == []
+
+
+def test_the_plugin_api_loads_no_running_gateway():
+    """`import csgw.api` is what a plugin does at import time: it gets types and helpers, not the
+    services, pipeline, outbox or store behind them (counted at run time, not in the graph)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, csgw.api; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    heavy = {"csgw.gateway.services", "csgw.gateway.pipeline", "csgw.gateway.outbox",
+             "csgw.gateway.conversations", "csgw.gateway.storage.store", "csgw.plugins"}
+    assert heavy & set(loaded) == set()
