@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +149,7 @@ def _kind(path: str) -> str | None:
 
 
 @web.middleware
-async def ip_rate_limit(request: web.Request, handler: Any) -> web.StreamResponse:
+async def ip_rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
     kind = _kind(request.path)
     if kind is not None and not request.app[IP_LIMITS].allow_request(kind, request):
         return web.Response(status=429, text="too many requests", headers={"Retry-After": "60"})

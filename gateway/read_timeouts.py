@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +33,7 @@ def body_timeout(seconds: float) -> Any:
     """Middleware: a request whose body is still arriving after `seconds` is answered 408."""
 
     @web.middleware
-    async def slow_body(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def slow_body(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.content.is_eof():  # no body, or all of it arrived with the head
             return await handler(request)
         timer = asyncio.get_running_loop().call_later(seconds, _too_slow, request, seconds)

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +99,7 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
 
 
 @web.middleware
-async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn errors on /api into JSON bodies and log client mistakes once."""
     if not request.path.startswith("/api/"):
         return await handler(request)

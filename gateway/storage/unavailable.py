@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from csgw.gateway.health_check import CheckResult
@@ -52,7 +52,7 @@ class StoreWrites:
 
 
 @web.middleware
-async def store_unavailable(request: web.Request, handler: Any) -> web.StreamResponse:
+async def store_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except STORE_UNAVAILABLE as error:
