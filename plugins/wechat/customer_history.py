@@ -1,30 +1,17 @@
-"""What the database knows about a WeChat customer that a send depends on: their latest inbound
-message, which says whether the 48-hour reply window is open and which kf account they wrote to.
-
-Derived from stored messages rather than kept in memory, so a restart forgets nothing.
+"""WeChat's 48-hour reply window, judged from the customer's latest inbound message on the account
+(`csgw.gateway.customer_history.latest_inbound`, which the kf channel also reads for the kf account
+the customer wrote to).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from csgw.gateway.channel import SendError
-from csgw.gateway.models import Conversation, CustomerIdentity, Message
+from csgw.gateway.customer_history import hours_passed, written_at
+from csgw.gateway.models import Message
 
-REPLY_WINDOW = timedelta(hours=48)
-
-
-async def last_inbound(channel: str, account: str, user_id: str) -> Message | None:
-    """The customer's latest inbound message or event on this account, in any conversation."""
-    identity = await CustomerIdentity.get_or_none(channel=channel, account=account, platform_user_id=user_id)
-    if identity is None:
-        return None
-    conversations = await Conversation.filter(
-        customer_id=identity.customer_id, channel=channel, account=account
-    ).values_list("id", flat=True)
-    if not conversations:
-        return None
-    return await Message.filter(conversation_id__in=list(conversations), direction="in").order_by("-id").first()
+REPLY_WINDOW_HOURS = 48
 
 
 def outside_window(last: Message | None, at: datetime) -> bool:
@@ -35,7 +22,7 @@ def outside_window(last: Message | None, at: datetime) -> bool:
     answers 45015 if it must."""
     if last is None or last.kind == "event":
         return False
-    return at - (last.platform_ts or last.created_at) > REPLY_WINDOW
+    return hours_passed(written_at(last), at, REPLY_WINDOW_HOURS)
 
 
 def window_closed() -> SendError:

@@ -28,6 +28,7 @@ from csgw.gateway.channel import (
     SendError,
 )
 from csgw.gateway.clock import now
+from csgw.gateway.customer_history import latest_inbound
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message
@@ -40,7 +41,7 @@ from csgw.gateway.webhook_crypto import (
 from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_fresh
 from csgw.plugins.wechat import kf_messages
 from csgw.plugins.wechat.client import ApiClient
-from csgw.plugins.wechat.customer_history import last_inbound, outside_window, window_closed
+from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.kf_api import KfApi
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
@@ -262,7 +263,7 @@ class WecomKfChannel(Channel):
             if welcome_code:  # the greeting for enter_session: once, within 20 s, by its code
                 await self.api.send_msg_on_event(str(welcome_code), message.text, msgid=msgid)
                 return
-            last = await last_inbound(self.plugin, self.account, message.user_id)
+            last = await latest_inbound(self.plugin, self.account, message.user_id)
             if outside_window(last, now()):
                 raise window_closed()
             written_to = (last.payload or {}).get("open_kfid") if last is not None else None

@@ -24,6 +24,7 @@ from csgw.gateway.channel import (
     SendError,
 )
 from csgw.gateway.clock import now
+from csgw.gateway.customer_history import latest_inbound
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.webhook_crypto import (
@@ -35,7 +36,7 @@ from csgw.gateway.webhook_crypto import (
 )
 from csgw.gateway.webhook_requests import NonceCache, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.client import ApiClient
-from csgw.plugins.wechat.customer_history import last_inbound, outside_window, window_closed
+from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
@@ -199,7 +200,7 @@ class WechatOAChannel(Channel):
         if self.api is None:
             raise SendError("channel not started", retryable=True, code="not_started")
         try:
-            if outside_window(await last_inbound(self.plugin, self.account, message.user_id), now()):
+            if outside_window(await latest_inbound(self.plugin, self.account, message.user_id), now()):
                 raise window_closed()  # do not spend an API call (and quota) to hear 45015
             await self._deliver(message)
         except SendError as exc:
