@@ -53,6 +53,8 @@ class ServerSettings(Section):
 class DatabaseSettings(Section):
     url: str = "sqlite://./data/csgw.db"
     max_batch: int = Field(256, ge=1, le=10_000)
+    # PostgreSQL with several instances: how long a dead instance's outbox rows stay its own
+    outbox_lease_seconds: float = Field(30.0, ge=5, le=3600)
 
 
 class LoggingSettings(Section):

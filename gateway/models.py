@@ -148,6 +148,8 @@ class OutboxItem(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(null=True)
+    claimed_by = fields.CharField(max_length=64, null=True)  # the instance sending it (PostgreSQL)
+    claimed_until = fields.DatetimeField(null=True)  # its lease: after this, another instance may
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

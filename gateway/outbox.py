@@ -22,6 +22,7 @@ from csgw.gateway.channel import Channel, SendError
 from csgw.gateway.clock import now
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message, OutboxItem
+from csgw.gateway.outbox_claims import OutboxClaims
 from csgw.gateway.storage.plans import (
     ExecuteMany,
     Plan,
@@ -55,9 +56,11 @@ class Outbox:
     def __init__(
         self, writer: GroupCommitWriter, store: MessageStore,
         channels: dict[tuple[str, str], Channel], on_result: Callable[..., object] | None = None,
+        claims: OutboxClaims | None = None,
     ) -> None:
         self.writer = writer
         self.store = store
+        self.claims = claims or OutboxClaims(writer, shared=False)
         self.channels = channels
         self.on_result = on_result
         self._wake = asyncio.Event()
@@ -95,6 +98,7 @@ class Outbox:
         while not self._stopping:
             self._wake.clear()
             try:
+                await self.claims.renew()
                 delay = await self._dispatch_due()
                 failures = 0
             except Exception as error:
@@ -125,10 +129,11 @@ class Outbox:
     async def _dispatch_due(self) -> float:
         """Start sends for due items; return seconds until the next item is due (at most 5)."""
         at = now()
-        due = await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(500)
+        due = await self.claims.due(at, 500)
         by_account: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in due:
             key = (item.channel, item.account)
+            # A busy account's rows stay held: its running batch may be sending some of them.
             if key not in self._busy:
                 by_account[key].append(item)
         for key, items in by_account.items():
@@ -156,7 +161,10 @@ class Outbox:
                      if queue[0][1].id == oldest.get(conversation_id)]
             await asyncio.gather(*(self._send_in_order(key, queue) for queue in ready))
         finally:
-            self._busy.discard(key)
+            try:
+                await self.claims.release([item.id for item in items])
+            finally:
+                self._busy.discard(key)
             self._wake.set()
 
     async def _send_in_order(self, key: tuple[str, str], queue: list[tuple[OutboxItem, Message]]) -> None:

@@ -27,10 +27,11 @@ from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, Outbound
 from csgw.gateway.models import ChannelAccount, Message
 from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
+from csgw.gateway.outbox_claims import OutboxClaims, instance_name
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.storage.cursors import CursorStore
-from csgw.gateway.storage.db import close_database, open_database, plan_runner
+from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
@@ -85,7 +86,10 @@ class GatewayServices:
         self.http: aiohttp.ClientSession | None = None
         self.channels = build_channels(settings, host, self)
         self.channel_types = {plugin: cls for plugin, (cls, _) in host.channel_types().items()}
-        self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result)
+        self.instance = instance_name()
+        claims = OutboxClaims(self.writer, shared=not is_sqlite(settings.database.url), instance=self.instance,
+                              lease_seconds=settings.database.outbox_lease_seconds)
+        self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result, claims=claims)
         self.conversations = ConversationService(
             settings, self.store, self.writer, self.events, self.outbox, self.assigners, self.channels,
             hooks=host, gateway=self)

@@ -61,6 +61,15 @@ async def _agent_role(connection: BaseDBAsyncClient) -> None:
         """UPDATE "agent" SET "role" = 'supervisor' WHERE "id" = (SELECT MIN("id") FROM "agent")""")
 
 
+async def _outbox_claims(connection: BaseDBAsyncClient) -> None:
+    # Several instances on one PostgreSQL lease the rows they send (gateway/outbox_claims.py).
+    kind = "TIMESTAMP" if connection.capabilities.dialect == "sqlite" else "TIMESTAMPTZ"
+    if not await _has_column(connection, "outbox", "claimed_by"):
+        await connection.execute_script('ALTER TABLE "outbox" ADD COLUMN "claimed_by" VARCHAR(64)')
+    if not await _has_column(connection, "outbox", "claimed_until"):
+        await connection.execute_script(f'ALTER TABLE "outbox" ADD COLUMN "claimed_until" {kind}')
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     try:
         # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
@@ -73,7 +82,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
-                     _conversation_opened_at_index, _agent_role]
+                     _conversation_opened_at_index, _agent_role, _outbox_claims]
 CURRENT_VERSION = len(STEPS)
 
 

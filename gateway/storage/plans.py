@@ -170,8 +170,9 @@ async def _execute_async(connection: BaseDBAsyncClient, statement: Statement, sq
     numbered = (lambda sql: sql) if sqlite else _numbered
     match statement:
         case Select(sql, params):
-            _, rows = await connection.execute_query(numbered(sql), _params(params, sqlite))
-            return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
+            # Always fetched: tortoise's execute_query drops the rows of `UPDATE … RETURNING`.
+            rows = await connection.execute_query_dict(numbered(sql), _params(params, sqlite))
+            return [tuple(row.values()) for row in rows]
         case ExecuteMany(sql, rows):
             if rows:
                 await connection.execute_many(numbered(sql), [_params(row, sqlite) for row in rows])

@@ -82,3 +82,15 @@ async def test_a_version_5_desk_keeps_its_first_agent_as_supervisor(database_url
         assert roles == {"founder": "supervisor", "helper": "agent"}
     finally:
         await close_database()
+
+
+async def test_a_version_6_outbox_gains_its_claim_columns(database_url):
+    await an_older_store(database_url, [],
+                         'ALTER TABLE "outbox" DROP COLUMN "claimed_by"; ALTER TABLE "outbox" DROP COLUMN "claimed_until"; '
+                         'UPDATE "csgw_schema_version" SET "version" = 6')
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        await current_connection().execute_query('SELECT "claimed_by", "claimed_until" FROM "outbox"')
+    finally:
+        await close_database()

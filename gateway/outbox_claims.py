@@ -1,0 +1,90 @@
+"""Which due outbox rows this instance may send.
+
+On SQLite one process owns the store, so every due row is its own. On PostgreSQL several
+instances share the outbox: each leases the rows it takes (`claimed_by`, `claimed_until`) with
+`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`, so no row is taken twice. The lease is
+renewed while the instance lives; when it dies, its rows are free again once the lease lapses.
+Rows it took but will not send now (their conversation waits for an earlier reply, or their
+account is busy) are handed back at once, so another instance need not wait for the lease.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import structlog
+
+from csgw.gateway.clock import now
+from csgw.gateway.models import OutboxItem
+from csgw.gateway.storage.plans import ExecuteMany, Plan, Select, marks
+from csgw.gateway.storage.writer import GroupCommitWriter
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+def instance_name() -> str:
+    """Host, process and a random tag: unique among the instances sharing one store."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class OutboxClaims:
+    def __init__(self, writer: GroupCommitWriter, *, shared: bool, instance: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self.writer = writer
+        self.shared = shared
+        self.instance = instance or instance_name()
+        self.lease = timedelta(seconds=lease_seconds)
+        self._renewed_at: datetime | None = None
+
+    async def due(self, at: datetime, limit: int) -> list[OutboxItem]:
+        """Due rows, oldest first; on a shared store only those this instance now holds."""
+        if not self.shared:
+            return await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(limit)
+        ids = await self.writer.run_plan(_claim_plan, self.instance, at, at + self.lease, limit)
+        return await OutboxItem.filter(id__in=ids).order_by("id") if ids else []
+
+    async def release(self, item_ids: Sequence[int]) -> None:
+        """Hand back rows this instance holds but did not finish (sent or failed rows are done anyway)."""
+        if not (self.shared and item_ids):
+            return
+        try:
+            await self.writer.run_plan(_release_plan, self.instance, list(item_ids))
+        except Exception as error:  # the store is failing: the rows come free when the lease lapses
+            log.warning("outbox rows not handed back", rows=len(item_ids), error=repr(error))
+
+    async def renew(self) -> None:
+        """Extend the lease on every row held, once a third of it has passed."""
+        if not self.shared:
+            return
+        at = now()
+        if self._renewed_at is not None and at - self._renewed_at < self.lease / 3:
+            return
+        self._renewed_at = at
+        await self.writer.run_plan(_renew_plan, self.instance, at + self.lease)
+
+
+def _claim_plan(instance: str, at: datetime, until: datetime, limit: int) -> Plan[list[int]]:
+    rows = yield Select(
+        'UPDATE "outbox" SET "claimed_by" = ?, "claimed_until" = ? WHERE "id" IN ('
+        'SELECT "id" FROM "outbox" WHERE "state" = ? AND "next_attempt_at" <= ? '
+        'AND ("claimed_until" IS NULL OR "claimed_until" < ? OR "claimed_by" = ?) '
+        'ORDER BY "id" LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING "id"',
+        [instance, until, "pending", at, at, instance, limit])
+    return sorted(row[0] for row in rows)
+
+
+def _release_plan(instance: str, item_ids: list[int]) -> Plan[None]:
+    yield ExecuteMany(
+        f'UPDATE "outbox" SET "claimed_by" = NULL, "claimed_until" = NULL '
+        f'WHERE "claimed_by" = ? AND "id" IN ({marks(len(item_ids))})', [[instance, *item_ids]])
+
+
+def _renew_plan(instance: str, until: datetime) -> Plan[None]:
+    yield ExecuteMany('UPDATE "outbox" SET "claimed_until" = ? WHERE "claimed_by" = ? AND "state" = ?',
+                      [[until, instance, "pending"]])
