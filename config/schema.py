@@ -57,6 +57,12 @@ class DatabaseSettings(Section):
     outbox_lease_seconds: float = Field(30.0, ge=5, le=3600)
 
 
+class BusSettings(Section):
+    # Between instances on one PostgreSQL: "" uses its LISTEN/NOTIFY; "redis://host:6379/0" Redis
+    # pub/sub. SQLite (one process) needs none.
+    url: str = Field("", pattern=r"^(redis://.*|rediss://.*)?$")
+
+
 class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -180,6 +186,7 @@ class HealthSettings(Section):
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     channels: list[dict[str, Any]] = Field(default_factory=list)
     plugins: PluginSettings = Field(default_factory=PluginSettings)

@@ -1,9 +1,10 @@
-"""In-process event bus: the pipeline publishes, agent event sockets and plugins subscribe."""
+"""The event bus: the pipeline publishes, agent event sockets and plugins subscribe; with several
+instances on one store, events also travel between them over `gateway/bus.py`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,12 +16,25 @@ Event = dict[str, Any]
 
 
 class EventBus:
-    def __init__(self, queue_size: int = 1000) -> None:
+    """`relay`, when instances share the store, sends each event published here to the others;
+    what they relay arrives through `deliver`."""
+
+    def __init__(self, queue_size: int = 1000, relay: Callable[[Event], None] | None = None) -> None:
         self.queue_size = queue_size
+        self.relay = relay
         self._subscribers: set[asyncio.Queue[Event]] = set()
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         event = {"type": kind, "data": data}
+        self._fan_out(event)
+        if self.relay is not None:
+            self.relay(event)
+
+    async def deliver(self, event: Event) -> None:
+        """An event another instance published."""
+        self._fan_out(event)
+
+    def _fan_out(self, event: Event) -> None:
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(event)
@@ -49,5 +63,6 @@ class EventBus:
 
     @property
     def listening(self) -> bool:
-        """Whether anyone subscribes: publishers skip building views nobody would read."""
-        return bool(self._subscribers)
+        """Whether anyone subscribes (here, or maybe on another instance): publishers skip
+        building views nobody would read."""
+        return bool(self._subscribers) or self.relay is not None

@@ -171,3 +171,14 @@ class ChannelCursor(Model):
     class Meta:
         table = "channel_cursor"
         unique_together = (("channel", "account", "key"),)
+
+
+class BusSpill(Model):
+    """A bus message too long for a PostgreSQL NOTIFY (8 kB): the notice carries this row's id."""
+
+    id = fields.BigIntField(primary_key=True)
+    payload = fields.TextField()
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "bus_spill"

@@ -34,7 +34,7 @@ class Cursors(Protocol):
 
 
 class Events(Protocol):
-    """The in-process event bus agent sockets read: `{"type": kind, "data": {...}}` events."""
+    """The event bus agent sockets read: `{"type": kind, "data": {...}}` events, from every instance."""
 
     @property
     def listening(self) -> bool: ...
@@ -42,6 +42,15 @@ class Events(Protocol):
     def publish(self, kind: str, data: dict[str, Any]) -> None: ...
 
     def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...
+
+
+class Bus(Protocol):
+    """Messages to every instance sharing the store, this one included (`gateway/bus.py`). Keep
+    them small and self-contained: ids and frames, not records another instance must trust."""
+
+    async def publish(self, topic: str, data: dict[str, Any]) -> None: ...
+
+    def subscribe(self, topic: str, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None: ...
 
 
 class ConversationOps(Protocol):
@@ -128,6 +137,9 @@ class ChannelHost(Protocol):
 
     @property
     def cursors(self) -> Cursors: ...
+
+    @property
+    def bus(self) -> Bus: ...
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated by `external_id` per account) and answer

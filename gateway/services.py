@@ -18,6 +18,7 @@ from csgw.config.loader import validate_section
 from csgw.config.schema import Settings
 from csgw.gateway.api.routes import ApiRoute
 from csgw.gateway.binding import bind
+from csgw.gateway.bus import Bus, Transport
 from csgw.gateway.channel import Channel, ChannelConfigError, ChannelNotReady
 from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
@@ -30,8 +31,10 @@ from csgw.gateway.outbox import Outbox
 from csgw.gateway.outbox_claims import OutboxClaims, instance_name
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.redis_bus import RedisTransport
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
+from csgw.gateway.storage.pg_bus import PostgresTransport
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
@@ -67,6 +70,19 @@ def build_channels(settings: Settings, host: PluginHost, services: GatewayServic
     return channels
 
 
+EVENTS_TOPIC = "events"
+
+
+def bus_transport(settings: Settings) -> Transport | None:
+    """Redis when `[bus] url` names it; else the store's own LISTEN/NOTIFY on PostgreSQL; none on
+    SQLite, which one process owns."""
+    if settings.bus.url:
+        return RedisTransport(settings.bus.url)
+    if is_sqlite(settings.database.url):
+        return None
+    return PostgresTransport(settings.database.url)
+
+
 class GatewayServices:
     """The running gateway: it satisfies the `Gateway` port plugins are handed (`gateway/ports.py`)
     and wires the core's parts, each handed only the collaborators it uses."""
@@ -75,7 +91,10 @@ class GatewayServices:
         self.settings = settings
         self.host = host
         self.log = log
-        self.events = EventBus()
+        self.instance = instance_name()
+        self.bus = Bus(self.instance, bus_transport(settings))
+        self.events = EventBus(relay=self._relay_event if self.bus.shared else None)
+        self.bus.subscribe(EVENTS_TOPIC, self.events.deliver)
         self.writer = GroupCommitWriter(settings.database.max_batch)
         self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
         self.cursors = CursorStore(self.writer)
@@ -86,7 +105,6 @@ class GatewayServices:
         self.http: aiohttp.ClientSession | None = None
         self.channels = build_channels(settings, host, self)
         self.channel_types = {plugin: cls for plugin, (cls, _) in host.channel_types().items()}
-        self.instance = instance_name()
         claims = OutboxClaims(self.writer, shared=not is_sqlite(settings.database.url), instance=self.instance,
                               lease_seconds=settings.database.outbox_lease_seconds)
         self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result, claims=claims)
@@ -143,6 +161,9 @@ class GatewayServices:
         await self.store.store_replies(conversation, [DraftReply(text, "system")])
         self.outbox.wake()
 
+    def _relay_event(self, event: dict[str, Any]) -> None:
+        self.bus.relay(EVENTS_TOPIC, event)
+
     async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
         await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
 
@@ -151,6 +172,7 @@ class GatewayServices:
         channels: nothing reaches the pipeline before the plugins it needs are ready."""
         await open_database(self.settings.database.url, self.host.models())
         self.writer.start(plan_runner(self.settings.database.url))
+        await self.bus.start()
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         for plugin, account in self.channels:
             await ChannelAccount.get_or_create(plugin=plugin, account=account)
@@ -197,6 +219,7 @@ class GatewayServices:
             except Exception:
                 log.exception("channel stop failed", channel=channel.plugin, account=channel.account)
         await self.outbox.stop()
+        await self.bus.stop()
         await self.writer.close()
         if self.http:
             await self.http.close()

@@ -70,6 +70,10 @@ async def _outbox_claims(connection: BaseDBAsyncClient) -> None:
         await connection.execute_script(f'ALTER TABLE "outbox" ADD COLUMN "claimed_until" {kind}')
 
 
+async def _bus_spill(connection: BaseDBAsyncClient) -> None:
+    await Tortoise.generate_schemas(safe=True)  # creates only the missing bus_spill table
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     try:
         # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
@@ -82,7 +86,8 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
-                     _conversation_opened_at_index, _agent_role, _outbox_claims]
+                     _conversation_opened_at_index, _agent_role, _outbox_claims,
+                     _bus_spill]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -55,6 +55,9 @@ def message_frame(message: Message | OutboundMessage, created_at: Any = None) ->
     return frame
 
 
+FRAMES_TOPIC = "webchat.frames"
+
+
 class WebchatChannel(Channel):
     plugin: ClassVar[str] = "webchat"
     Config = WebchatConfig
@@ -65,6 +68,8 @@ class WebchatChannel(Channel):
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._watcher: asyncio.Task[None] | None = None
+        # The visitor's socket may be on another instance: frames go to all, the holder writes them.
+        services.bus.subscribe(FRAMES_TOPIC, self._frames_arrived)
 
     @classmethod
     def app_routes(cls, services: ChannelHost) -> list[web.AbstractRouteDef]:
@@ -187,14 +192,24 @@ class WebchatChannel(Channel):
         recent.append(now)
 
     async def send(self, message: OutboundMessage) -> None:
-        # A visitor who is not connected gets the message on `resume`; delivery is the store.
-        # Built from what the outbox hands over: no read-back per message.
-        await self._push(message.user_id, message_frame(message, now()))
+        # A visitor who is not connected (anywhere) gets the message on `resume`; delivery is the
+        # store. Built from what the outbox hands over: no read-back per message.
+        frames = [message_frame(message, now())]
         if (message.payload or {}).get("survey"):
-            await self._push(message.user_id, {"type": "survey"})
+            frames.append({"type": "survey"})
+        await self._broadcast(message.user_id, frames)
 
     async def typing(self, user_id: str, on: bool) -> None:
-        await self._push(user_id, {"type": "typing", "from": "agent", "on": on})
+        await self._broadcast(user_id, [{"type": "typing", "from": "agent", "on": on}])
+
+    async def _broadcast(self, visitor: str, frames: list[dict[str, Any]]) -> None:
+        await self.services.bus.publish(FRAMES_TOPIC, {"account": self.account, "visitor": visitor, "frames": frames})
+
+    async def _frames_arrived(self, data: dict[str, Any]) -> None:
+        if data.get("account") != self.account or data.get("visitor") not in self.sockets:
+            return
+        for frame in data.get("frames", ()):
+            await self._push(data["visitor"], frame)
 
     async def _push(self, visitor: str, frame: dict[str, Any]) -> None:
         for socket in list(self.sockets.get(visitor, ())):
