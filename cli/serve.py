@@ -13,10 +13,10 @@ from aiohttp import web
 
 from csgw.app import create_app
 from csgw.cli.serve_loop import serve_until_signalled
-from csgw.commands import ConfigOption, err, fail, fail_config, settings_or_exit
+from csgw.commands import ConfigOption, core_settings_or_exit, err, fail, fail_config
 from csgw.config.errors import ConfigError
 from csgw.gateway.logging import configure_logging
-from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
+from csgw.gateway.plugin_host import plugin_host_for
 
 log = structlog.get_logger(__name__)
 
@@ -53,15 +53,15 @@ def serve(
     port: int | None = typer.Option(None, "--port", "-p", help="listen port (default from config)"),
 ) -> None:
     """Run the gateway in one asyncio process / 启动网关。"""
-    settings = settings_or_exit(config)
+    settings = core_settings_or_exit(config)  # plugins' sections: validated by create_app
     configure_logging(settings.logging.level, settings.logging.format)
-    pm = get_plugin_manager(disabled=settings.plugins.disabled, paths=settings.plugins.paths)
+    plugin_host = plugin_host_for(settings)
+    pm = plugin_host.pm
     missing = enabled_but_not_loaded(settings.plugins.enabled, pm)
     if missing:
         log.warning("enabled plugins not loaded", plugins=missing)
         err.print(f"[yellow]warning:[/yellow] [plugins] enabled lists {', '.join(missing)}, but no such plugin is "
                   "loaded (see `csgw plugins list`)", highlight=False)
-    plugin_host = PluginHost(pm)
     try:
         app = create_app(settings, plugin_host)
     except ConfigError as error:

@@ -1,9 +1,13 @@
-"""Reading `csgw.toml`: TOML parse, `${ENV}` substitution, validation, path resolution."""
+"""Reading `csgw.toml`: TOML parse, `${ENV}` substitution, validation, path resolution.
+
+Two stages: `load_settings` validates the core sections and sets plugins' tables aside;
+`validate_plugin_sections` checks those once the plugins are loaded (`plugin_sections.py`)."""
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,10 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from csgw.config.errors import ConfigError
 from csgw.config.interpolate import interpolate
+from csgw.config.plugin_sections import unclaimed_problem
 from csgw.config.schema import Settings
 
 DEFAULT_CONFIG = "csgw.toml"
 SectionModel = TypeVar("SectionModel", bound=BaseModel)
+# The top-level names csgw itself owns (`[server]`, `[[channels]]`, …); plugins declare others
+CORE_SECTIONS = frozenset(name for name, field in Settings.model_fields.items() if not field.exclude)
 
 
 def default_config_path() -> Path:
@@ -77,13 +84,16 @@ def settings_from_dict(
     raw: dict[str, Any], shown: str = DEFAULT_CONFIG, *, base_dir: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> Settings:
+    """Stage one: the core sections validated, every other table kept raw for its plugin."""
     problems: list[str] = []
     data = interpolate(raw, problems, env=env)
+    core, tables = _set_plugin_tables_aside(data, problems)
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(core)
     except ValidationError as error:
         problems.extend(describe_errors(error))
         raise ConfigError(shown, problems) from None
+    settings.plugin_sections = tables
     problems.extend(_channel_shape_problems(settings.channels))
     if problems:
         raise ConfigError(shown, problems)
@@ -93,6 +103,34 @@ def settings_from_dict(
     settings.server.data_dir = str(resolve_path(base, settings.server.data_dir))
     settings.database.url = resolve_sqlite_url(base, settings.database.url)
     return settings
+
+
+def _set_plugin_tables_aside(data: Any, problems: list[str]) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """(the core sections, the other tables); any other top-level key is an unknown key."""
+    if not isinstance(data, dict):  # TOML's top level is a table; a hand-built dict may not be
+        return data, {}
+    core = {key: value for key, value in data.items() if key in CORE_SECTIONS}
+    tables = {key: value for key, value in data.items() if key not in core and isinstance(value, dict)}
+    problems.extend(f"{key}: unknown key" for key in data if key not in core and key not in tables)
+    return core, tables
+
+
+def validate_plugin_sections(settings: Settings, models: Mapping[str, type[BaseModel]]) -> None:
+    """Stage two, once the plugins are loaded: validate each declared section (an absent table as
+    `{}`) and refuse every table no model claims; all mistakes in one ConfigError."""
+    problems: list[str] = []
+    validated: dict[str, BaseModel] = {}
+    for name, model in models.items():
+        try:
+            validated[name] = validate_section(model, settings.plugin_sections.get(name, {}),
+                                               settings.source_path, name)
+        except ConfigError as error:
+            problems.extend(error.problems)
+    known = CORE_SECTIONS | set(models)
+    problems.extend(unclaimed_problem(name, known) for name in settings.plugin_sections if name not in models)
+    if problems:
+        raise ConfigError(settings.source_path, problems)
+    settings.store_sections(validated)
 
 
 def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:

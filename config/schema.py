@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from csgw.config.plugin_sections import PluginSections
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -183,7 +185,9 @@ class HealthSettings(Section):
     report_sla_first_response_seconds: float = Field(300, gt=0)
 
 
-class Settings(Section):
+class Settings(Section, PluginSections):
+    """The core sections; plugins' own tables are in `plugin_sections`, read with `section()`."""
+
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bus: BusSettings = Field(default_factory=BusSettings)

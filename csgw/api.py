@@ -7,6 +7,7 @@ defines types and helpers. The test harness lives in `csgw.testing` (it imports 
 from __future__ import annotations
 
 from csgw.commands import ConfigOption, err, fail, fail_config, settings_or_exit, with_store
+from csgw.config.plugin_sections import ConfigSection
 from csgw.config.schema import Settings
 from csgw.gateway.api.auth import authenticate, is_supervisor, require_supervisor
 from csgw.gateway.api.errors import ApiError, error_response, field, parse_id, read_json
@@ -46,6 +47,7 @@ __all__ = [
     "hookimpl",
     # what hooks receive
     "Settings",
+    "ConfigSection",  # a plugin's own `[name]` table (`csgw_config_sections`; `settings.section(name, Model)`)
     "Gateway",
     "ChannelHost",
     "RunningChannel",

@@ -10,10 +10,12 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from csgw.config.errors import ConfigError
-from csgw.config.loader import default_config_path, load_settings
+from csgw.config.loader import default_config_path, load_settings, validate_plugin_sections
 from csgw.config.schema import Settings
+from csgw.gateway.plugin_host import PluginHost, plugin_host_for
 from csgw.gateway.storage.db import close_database, open_database
 
 T = TypeVar("T")
@@ -31,15 +33,28 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def fail_config(error: ConfigError) -> NoReturn:
     """Print each mistake of a wrong config as one line and exit 2."""
     for line in error.lines:
-        err.print(f"[red]config error:[/red] {line}", highlight=False)
+        err.print(f"[red]config error:[/red] {escape(line)}", highlight=False)  # "[reply]" is no markup
     raise typer.Exit(2) from None
 
 
-def settings_or_exit(config: Path | None) -> Settings:
+def core_settings_or_exit(config: Path | None) -> Settings:
+    """Stage one: the core sections validated, plugins' tables still raw (`csgw serve` validates
+    those with the plugins it loads)."""
     try:
         return load_settings(config or default_config_path())
     except ConfigError as error:
         fail_config(error)
+
+
+def settings_or_exit(config: Path | None, host: PluginHost | None = None) -> Settings:
+    """The whole config, plugins' sections validated by the plugins `csgw serve` would load (or
+    by `host`'s), so `settings.section(name, Model)` works; exit 2 on any mistake."""
+    settings = core_settings_or_exit(config)
+    try:
+        validate_plugin_sections(settings, (host or plugin_host_for(settings)).config_sections())
+    except ConfigError as error:
+        fail_config(error)
+    return settings
 
 
 def with_store(settings: Settings, work: Callable[[], Awaitable[T]], *,

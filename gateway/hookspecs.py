@@ -14,6 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
     from aiohttp import web
+    from pydantic import BaseModel
 
     from csgw.config.schema import Settings
     from csgw.gateway.api.routes import ApiRoute
@@ -39,6 +40,13 @@ def csgw_models() -> list[str]:
     """Modules of tortoise models this plugin owns. They form the plugin's own app (labelled with
     its name); their missing tables are created at start, after the core's schema upgrade. Later
     changes to them are the plugin's to make (in `csgw_startup`), as the core's are its own."""
+
+
+@hookspec
+def csgw_config_sections() -> dict[str, type[BaseModel]]:
+    """Top-level `csgw.toml` tables this plugin owns: section name -> pydantic model (a core
+    section's name is not allowed). Once plugins are loaded each is validated with its model (no
+    table: `{}`) and tables no plugin claims are refused; read one with `settings.section(name, Model)`."""
 
 
 @hookspec

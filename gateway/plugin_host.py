@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pluggy
 import structlog
 
+from csgw.config.loader import CORE_SECTIONS
 from csgw.gateway import hookspecs
 from csgw.gateway.channel import Channel
 from csgw.gateway.messages import OutboundMessage
@@ -23,6 +24,7 @@ from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 if TYPE_CHECKING:
     import typer
     from aiohttp import web
+    from pydantic import BaseModel
 
     from csgw.config.schema import Settings
     from csgw.gateway.api.routes import ApiRoute
@@ -81,6 +83,11 @@ def get_plugin_manager(
     return pm
 
 
+def plugin_host_for(settings: Settings) -> PluginHost:
+    """The plugins `settings` asks for: every installed one but `[plugins] disabled`, and `paths`."""
+    return PluginHost(get_plugin_manager(disabled=settings.plugins.disabled, paths=settings.plugins.paths))
+
+
 def _register_path(pm: pluggy.PluginManager, path: str) -> None:
     """A local plugin: a .py file or a package folder, registered under its stem."""
     location = Path(path).expanduser().resolve()
@@ -123,6 +130,23 @@ class PluginHost:
             if modules:
                 found[impl.plugin_name] = list(modules)
         return found
+
+    def config_sections(self) -> dict[str, type[BaseModel]]:
+        """section name -> the model a loaded plugin declared for it (`csgw_config_sections`).
+        A core section's name is never a plugin's; a name declared twice keeps the first."""
+        found: dict[str, tuple[type[BaseModel], str]] = {}
+        for impl in self.pm.hook.csgw_config_sections.get_hookimpls():
+            sections = cast("dict[str, type[BaseModel]] | None", impl.function())
+            for name, model in (sections or {}).items():
+                if name in CORE_SECTIONS:
+                    log.warning("plugin config section has a core section's name; ignored",
+                                section=name, plugin=impl.plugin_name)
+                elif name in found:
+                    log.warning("config section declared twice; first wins", section=name,
+                                plugin=impl.plugin_name, kept=found[name][1])
+                else:
+                    found[name] = (model, impl.plugin_name)
+        return {name: model for name, (model, _) in found.items()}
 
     def reply_handlers(self, settings: Settings) -> list[ReplyHandler]:
         """Handlers by priority (config overrides a handler's own), disabled ones left out."""

@@ -14,7 +14,7 @@ import structlog
 from aiohttp import web
 
 from csgw.config.errors import ConfigError
-from csgw.config.loader import validate_section
+from csgw.config.loader import validate_plugin_sections, validate_section
 from csgw.config.schema import Settings
 from csgw.gateway.api.routes import ApiRoute
 from csgw.gateway.binding import bind
@@ -88,6 +88,7 @@ class GatewayServices:
     and wires the core's parts, each handed only the collaborators it uses."""
 
     def __init__(self, settings: Settings, host: PluginHost) -> None:
+        validate_plugin_sections(settings, host.config_sections())  # before any hook reads settings
         self.settings = settings
         self.host = host
         self.log = log

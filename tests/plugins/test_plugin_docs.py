@@ -17,7 +17,10 @@ import pytest
 import csgw.api
 import csgw.testing
 from csgw.api import InboundMessage
+from csgw.config.errors import ConfigError
+from csgw.config.loader import load_settings, validate_plugin_sections
 from csgw.gateway import hookspecs
+from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 from csgw.testing import running_gateway
 
 DOCS = Path(__file__).parents[2] / "docs" / "plugins.md"
@@ -74,6 +77,33 @@ async def test_the_documented_api_route_asks_for_a_token(tmp_path):
             aiohttp.ClientSession() as session:
         async with session.get(gw.url + "/api/v1/loyalty/ping") as response:
             assert response.status == 401
+
+
+def under(heading: str, language: str) -> list[str]:
+    """The code blocks in `language` of one `## heading` section."""
+    section = DOCS.read_text(encoding="utf-8").split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", section, re.S)
+
+
+async def test_the_documented_config_section_reaches_its_plugin(tmp_path):
+    plugin = load(tmp_path, "loyalty_points", under("Config sections", "python")[0])
+    async with running_gateway(tmp_path, channels=[{"plugin": "fake", "account": "a"}],
+                               extra_plugins=[("loyalty", plugin)], loyalty={"points_per_yuan": 2}) as gw:
+        await gw.services.accept(InboundMessage("fake", "a", "user-1", "积分怎么算？", "m1"))
+        sent = await gw.fake("a").wait_sent(1)
+        assert sent[0].text == "每消费 1 元得 2 积分。"
+
+
+def test_the_documented_config_errors_are_what_csgw_says(tmp_path, monkeypatch):
+    plugin = load(tmp_path, "loyalty_points", under("Config sections", "python")[0])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "csgw.toml").write_text("[loyalty]\npoints_per_yuan = -1\n[loyalti]\n[replly]\n", encoding="utf-8")
+    settings = load_settings("csgw.toml")
+    host = PluginHost(get_plugin_manager(load_entrypoints=False, extra=[("loyalty", plugin)]))
+    with pytest.raises(ConfigError) as caught:
+        validate_plugin_sections(settings, host.config_sections())
+    [shown] = under("Config sections", "text")
+    assert [f"config error: {line}" for line in caught.value.lines] == shown.splitlines()
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks())))

@@ -9,6 +9,7 @@ import aiohttp
 import pluggy
 import typer
 from aiohttp import web
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from csgw.gateway import hookspecs
@@ -108,6 +109,10 @@ async def test_local_plugins_load_and_a_broken_one_does_not_stop_the_gateway(tmp
         assert sent.text == "回声"
 
 
+class RecorderSection(BaseModel):
+    greeting: str = "hello"
+
+
 class Recorder:
     """Implements every hook and records the calls."""
 
@@ -185,6 +190,11 @@ class Recorder:
         self._seen("csgw_message_sent")
 
     @hookimpl
+    def csgw_config_sections(self):
+        self._seen("csgw_config_sections")
+        return {"recorder": RecorderSection}
+
+    @hookimpl
     def csgw_models(self):
         self._seen("csgw_models")
         return []
@@ -202,6 +212,7 @@ async def test_every_hook_is_reached(tmp_path):
     recorder = Recorder()
     async with running_gateway(tmp_path, channels=[{"plugin": "fake", "account": "a"}],
                                extra_plugins=[("recorder", recorder)]) as gw, aiohttp.ClientSession() as session:
+        assert gw.services.settings.section("recorder", RecorderSection).greeting == "hello"
         accepted = await gw.services.accept(InboundMessage("fake", "a", "u", "你好", "m-1"))
         await gw.fake("a").wait_sent(1)
         await gw.services.conversations.close(await Conversation.get(id=accepted.conversation_id))
@@ -228,7 +239,7 @@ async def test_every_hook_is_reached(tmp_path):
 
     result = CliRunner().invoke(app, ["recorder-hello"])
     assert result.output.strip() == "hello from a plugin command"
-    for name in ("csgw_channel_types", "csgw_models", "csgw_reply_handlers", "csgw_assigners", "csgw_classifiers",
+    for name in ("csgw_channel_types", "csgw_config_sections", "csgw_models", "csgw_reply_handlers", "csgw_assigners", "csgw_classifiers",
                  "csgw_health_checks", "health_check_run", "csgw_routes", "csgw_cli", "csgw_startup",
                  "csgw_shutdown", "csgw_message_received", "csgw_message_sent",
                  "csgw_conversation_changed:closed", "csgw_health_changed:outbox:ok->degraded"):
@@ -242,7 +253,7 @@ def hook_names() -> list[str]:
 def test_every_hook_has_a_docstring_a_doc_entry_and_a_test():
     docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
-    assert len(hook_names()) == 16
+    assert len(hook_names()) == 17
     for name in hook_names():
         assert getattr(hookspecs, name).__doc__, name
         assert f"`{name}`" in docs, f"{name} missing from docs/plugins.md"
