@@ -57,6 +57,8 @@ class DatabaseSettings(Section):
     max_batch: int = Field(256, ge=1, le=10_000)
     # PostgreSQL with several instances: how long a dead instance's outbox rows stay its own
     outbox_lease_seconds: float = Field(30.0, ge=5, le=3600)
+    # With several instances: how often one that follows a timer or poller tries to take it over
+    leader_retry_seconds: float = Field(5.0, gt=0, le=300)
 
 
 class BusSettings(Section):

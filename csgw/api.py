@@ -21,6 +21,7 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.health_check import CheckResult, HealthCheck
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.ports import (
@@ -29,6 +30,7 @@ from csgw.gateway.ports import (
     Cursors,
     Events,
     Gateway,
+    Leadership,
     RunningChannel,
     Timers,
 )
@@ -55,6 +57,9 @@ __all__ = [
     "Events",
     "ConversationOps",
     "Timers",
+    "Leadership",  # once per cluster: `services.leadership`; `while_leading(leadership, poll_role(...), loop)`
+    "while_leading",
+    "poll_role",
     # records the ports and hooks hand over (read them; change them through `services.conversations`)
     "Agent",
     "Conversation",

@@ -53,6 +53,32 @@ class Bus(Protocol):
     def subscribe(self, topic: str, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None: ...
 
 
+class Leadership(Protocol):
+    """Which instance does what must happen once among those sharing the store (timers, pollers,
+    token fetches; `gateway/leadership.py`): one leader per role name at a time. With SQLite this
+    one instance leads every role."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances may share the store (PostgreSQL)."""
+
+    @property
+    def retry_seconds(self) -> float:
+        """How often a follower tries to lead again, and a leader re-checks it still does."""
+
+    def leads(self, role: str) -> bool:
+        """Whether this instance leads `role`, as far as it knows without asking the store."""
+
+    async def try_lead(self, role: str) -> bool:
+        """Lead `role` unless a live instance does; True while this one leads it (checked)."""
+
+    async def lost(self, role: str) -> None:
+        """Return once this instance does not lead `role` (at once if it does not now)."""
+
+    async def resign(self, role: str) -> None:
+        """Hand `role` back, so another instance takes it at its next try."""
+
+
 class ConversationOps(Protocol):
     """What routing and reply plugins may do to conversations and agents (`services.conversations`).
 
@@ -100,7 +126,8 @@ class ConversationOps(Protocol):
 
 
 class Timers(Protocol):
-    """A gateway's periodic jobs; they stop when the gateway stops."""
+    """A gateway's periodic jobs; they stop when the gateway stops. A job runs only on the
+    instance leading the role `timer:<name>`, so once per tick among instances sharing a store."""
 
     def every(self, name: str, job: Callable[[], Awaitable[None]], seconds: float) -> object: ...
 
@@ -140,6 +167,10 @@ class ChannelHost(Protocol):
 
     @property
     def bus(self) -> Bus: ...
+
+    @property
+    def leadership(self) -> Leadership:
+        """Who does once-per-cluster work: poll a platform as `poll:<plugin>:<account>`."""
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated by `external_id` per account) and answer

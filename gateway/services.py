@@ -24,6 +24,7 @@ from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.events import EventBus
 from csgw.gateway.health_check import HealthCheck
+from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import ChannelAccount, Message
 from csgw.gateway.orders import attach_order_plan
@@ -35,6 +36,7 @@ from csgw.gateway.redis_bus import RedisTransport
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
 from csgw.gateway.storage.pg_bus import PostgresTransport
+from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
@@ -83,6 +85,14 @@ def bus_transport(settings: Settings) -> Transport | None:
     return PostgresTransport(settings.database.url)
 
 
+def leadership_for(settings: Settings, instance: str) -> SoloLeadership | PostgresLeadership:
+    """Advisory locks on PostgreSQL, where instances may share the store; SQLite's one process leads all."""
+    retry = settings.database.leader_retry_seconds
+    if is_sqlite(settings.database.url):
+        return SoloLeadership(retry)
+    return PostgresLeadership(settings.database.url, retry_seconds=retry, instance=instance)
+
+
 class GatewayServices:
     """The running gateway: it satisfies the `Gateway` port plugins are handed (`gateway/ports.py`)
     and wires the core's parts, each handed only the collaborators it uses."""
@@ -99,7 +109,8 @@ class GatewayServices:
         self.writer = GroupCommitWriter(settings.database.max_batch)
         self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
         self.cursors = CursorStore(self.writer)
-        self.timers = Timers()  # plugins' periodic jobs, started in csgw_startup
+        self.leadership = leadership_for(settings, self.instance)  # once-per-cluster work
+        self.timers = Timers(self.leadership)  # plugins' periodic jobs, started in csgw_startup
         self.reply_handlers = host.reply_handlers(settings)
         self.assigners = host.assigners(settings)
         self.classifiers = host.classifiers(settings)
@@ -220,6 +231,7 @@ class GatewayServices:
             except Exception:
                 log.exception("channel stop failed", channel=channel.plugin, account=channel.account)
         await self.outbox.stop()
+        await self.leadership.stop()
         await self.bus.stop()
         await self.writer.close()
         if self.http:
