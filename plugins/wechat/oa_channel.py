@@ -1,4 +1,5 @@
 """The `wechat_oa` channel: Official Account pushes in (plain/compatible/safe mode), replies out.
+With several instances on one store they share one access token, kept in the store.
 
 The bot answers inside the push's HTTP response when it can (a passive reply, within WeChat's
 5 seconds); anything later goes through the customer-service API from the outbox. Whether the
@@ -39,6 +40,7 @@ from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
+from csgw.plugins.wechat.shared_token import shared_token
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
     PushRefused,
@@ -103,7 +105,8 @@ class WechatOAChannel(Channel):
             raise ChannelNotReady("no HTTP client yet")
         cfg = self.config
         self.tokens = oa_token_cache(self.services.http, cfg.api_base, cfg.app_id, cfg.app_secret,
-                                     timeout=cfg.api_timeout)
+                                     timeout=cfg.api_timeout,
+                                     shared=shared_token(self.services, self.plugin, self.account))
         self.api = OfficialAccountApi(ApiClient(self.services.http, cfg.api_base, self.tokens,
                                                 timeout=cfg.api_timeout))
 

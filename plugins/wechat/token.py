@@ -1,4 +1,8 @@
-"""access_token cache for the OA (`/cgi-bin/token`) and WeCom (`/cgi-bin/gettoken`) APIs."""
+"""access_token cache for the OA (`/cgi-bin/token`) and WeCom (`/cgi-bin/gettoken`) APIs.
+
+With several instances on one store the cache is backed by the store (`shared_token.py`), so the
+instances use one token and only one of them fetches it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import aiohttp
 import structlog
 
 from csgw.gateway.redact import redact
+from csgw.plugins.wechat.shared_token import SharedToken, TokenBusy
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +52,8 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
 
 
 class AccessTokenCache:
-    """One token per credential; concurrent callers share a single in-flight fetch."""
+    """One token per credential; concurrent callers share a single in-flight fetch. With `shared`,
+    the token comes from the store, fetched by one instance for all."""
 
     def __init__(
         self,
@@ -58,6 +64,7 @@ class AccessTokenCache:
         refresh_margin: float = REFRESH_MARGIN,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedToken | None = None,
     ) -> None:
         self._http = http
         self._url = url
@@ -68,7 +75,8 @@ class AccessTokenCache:
         self._token: str | None = None
         self._expires_at = 0.0
         self._inflight: asyncio.Task[str] | None = None
-        self.fetches = 0
+        self._shared = shared
+        self.fetches = 0  # by this instance
 
     async def get(self) -> str:
         """A valid token, fetching one if none is cached or it is about to expire."""
@@ -81,15 +89,32 @@ class AccessTokenCache:
         if stale is not None and self._token is not None and self._token != stale:
             return self._token
         self._token = None
-        return await self._shared_fetch()
+        return await self._shared_fetch(stale)
 
-    async def _shared_fetch(self) -> str:
+    async def _shared_fetch(self, stale: str | None = None) -> str:
         if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.ensure_future(self._fetch())
+            self._inflight = asyncio.ensure_future(self._fetch() if self._shared is None else self._from_store(stale))
         # shield: one waiter being cancelled must not cancel the fetch the others wait on
         return await asyncio.shield(self._inflight)
 
+    async def _from_store(self, stale: str | None) -> str:
+        """The store's token, fetched by whichever instance found it missing, old or refused."""
+        assert self._shared is not None
+        try:
+            stored = await self._shared.obtain(self._request, margin=self._margin, stale=stale)
+        except TokenBusy as exc:
+            raise ApiError(str(exc), retryable=True) from exc
+        self._token = stored.token
+        self._expires_at = self._clock() + (stored.expires_at - self._shared.clock())
+        return self._token
+
     async def _fetch(self) -> str:
+        self._token, lifetime = await self._request()
+        self._expires_at = self._clock() + lifetime
+        return self._token
+
+    async def _request(self) -> tuple[str, float]:
+        """A new token from the platform, and its lifetime in seconds."""
         self.fetches += 1
         try:
             async with self._http.get(self._url, params=self._params, timeout=self._timeout) as resp:
@@ -102,10 +127,8 @@ class AccessTokenCache:
             log.warning("wechat.token_refused", url=self._url, errcode=code, errmsg=errmsg)
             # 40013/40125/40164/41002/41004: wrong appid/secret or IP not whitelisted
             raise TokenRefused(f"token refused: {code} {errmsg}", code=code, retryable=code in (-1, 45009))
-        self._token = str(data["access_token"])
-        self._expires_at = self._clock() + float(data.get("expires_in", 7200))
         log.info("wechat.token_fetched", url=self._url, expires_in=data.get("expires_in"))
-        return self._token
+        return str(data["access_token"]), float(data.get("expires_in", 7200))
 
 
 def oa_token_cache(
