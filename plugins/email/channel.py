@@ -1,4 +1,9 @@
-"""The `email` channel: one shop mailbox in over IMAP, replies out over SMTP, threads kept."""
+"""The `email` channel: one shop mailbox in over IMAP, replies out over SMTP, threads kept.
+
+With several instances on one store, one reads the mailbox (IDLE or polling): the one leading
+`poll:email:<account>`. The others keep no IMAP connection and take over when it is gone; every
+instance sends.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from csgw.gateway.channel import (
     ChannelNotReady,
     SendError,
 )
+from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.plugins.email.compose import Sender, compose, outbound_message_id
 from csgw.plugins.email.imap_sync import (
@@ -81,18 +87,41 @@ class EmailChannel(Channel):
             self.own_addresses.add(self.cfg.imap_user.lower())
         self.inbound = ImapInbound(self._imap_settings(), self.state, self._deliver, self.log)
         self.inbound.on_connection_change = self._connection_changed
+        self.role = poll_role(self.plugin, config.account)
+        self.reading = False  # this instance reads the mailbox (it leads the role)
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Log in once (wrong credentials fail the start on every instance), then read the
+        mailbox wherever this instance leads the account's poll role."""
         try:
             await self.inbound.connect()
         except ImapAuthError as exc:
             raise ChannelConfigError(str(exc)) from exc
         except ImapUnavailable as exc:
             raise ChannelNotReady(str(exc)) from exc
-        self._task = asyncio.create_task(self.inbound.run(), name=f"email-imap-{self.account}")
+        leadership = self.services.leadership
+        if not await leadership.try_lead(self.role):
+            await self._stand_by()
+        self._task = asyncio.create_task(
+            while_leading(leadership, self.role, self._read_mail, on_change=self._reading),
+            name=f"email-imap-{self.account}")
+
+    async def _read_mail(self) -> None:
+        try:
+            await self.inbound.run()
+        finally:
+            await self._stand_by()
+
+    async def _stand_by(self) -> None:
+        """Another instance reads the mailbox: no connection here, and none is missed."""
+        await self.inbound.close()
+        self.stats.connected = None
+
+    def _reading(self, reading: bool) -> None:
+        self.reading = reading
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -103,7 +132,7 @@ class EmailChannel(Channel):
         await self.inbound.close()
 
     def health_detail(self) -> dict[str, Any]:
-        return self.inbound.health()
+        return {**self.inbound.health(), "polling": self.reading}
 
     # --- inbound --------------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@ Service state is deliberately not mirrored. csgw is the desk: its agents answer 
 `send_msg`, and WeCom refuses `send_msg` (95018) once a session is in the queue (2) or with a
 WeCom servicer (3). Mirroring csgw's queue/assignment onto `service_state/trans` would therefore
 stop csgw's own agents from replying; the session stays in the state the API serves (0/1).
+
+With several instances on one store, one pulls: the one leading `poll:wecom_kf:<account>`. A push
+may reach any instance; it is passed on over the bus, and the leader pulls. A follower takes
+over when the leader is gone, and catches up from the stored cursor.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from csgw.gateway.channel import (
 from csgw.gateway.clock import now
 from csgw.gateway.customer_history import latest_inbound
 from csgw.gateway.hookspecs import hookimpl
+from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message
 from csgw.gateway.webhook_crypto import (
@@ -44,6 +49,7 @@ from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.kf_api import KfApi
+from csgw.plugins.wechat.shared_token import shared_token
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
 from csgw.plugins.wechat.xml import parse_push
 
@@ -52,6 +58,7 @@ if TYPE_CHECKING:
     from csgw.gateway.ports import ChannelHost
 
 MSGID_PREFIX = "csgw-"
+SYNC_TOPIC = "wecom_kf.sync"  # a push's request to pull, for the instance that pulls
 
 
 class WecomKfConfig(ChannelConfig):
@@ -98,6 +105,9 @@ class WecomKfChannel(Channel):
         self._pull_lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._subscribed = False
+        self.role = poll_role(self.plugin, config.account)
+        self.polling = False  # this instance pulls for the account (it leads the role)
         self.last_pull_at: float | None = None
         self.sync_lag: float | None = None  # at the last pull: now minus the newest send_time (0: nothing new)
 
@@ -106,12 +116,15 @@ class WecomKfChannel(Channel):
             raise ChannelNotReady("no HTTP client yet")
         cfg = self.config
         tokens = wecom_token_cache(self.services.http, cfg.api_base, cfg.corp_id, cfg.secret,
-                                   timeout=cfg.api_timeout)
+                                   timeout=cfg.api_timeout,
+                                   shared=shared_token(self.services, self.plugin, self.account))
         self.api = KfApi(ApiClient(self.services.http, cfg.api_base, tokens, timeout=cfg.api_timeout))
-        for kfid in cfg.open_kfids:  # catch up on what arrived while we were down
-            self._sync_tokens.setdefault(kfid, None)
-        self._wake.set()
-        self._loop_task = asyncio.create_task(self._pull_loop(), name=f"wecom_kf:{self.account}")
+        if not self._subscribed:
+            self.services.bus.subscribe(SYNC_TOPIC, self._sync_requested)
+            self._subscribed = True
+        self._loop_task = asyncio.create_task(
+            while_leading(self.services.leadership, self.role, self._lead, on_change=self._polling),
+            name=f"wecom_kf:{self.account}")
 
     async def stop(self) -> None:
         # The flag as well as the cancel: asyncio.wait_for (3.11) swallows a cancellation that
@@ -152,10 +165,27 @@ class WecomKfChannel(Channel):
         if fields.get("Event") == "kf_msg_or_event":
             kfid = str(fields.get("OpenKfId", ""))
             if kfid in self.config.open_kfids:
-                self.trigger(kfid, str(fields.get("Token", "")) or None)
+                await self.services.bus.publish(SYNC_TOPIC, {"account": self.account, "open_kfid": kfid,
+                                                             "token": str(fields.get("Token", "")) or None})
             else:
                 self.log.warning("wecom.unknown_open_kfid", open_kfid=kfid)
         return web.Response(text="success")
+
+    async def _sync_requested(self, data: dict[str, Any]) -> None:
+        """A push reached some instance: the one that pulls for the account pulls."""
+        if data.get("account") == self.account and self.services.leadership.leads(self.role):
+            self.trigger(str(data.get("open_kfid", "")), data.get("token") or None)
+
+    def _polling(self, leading: bool) -> None:
+        self.polling = leading
+
+    async def _lead(self) -> None:
+        """Pull for the account while this instance leads it: catch up on what arrived while no
+        instance of ours pulled (down, or another instance led), then on pushes and the timer."""
+        for kfid in self.config.open_kfids:
+            self._sync_tokens.setdefault(kfid, None)
+        self._wake.set()
+        await self._pull_loop()
 
     def trigger(self, open_kfid: str, token: str | None = None) -> None:
         """Ask the pull loop to sync `open_kfid` (the push's token lifts the rate limit)."""
@@ -275,7 +305,8 @@ class WecomKfChannel(Channel):
             raise
 
     def health_detail(self) -> dict[str, Any]:
-        return {"last_pull_at": self.last_pull_at, "sync_lag_seconds": self.sync_lag, **self.stats.as_dict()}
+        return {"last_pull_at": self.last_pull_at, "sync_lag_seconds": self.sync_lag, "polling": self.polling,
+                **self.stats.as_dict()}
 
 
 @hookimpl

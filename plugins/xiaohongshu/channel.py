@@ -86,7 +86,7 @@ class XiaohongshuChannel(Channel):
             self.puller = MessagePuller(self.api, self._accept_message, cursors=self.services.cursors,
                                         channel=self.plugin, account=self.account,
                                         interval=cfg.pull_interval_seconds, limit=cfg.pull_limit,
-                                        stats=self.stats, log=self.log)
+                                        stats=self.stats, log=self.log, leadership=self.services.leadership)
             await self.puller.start()
 
     async def stop(self) -> None:
@@ -198,6 +198,7 @@ class XiaohongshuChannel(Channel):
         if self.puller is not None:
             detail["sync_lag_seconds"] = self.puller.lag_seconds()
             detail["pull_runs"] = self.puller.runs
+            detail["polling"] = self.puller.leading
         return detail
 
 

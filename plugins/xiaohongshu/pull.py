@@ -1,5 +1,10 @@
 """The pull fallback: a periodic fetch of messages since a stored cursor fills the gaps lost pushes
-and downtime leave. The cursor is saved only after its page is stored; dedupe drops what a push brought."""
+and downtime leave. The cursor is saved only after its page is stored; dedupe drops what a push brought.
+
+With several instances on one store only one pulls: the one leading `poll:xiaohongshu:<account>`
+(`gateway/leadership.py`). The others wait, and one takes over, from the stored cursor, once the
+leader is gone. Pushes are taken by every instance.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from typing import Any
 
 from csgw.gateway.channel import SendError
 from csgw.gateway.connection_stats import ConnectionStats
+from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import InboundMessage
-from csgw.gateway.ports import Cursors
+from csgw.gateway.ports import Cursors, Leadership
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 
 CURSOR_KEY = "pull_cursor"
@@ -25,7 +31,8 @@ Handle = Callable[[dict[str, Any]], Awaitable[InboundMessage | None]]
 class MessagePuller:
     def __init__(
         self, api: XiaohongshuApi, handle: Handle, *, cursors: Cursors, channel: str, account: str,
-        interval: float, limit: int, stats: ConnectionStats, log: Any, clock: Callable[[], float] = time.time,
+        interval: float, limit: int, stats: ConnectionStats, log: Any, leadership: Leadership,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.handle = handle
@@ -36,6 +43,8 @@ class MessagePuller:
         self.stats = stats
         self.log = log
         self.clock = clock
+        self.leadership = leadership
+        self.leading = False  # this instance pulls (it leads the account's poll role)
         self.synced_to: float | None = None
         self.runs = 0  # pull runs finished, successful or not
         self._done = asyncio.Condition()
@@ -44,10 +53,14 @@ class MessagePuller:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load how far the last run got, then pull now (catching up on downtime) and every interval."""
-        stored = await self.cursors.get(*self.where, SYNCED_AT_KEY)
-        self.synced_to = float(stored) if stored else None
-        self._task = asyncio.create_task(self._loop(), name=f"xiaohongshu-pull:{self.where[1]}")
+        """Pull now and every interval wherever this instance leads the account's poll role."""
+        self._task = asyncio.create_task(
+            while_leading(self.leadership, poll_role(*self.where), self._loop, stopping=self._stop,
+                          on_change=self._leading),
+            name=f"xiaohongshu-pull:{self.where[1]}")
+
+    def _leading(self, leading: bool) -> None:
+        self.leading = leading
 
     async def stop(self) -> None:
         self._stop.set()
@@ -91,6 +104,10 @@ class MessagePuller:
         return ok
 
     async def _loop(self) -> None:
+        """Load how far the last run got (here or on the instance that pulled before), then pull
+        now, catching up on downtime, and every interval."""
+        stored = await self.cursors.get(*self.where, SYNCED_AT_KEY)
+        self.synced_to = float(stored) if stored else None
         while not self._stop.is_set():
             await self.run_once()
             with contextlib.suppress(TimeoutError):

@@ -14,6 +14,8 @@ import aioimaplib
 import structlog
 
 from csgw.gateway.channel import Accepted, InboundMessage
+from csgw.gateway.leadership import SoloLeadership
+from csgw.gateway.ports import Leadership
 
 
 class MemoryCursors:
@@ -31,11 +33,14 @@ class MemoryCursors:
 
 
 class StandInServices:
-    """What the channel uses of `GatewayServices`: accept (deduplicating), cursors, log, data_dir."""
+    """What the channel uses of `GatewayServices`: accept (deduplicating), cursors, log, data_dir,
+    leadership (alone by default; a shared one plays an instance among several)."""
 
-    def __init__(self, data_dir: Path, cursors: MemoryCursors | None = None) -> None:
+    def __init__(self, data_dir: Path, cursors: MemoryCursors | None = None,
+                 leadership: Leadership | None = None) -> None:
         self.data_dir = data_dir
         self.cursors = cursors or MemoryCursors()
+        self.leadership = leadership or SoloLeadership()
         self.log = structlog.get_logger("tests.email")
         self.accepted: list[InboundMessage] = []  # every call, duplicates included
         self.stored: dict[str, InboundMessage] = {}

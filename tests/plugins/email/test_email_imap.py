@@ -1,4 +1,5 @@
-"""The channel against a real Dovecot: mail delivered by IMAP APPEND is read back, threaded, kept."""
+"""The channel against a real Dovecot: mail delivered by IMAP APPEND is read back, threaded, kept;
+with several instances on one PostgreSQL, one reads the mailbox and another takes over when it dies."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 import pytest
 
 from csgw.gateway.channel import ChannelConfigError, ChannelNotReady, OutboundMessage, SendError
+from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.plugins.email.imap_names import encode_mailbox
 from csgw.plugins.email.threading import subject_token
+from tests.conftest import POSTGRES_URL
+from tests.gateway.instances import end_session
 from tests.plugins.email.email_testkit import Mailbox, MemoryCursors, StandInServices, build_mail
 
 BOX = encode_mailbox("客服")  # the wire form of a Chinese mailbox name
@@ -216,3 +220,37 @@ async def test_start_tells_config_errors_from_unreachable_servers(make_channel, 
 
     with pytest.raises(ChannelNotReady):
         await make_channel(services, imap_port=free_port()).start()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="several instances share PostgreSQL only")
+async def test_one_instance_reads_the_mailbox_and_another_takes_over_when_it_dies(
+    make_channel, tmp_path, mailbox: Mailbox
+) -> None:
+    assert POSTGRES_URL
+    cursors = MemoryCursors()  # the store both instances share
+    # the first, once dead, would not try again within the test; the second tries at once
+    first = PostgresLeadership(POSTGRES_URL, retry_seconds=60)
+    second = PostgresLeadership(POSTGRES_URL, retry_seconds=0.05)
+    first_services = StandInServices(tmp_path / "first", cursors, first)
+    second_services = StandInServices(tmp_path / "second", cursors, second)
+    try:
+        reader = make_channel(first_services)
+        await reader.start()
+        standby = make_channel(second_services)
+        await standby.start()
+        await mailbox.append(build_mail("订单什么时候发货？", "第一封")[1])
+        assert [m.text for m in await first_services.wait_stored(1)] == ["第一封"]
+        refused = second.refused
+        await _until(lambda: second.refused >= refused + 10)  # ten tries, each found it read elsewhere
+        assert second_services.attempts == 0 and not standby.reading
+        assert standby.stats.connected is None and not standby.inbound.connected  # no IMAP login kept
+        assert standby.health_detail()["polling"] is False
+
+        await end_session(first)  # the first instance's process died
+        await _until(lambda: not reader.reading)
+        await mailbox.append(build_mail("还在吗？", "第二封")[1])
+        assert [m.text for m in await second_services.wait_stored(1)] == ["第二封"]  # from the stored UID on
+        assert standby.reading and len(first_services.accepted) == 1
+    finally:
+        await first.stop()
+        await second.stop()

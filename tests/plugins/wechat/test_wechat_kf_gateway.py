@@ -1,16 +1,26 @@
 """wecom_kf inside the real gateway: WeCom's encrypted pushes (wechatpy) trigger sync_msg pulls
 from the fake platform; the cursor lives in the database, so a restart (or a crash between
-storing a batch and committing its cursor) neither loses nor duplicates a message."""
+storing a batch and committing its cursor) neither loses nor duplicates a message. With several
+instances on one PostgreSQL, one pulls; a push to any other is passed on to it over the bus."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
+import pytest
 
+from csgw.gateway.bus import Bus
 from csgw.gateway.clock import now
+from csgw.gateway.leadership import poll_role
 from csgw.gateway.models import Conversation, Message
+from csgw.gateway.storage.pg_bus import PostgresTransport
+from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.plugins.wechat.events import DEFAULT_GREETINGS
+from csgw.plugins.wechat.kf_channel import SYNC_TOPIC
+from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.gateway.helpers import AgentClient, add_agent, wait_delivered
 from tests.plugins.wechat.wechat_testkit import KF_ACCOUNT, kf_gateway, messages, wait_until
 
@@ -147,3 +157,62 @@ async def test_kf_account_and_window_come_from_the_database_after_a_restart(tmp_
         await wait_until(lambda: Message.filter(id=late["id"], delivery="failed").exists())
         assert (await Message.get(id=late["id"])).payload["delivery_error"]["code"] == "45015"
         assert len(platform.calls(SEND)) == sends  # not attempted
+
+
+# --- several instances on one PostgreSQL: one pulls, every one takes pushes --------------------
+
+shared = pytest.mark.skipif(not POSTGRES_URL, reason="several instances share PostgreSQL only")
+ROLE = poll_role("wecom_kf", KF_ACCOUNT)
+FAST_TAKEOVER = {"database": {"leader_retry_seconds": 0.05}}
+
+
+@pytest.fixture
+async def other_instance():
+    """Another instance on the same PostgreSQL, as far as this one can tell: its leadership and its bus."""
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    leadership = PostgresLeadership(POSTGRES_URL)
+    bus = Bus("other-instance", PostgresTransport(POSTGRES_URL))
+    heard: list[dict[str, Any]] = []
+
+    async def hear(data: dict[str, Any]) -> None:
+        heard.append(data)
+
+    bus.subscribe(SYNC_TOPIC, hear)
+    await bus.start()
+    yield SimpleNamespace(leadership=leadership, bus=bus, heard=heard)
+    await bus.stop()
+    await leadership.stop()
+
+
+@shared
+async def test_a_follower_passes_pushes_on_and_pulls_only_once_the_leader_is_gone(
+        tmp_path, platform, other_instance):
+    assert await other_instance.leadership.try_lead(ROLE)  # the other instance pulls for the account
+    async with kf_gateway(tmp_path, platform, POSTGRES_URL, sections=FAST_TAKEOVER) as gw:
+        channel = gw.services.channel("wecom_kf", KF_ACCOUNT)
+        delivery = await platform.kf.user_says("wk1", "ext1", "你好")
+        assert (delivery.status, delivery.body) == (200, "success")  # every instance takes pushes
+        await wait_until(lambda: other_instance.heard)  # and passes them on to the one that pulls
+        assert other_instance.heard[0]["open_kfid"] == "wk1" and other_instance.heard[0]["token"]
+        leadership = gw.services.leadership
+        refused = leadership.refused
+        await wait_until(lambda: leadership.refused >= refused + 10)  # ten tries, each found it led
+        assert platform.calls(SYNC) == [] and not channel.polling
+        await other_instance.leadership.stop()  # the other instance is gone
+        await wait_until(inbound_texts, ["你好"])  # taken over, caught up from the stored cursor
+        assert channel.polling
+
+
+@shared
+async def test_the_leader_pulls_for_a_push_another_instance_took(tmp_path, platform, other_instance):
+    async with kf_gateway(tmp_path, platform, POSTGRES_URL, sections=FAST_TAKEOVER) as gw:
+        channel = gw.services.channel("wecom_kf", KF_ACCOUNT)
+        await wait_until(lambda: gw.services.cursors.get(*CURSOR))  # its start-up pull: it leads
+        assert channel.polling and not await other_instance.leadership.try_lead(ROLE)
+        platform.kf.add_message("wk1", "ext1", text="你好")
+        pulls = len(platform.calls(SYNC))
+        await other_instance.bus.publish(SYNC_TOPIC, {"account": KF_ACCOUNT, "open_kfid": "wk1",
+                                                      "token": platform.kf.sync_token("wk1")})
+        await wait_until(inbound_texts, ["你好"])
+        assert platform.calls(SYNC)[pulls].json["token"]  # the push's token came along

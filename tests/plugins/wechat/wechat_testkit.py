@@ -36,15 +36,16 @@ async def oa_gateway(
 @asynccontextmanager
 async def kf_gateway(
     tmp_path: Path, platform: FakeWechatPlatform, database_url: str | None = None, *,
-    open_kfids: tuple[str, ...] = ("wk1",), **channel: Any,
+    open_kfids: tuple[str, ...] = ("wk1",), sections: dict[str, Any] | None = None, **channel: Any,
 ) -> AsyncIterator[RunningGateway]:
-    """The gateway with one `wecom_kf` account; the safety-net timer is off, pushes drive pulls."""
+    """The gateway with one `wecom_kf` account; the safety-net timer is off, pushes drive pulls.
+    `sections`: more of the gateway's settings (`{"database": {...}}`)."""
     corp = platform.kf.add_corp("ww1", "corp-secret", open_kfids=open_kfids, token="kt",
                                 encoding_aes_key=AES_KEY)
     config = {"plugin": "wecom_kf", "account": KF_ACCOUNT, "corp_id": "ww1", "secret": "corp-secret",
               "token": "kt", "encoding_aes_key": AES_KEY, "open_kfid": list(open_kfids),
               "api_base": platform.url, "poll_interval": 3600, **channel}
-    async with running_gateway(tmp_path, database_url=database_url, channels=[config]) as gw:
+    async with running_gateway(tmp_path, database_url=database_url, channels=[config], **(sections or {})) as gw:
         corp.callback = f"{gw.url}/webhooks/wecom_kf/{KF_ACCOUNT}"
         yield gw
 

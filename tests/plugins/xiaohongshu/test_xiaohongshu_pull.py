@@ -1,14 +1,20 @@
 """The pull fallback inside the real gateway: downtime gaps filled after a restart, push and pull
-overlapping stored once, the cursor persisted, lag and failures in `/healthz`."""
+overlapping stored once, the cursor persisted, lag and failures in `/healthz`; with several
+instances on one PostgreSQL, only the one leading the account pulls."""
 
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
+from csgw.gateway.leadership import poll_role
 from csgw.gateway.models import Message
+from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.plugins.xiaohongshu.pull import CURSOR_KEY
 from csgw.testing import running_gateway
+from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.fakes.xiaohongshu_platform import PULL_PATH, TOKEN_PATH
+from tests.gateway.helpers import wait_for_condition
 from tests.plugins.xiaohongshu.conftest import Pusher, dm, partner_entry, xiaohongshu_plugins
 
 HOUR = 3600
@@ -125,3 +131,32 @@ async def test_without_pull_interval_nothing_is_pulled(gateway, platform):
     channel = gateway.services.channel("xiaohongshu", "brand")
     assert channel.puller is None and "sync_lag_seconds" not in channel.health_detail()
     assert platform.calls(PULL_PATH) == [] and platform.calls(TOKEN_PATH) == []
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="several instances share PostgreSQL only")
+async def test_a_follower_takes_pushes_but_pulls_only_once_the_leader_is_gone(tmp_path, partner, http):
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    other_instance = PostgresLeadership(POSTGRES_URL)  # it pulls for the account
+    assert await other_instance.try_lead(poll_role("xiaohongshu", "brand"))
+    try:
+        partner.hold(dm("你好", "m1", age=60))  # a push that never came
+        async with running_gateway(tmp_path, database_url=POSTGRES_URL, extra_plugins=xiaohongshu_plugins(),
+                                   channels=[partner_entry(partner)], database={"leader_retry_seconds": 0.05}) as gw:
+            channel = gw.services.channel("xiaohongshu", "brand")
+            pushed = await Pusher(http, gw.url + "/webhooks/xiaohongshu/brand").push(dm("在吗", "m2"))
+            assert pushed == (200, "success") and await stored_ids() == ["m2"]  # pushes: on every instance
+            leadership = gw.services.leadership
+            refused = leadership.refused
+
+            async def tried_ten_more_times() -> bool:
+                return leadership.refused >= refused + 10
+
+            await wait_for_condition(tried_ten_more_times)
+            assert partner.calls(PULL_PATH) == [] and channel.puller.runs == 0
+            assert (await channel_check(gw.url))["detail"]["polling"] is False
+            await other_instance.stop()  # the instance that pulled is gone
+            await channel.puller.wait_runs(1)
+            assert await stored_ids() == ["m2", "m1"] and channel.puller.leading
+    finally:
+        await other_instance.stop()
