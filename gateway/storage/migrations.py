@@ -4,6 +4,10 @@ A fresh database gets the models' current schema in one go and is recorded at th
 version. An existing one runs the steps it has not seen, in order, each recorded as it
 completes — so a step may assume the schema of the version before it (e.g. `ALTER TABLE … ADD
 COLUMN`), and a database file from any older csgw upgrades at start.
+
+Several instances may start at once on one PostgreSQL: the check and the change run under the
+schema lock (`schema_lock.py`), in one transaction, the version read again once the lock is
+held. A store already at the newest version, with every table present, takes no lock.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable
 import structlog
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import OperationalError
 
 from csgw.gateway.models import SchemaVersion
+from csgw.gateway.storage.schema_lock import schema_change
 
 log = structlog.get_logger(__name__)
 
@@ -75,14 +79,15 @@ async def _bus_spill(connection: BaseDBAsyncClient) -> None:
 
 
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
-    try:
-        # Unquoted: SQLite reads an unknown "quoted" name as a string literal, not as an error.
-        await connection.execute_query(f"SELECT {column} FROM {table} WHERE 1 = 0")
-    except Exception as error:  # sqlite: "no such column"; asyncpg: "column … does not exist"
-        if "no such column" in str(error) or "does not exist" in str(error):
-            return False
-        raise
-    return True
+    # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
+    # one transaction, which an error would abort.
+    if connection.capabilities.dialect == "sqlite":
+        rows = await connection.execute_query_dict(f"PRAGMA table_info('{table}')")
+        return any(row["name"] == column for row in rows)
+    rows = await connection.execute_query_dict(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = $1 AND column_name = $2", [table, column])
+    return bool(rows)
 
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
@@ -92,34 +97,39 @@ CURRENT_VERSION = len(STEPS)
 
 
 async def current_version() -> int:
-    try:
-        row = await SchemaVersion.filter(id=1).first()
-    except OperationalError:
+    """The store's schema version; 0 for a store without tables. Never fails on a missing table
+    (inside `schema_change` on PostgreSQL an error would abort the transaction)."""
+    if SchemaVersion.describe(serializable=True)["table"] not in await _tables(connections.all()[0]):
         return 0
-    except Exception as error:  # asyncpg raises its own "relation does not exist"
-        if "does not exist" in str(error) or "no such table" in str(error):
-            return 0
-        raise
+    row = await SchemaVersion.filter(id=1).first()
     return row.version if row else 0
 
 
-async def upgrade_schema() -> int:
-    connection = connections.all()[0]
+async def _version_to_upgrade() -> int:
     version = await current_version()
     if version > len(STEPS):
         raise RuntimeError(
             f"the database is at schema version {version}, newer than this csgw ({len(STEPS)})"
         )
-    if version == 0:
-        await Tortoise.generate_schemas(safe=True)
-        await _conversation_opened_at_index(connection)
-        await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
-        log.info("schema created", version=len(STEPS))
+    return version
+
+
+async def upgrade_schema() -> int:
+    """Create the schema, or run the steps the store has not seen; the version it is then at."""
+    if await _version_to_upgrade() == len(STEPS):
         return len(STEPS)
-    for number, step in enumerate(STEPS[version:], start=version + 1):
-        await step(connection)
-        await SchemaVersion.update_or_create(id=1, defaults={"version": number})
-        log.info("schema upgraded", version=number)
+    async with schema_change() as connection:
+        version = await _version_to_upgrade()  # another instance may have done it meanwhile
+        if version == 0:
+            await Tortoise.generate_schemas(safe=True)
+            await _conversation_opened_at_index(connection)
+            await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
+            log.info("schema created", version=len(STEPS))
+            return len(STEPS)
+        for number, step in enumerate(STEPS[version:], start=version + 1):
+            await step(connection)
+            await SchemaVersion.update_or_create(id=1, defaults={"version": number})
+            log.info("schema upgraded", version=number)
     return len(STEPS)
 
 
@@ -128,16 +138,20 @@ async def create_plugin_tables(apps: Iterable[str]) -> list[str]:
 
     Looked up first, read-only, so a start with every table present takes no write lock (another
     process may be importing). Only when one is missing does tortoise create what is missing —
-    `IF NOT EXISTS`, so the tables and indexes that exist are left as they are."""
-    connection = connections.all()[0]
+    `IF NOT EXISTS`, so the tables and indexes that exist are left as they are — under the
+    schema lock, after looking again (another instance may have created them meanwhile)."""
     registered = Tortoise.apps
     tables = [model.describe(serializable=True)["table"]
               for app in apps if app in registered for model in registered[app].values()]
-    present = await _tables(connection)
-    missing = [table for table in tables if table not in present]
-    if missing:
-        await Tortoise.generate_schemas(safe=True)
-        log.info("plugin tables created", tables=missing)
+    present = await _tables(connections.all()[0])
+    if all(table in present for table in tables):
+        return []
+    async with schema_change() as connection:
+        present = await _tables(connection)
+        missing = [table for table in tables if table not in present]
+        if missing:
+            await Tortoise.generate_schemas(safe=True)
+            log.info("plugin tables created", tables=missing)
     return missing
 
 
