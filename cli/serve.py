@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+from contextlib import ExitStack
 from pathlib import Path
 
 import pluggy
 import structlog
 import typer
 from aiohttp import web
+from rich.markup import escape
 
 from csgw.app import create_app
 from csgw.cli.serve_loop import serve_until_signalled
 from csgw.commands import ConfigOption, core_settings_or_exit, err, fail, fail_config
 from csgw.config.errors import ConfigError
+from csgw.config.schema import Settings
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.plugin_host import plugin_host_for
+from csgw.gateway.storage.sqlite_owner import StoreInUse, sole_sqlite_server
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +59,16 @@ def serve(
     """Run the gateway in one asyncio process / 启动网关。"""
     settings = core_settings_or_exit(config)  # plugins' sections: validated by create_app
     configure_logging(settings.logging.level, settings.logging.format)
+    with ExitStack() as held:
+        try:  # a second gateway on one SQLite file refuses to start (offline commands do not ask)
+            held.enter_context(sole_sqlite_server(settings.database.url))
+        except StoreInUse as error:
+            fail(escape(str(error)))
+        run_gateway(settings, host, port)
+
+
+def run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
+    """Load the plugins, build the app and serve it until a stop signal."""
     plugin_host = plugin_host_for(settings)
     pm = plugin_host.pm
     missing = enabled_but_not_loaded(settings.plugins.enabled, pm)
