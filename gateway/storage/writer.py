@@ -5,6 +5,11 @@ a commit (an fsync on SQLite) is shared by everyone waiting; each caller's futur
 after its job's transaction has committed. If a batch fails, its jobs are retried one per
 transaction so a single bad job cannot take the others down.
 
+A job that lost a race to another instance on a shared PostgreSQL (a unique key another
+transaction committed first: the same inbound message stored by two instances at once, or a new
+customer's identity) is not a failure: it runs again, alone, in a new transaction, where it finds
+the other instance's row (an inbound message then answers as a duplicate). See `lost_race`.
+
 After a failed commit the writer is failing until one commits again; that return to health is
 reported to `on_recovered` listeners once (the pipeline then answers what the failure left behind).
 
@@ -31,6 +36,8 @@ from csgw.gateway.storage.plans import Plan, run_plan_async
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+RACE_RETRIES = 2  # runs again of a job that lost a race (each time to a different transaction)
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 # A batch handler turns many items into one plan whose result is one result per item, in order.
 BatchHandler = Callable[[list[Any]], Plan[list[Any]]]
 
@@ -148,11 +155,15 @@ class GroupCommitWriter:
         try:
             results = await self._run_plans(entries)
         except Exception as error:
-            self._failed(error)
-            if len(entries) == 1:
-                _settle(entries[0].future, error=error)
-                return
-            log.warning("batch failed, retrying jobs one by one", jobs=len(entries), error=repr(error))
+            if lost_race(error):
+                log.info("write lost a race to another instance, running it again", jobs=len(entries),
+                         error=str(error))
+            else:
+                self._failed(error)
+                if len(entries) == 1:
+                    _settle(entries[0].future, error=error)
+                    return
+                log.warning("batch failed, retrying jobs one by one", jobs=len(entries), error=repr(error))
             for entry in entries:
                 await self._commit_one(entry)
             return
@@ -163,15 +174,20 @@ class GroupCommitWriter:
             _settle(entry.future, result=result)
 
     async def _commit_one(self, entry: Entry) -> None:
-        try:
-            [result] = await self._run_plans([entry])
-        except Exception as error:
-            self._failed(error)
-            _settle(entry.future, error=error)
-        else:
+        for attempt in range(RACE_RETRIES + 1):
+            try:
+                [result] = await self._run_plans([entry])
+            except Exception as error:
+                if lost_race(error) and attempt < RACE_RETRIES:
+                    log.info("write lost a race to another instance, running it again", error=str(error))
+                    continue
+                self._failed(error)
+                _settle(entry.future, error=error)
+                return
             self.jobs += 1
             self._committed()
             _settle(entry.future, result=result)
+            return
 
     def _failed(self, error: Exception) -> None:
         self.last_error = repr(error)
@@ -200,6 +216,14 @@ class GroupCommitWriter:
                 raise RuntimeError(f"batch handler returned {len(handled)} results for {len(run)} items")
             results.extend(handled)
         return results
+
+
+def lost_race(error: Exception) -> bool:
+    """A unique key violated on PostgreSQL: a transaction of another instance committed the same
+    key first (PostgreSQL makes an insert wait for the transaction holding its key and fails it
+    only once that one committed), so a new transaction sees that row. SQLite never races: one
+    process writes, and a plan reads under the write lock it took first."""
+    return isinstance(error, IntegrityError) and getattr(error.__cause__, "sqlstate", None) == UNIQUE_VIOLATION
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
