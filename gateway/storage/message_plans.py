@@ -90,10 +90,11 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
     """Deduplicate, resolve customer and open conversation, insert: one result per message."""
     existing = yield from _existing_messages(inbounds)
     open_by_id = yield from _open_conversations(set(hints.conversations.values()))
-    customers = dict(hints.customers)
+    customers = yield from _confirmed_customers(hints.customers)
     created_customers: set[int] = set()
     threads: dict[ThreadKey, ConversationRecord] = {
-        key: open_by_id[ident] for key, ident in hints.conversations.items() if ident in open_by_id}
+        key: open_by_id[ident] for key, ident in hints.conversations.items()
+        if ident in open_by_id and open_by_id[ident].customer_id == key[0]}  # not moved by a merge
     results: list[StoredInbound | None] = [None] * len(inbounds)
     first_in_batch: dict[tuple[str, str, str], int] = {}
     fresh: list[tuple[int, ConversationRecord, bool]] = []
@@ -171,6 +172,18 @@ def _open_conversations(ids: set[int]) -> Plan[dict[int, ConversationRecord]]:
                         list(ids))
     conversations = [record_from_row(ConversationRecord, CONVERSATION_COLUMNS, row) for row in rows]
     return {conversation.id: conversation for conversation in conversations}
+
+
+def _confirmed_customers(hinted: dict[IdentityKey, int]) -> Plan[dict[IdentityKey, int]]:
+    """The cached customer per identity, kept only where the identity still belongs to them: a
+    merge on another instance sharing the store moves identities and deletes the customer."""
+    if not hinted:
+        return {}
+    ids = sorted(set(hinted.values()))
+    rows = yield Select(f'SELECT "channel", "account", "platform_user_id", "customer_id" FROM "customer_identity" '
+                        f'WHERE "customer_id" IN ({marks(len(ids))})', ids)
+    held = {((channel, account, user), customer) for channel, account, user, customer in rows}
+    return {identity: customer for identity, customer in hinted.items() if (identity, customer) in held}
 
 
 def _customer_for(inbound: InboundMessage) -> Plan[tuple[int, bool]]:
