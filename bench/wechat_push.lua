@@ -11,7 +11,8 @@ function setup(thread)
 end
 
 function init(args)
-  prefix = string.format("%d%02d", os.time() % 100000, tid)
+  -- args[2]: a tag of this wrk's own, so two wrk runs started in one second send distinct MsgIds
+  prefix = string.format("%d%s%02d", os.time() % 100000, args[2] or "", tid)
   -- one signed query per request (its own nonce), written by bench_ingest.py
   queries = {}
   for line in io.lines(args[1]) do queries[#queries + 1] = line end
