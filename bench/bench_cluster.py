@@ -29,7 +29,9 @@ from bench.bench_ingest import (
 )
 from csgw.plugins.demo import DEMO_KB
 
-POSTGRES_URL = os.environ.get("CSGW_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+SERVER_URL = os.environ.get("CSGW_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+DATABASE = "csgw_bench_cluster"  # its own, made afresh each run: never the tests' database
+POSTGRES_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + DATABASE
 CORES = os.environ.get("BENCH_CORES", "0,1").split(",")
 
 
@@ -75,9 +77,10 @@ def per_second(results: list[dict]) -> float:
 
 
 async def reset() -> None:
-    connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
+    connection = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
     try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
     finally:
         await connection.close()
 
