@@ -4,6 +4,7 @@ which CI sets): the instances a load balancer would spread visitors and agents o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,12 @@ def cluster_config(directory: Path, extra: str = "") -> Path:
     return path
 
 
-@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
-async def cluster(request, tmp_path) -> AsyncIterator[list[ServerProcess]]:
-    """Three instances on one fresh store; the test process opens it too, to seed and to check."""
+@asynccontextmanager
+async def three_instances(directory: Path, extra: str = "") -> AsyncIterator[list[ServerProcess]]:
+    """Three `csgw serve` processes on one fresh store, stopped (killed if need be) afterwards."""
     assert POSTGRES_URL
     await reset_postgres(POSTGRES_URL)
-    await open_database(POSTGRES_URL)
-    servers = [ServerProcess(cluster_config(tmp_path / name)) for name in ("a", "b", "c")]
+    servers = [ServerProcess(cluster_config(directory / name, extra)) for name in ("a", "b", "c")]
     try:
         for server in servers:
             server.start()
@@ -39,4 +39,15 @@ async def cluster(request, tmp_path) -> AsyncIterator[list[ServerProcess]]:
     finally:
         for server in servers:
             server.stop()
-        await close_database()
+
+
+@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
+async def cluster(request, tmp_path) -> AsyncIterator[list[ServerProcess]]:
+    """Three instances; the test process opens their store too, to seed and to check."""
+    async with three_instances(tmp_path) as servers:
+        assert POSTGRES_URL
+        await open_database(POSTGRES_URL)
+        try:
+            yield servers
+        finally:
+            await close_database()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli.server_process import ServerProcess
-from tests.cluster.conftest import cluster_config
-from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.cluster.conftest import three_instances
+from tests.conftest import POSTGRES_URL
 
 TIMER = "assignment"
 
@@ -43,17 +43,8 @@ def wait_logged(servers: list[ServerProcess], holds, timeout: float = 15) -> flo
 
 @pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
 async def servers(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
-    assert POSTGRES_URL
-    await reset_postgres(POSTGRES_URL)
-    extra = "[assignment]\ntick_seconds = 0.2\n"
-    started = [ServerProcess(cluster_config(tmp_path / name, extra)) for name in ("a", "b", "c")]
-    try:
-        for server in started:
-            server.start()
+    async with three_instances(tmp_path, "[assignment]\ntick_seconds = 0.2\n") as started:
         yield started
-    finally:
-        for server in started:
-            server.stop()
 
 
 def test_one_instance_runs_a_timer_and_another_takes_over_when_it_is_killed(servers):
