@@ -6,16 +6,19 @@ agent. What a routing plugin adds to an effect travels on the decision (`flags`,
 `csgw.gateway.routing`); offers, holds and their timers live in the plugin (`plugins/assignment`).
 
 Every assignment happens under one lock (`queue_lock()`), one decision and its write at a time,
-so an agent's capacity holds however many conversations arrive at once.
+so an agent's capacity holds however many conversations arrive at once. With instances sharing a
+PostgreSQL store the lock also holds across them (`cluster_lock`, see
+`csgw.gateway.storage.pg_assignment_lock`): a queued conversation is handed out once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import structlog
 from tortoise.expressions import Q
@@ -86,13 +89,19 @@ def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
     return None
 
 
+class ClusterLock(Protocol):
+    """A lock held across the instances sharing the store (none with SQLite's one process)."""
+
+    def held(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class ConversationService:
     """The conversation state machine (`ConversationOps` to plugins); `hooks` are told with `gateway`."""
 
     def __init__(
         self, settings: Settings, store: MessageStore, writer: GroupCommitWriter, events: Events,
         outbox: Outbox, assigners: list[Assigner], channels: Mapping[tuple[str, str], Channel], *,
-        hooks: PluginHost, gateway: Gateway,
+        hooks: PluginHost, gateway: Gateway, cluster_lock: ClusterLock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -104,14 +113,25 @@ class ConversationService:
         self.hooks = hooks
         self.gateway = gateway
         self._lock = asyncio.Lock()
+        self.cluster_lock = cluster_lock
 
     @property
     def language(self) -> str:
         return self.settings.server.language
 
-    def queue_lock(self) -> asyncio.Lock:
-        """Held while deciding and writing an assignment, or reading the queue to act on it."""
-        return self._lock
+    def queue_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held while deciding and writing an assignment, or reading the queue to act on it: in this
+        process, then (on a shared PostgreSQL) across instances. Not reentrant."""
+        return self._locked()
+
+    @asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        async with self._lock:
+            if self.cluster_lock is None:
+                yield
+                return
+            async with self.cluster_lock.held():
+                yield
 
     @property
     def handover_flags(self) -> frozenset[str]:
@@ -284,7 +304,7 @@ class ConversationService:
 
     async def dispatch_queue(self) -> int:
         """Offer queued conversations (priority, then oldest first) to agents with free capacity."""
-        async with self._lock:
+        async with self.queue_lock():
             return await self._dispatch()
 
     async def _dispatch(self) -> int:
@@ -309,7 +329,7 @@ class ConversationService:
 
     async def requeue(self, conversations: Sequence[ConversationState], reason: str) -> None:
         """Put conversations back in their queue (offer lapsed, agent gone) and serve the queue."""
-        async with self._lock:
+        async with self.queue_lock():
             for conversation in conversations:
                 log.info("conversation requeued", conversation_id=conversation.id, reason=reason,
                          agent_id=conversation.agent_id)

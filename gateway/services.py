@@ -35,6 +35,7 @@ from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.redis_bus import RedisTransport
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
+from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
 from csgw.gateway.storage.pg_bus import PostgresTransport
 from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.gateway.storage.plans import update_row
@@ -93,6 +94,11 @@ def leadership_for(settings: Settings, instance: str) -> SoloLeadership | Postgr
     return PostgresLeadership(settings.database.url, retry_seconds=retry, instance=instance)
 
 
+def assignment_lock_for(settings: Settings) -> ClusterAssignmentLock | None:
+    """Assignments across instances on PostgreSQL; SQLite's one process has only its own lock."""
+    return None if is_sqlite(settings.database.url) else ClusterAssignmentLock(settings.database.url)
+
+
 class GatewayServices:
     """The running gateway: it satisfies the `Gateway` port plugins are handed (`gateway/ports.py`)
     and wires the core's parts, each handed only the collaborators it uses."""
@@ -120,9 +126,10 @@ class GatewayServices:
         claims = OutboxClaims(self.writer, shared=not is_sqlite(settings.database.url), instance=self.instance,
                               lease_seconds=settings.database.outbox_lease_seconds)
         self.outbox = Outbox(self.writer, self.store, self.channels, on_result=self._on_send_result, claims=claims)
+        self.assignment_lock = assignment_lock_for(settings)  # one assignment at a time in the cluster
         self.conversations = ConversationService(
             settings, self.store, self.writer, self.events, self.outbox, self.assigners, self.channels,
-            hooks=host, gateway=self)
+            hooks=host, gateway=self, cluster_lock=self.assignment_lock)
         self.pipeline = Pipeline(
             settings, self.store, self.writer, self.events, self.outbox, self.conversations,
             replies=self.reply_handlers, classifiers=self.classifiers, hooks=host, gateway=self)
@@ -232,6 +239,8 @@ class GatewayServices:
                 log.exception("channel stop failed", channel=channel.plugin, account=channel.account)
         await self.outbox.stop()
         await self.leadership.stop()
+        if self.assignment_lock is not None:
+            await self.assignment_lock.close()
         await self.bus.stop()
         await self.writer.close()
         if self.http:

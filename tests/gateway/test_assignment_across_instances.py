@@ -1,0 +1,144 @@
+"""Two instances on one PostgreSQL hand conversations over at the same time: no agent goes over
+capacity, no conversation is assigned twice, and each customer is told one agent's name.
+
+Instance A is a running gateway; instance B is a second conversation service on the same store,
+with a writer, a message store, an in-process lock and an assignment lock of its own (what another
+`csgw serve` has). The hand-overs of both run concurrently; the invariants are checked on what
+was committed, never on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csgw.gateway.channel import InboundMessage
+from csgw.gateway.conversations import ConversationService
+from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.storage.db import plan_runner
+from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
+from csgw.gateway.storage.records import ConversationState
+from csgw.gateway.storage.store import ConversationUpdate, MessageStore
+from csgw.gateway.storage.writer import GroupCommitWriter
+from csgw.gateway.texts import text
+from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.gateway.helpers import add_agent
+from tests.routing.conftest import shop
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs CSGW_TEST_POSTGRES_URL")
+
+
+class TwoInstances:
+    """A running gateway (A) and a second instance's conversation service (B) on one store."""
+
+    def __init__(self) -> None:
+        self.stack = AsyncExitStack()
+        self.rounds = 0
+        self.messages = 0
+
+    async def open(self, tmp_path: Path) -> TwoInstances:
+        assert POSTGRES_URL
+        await reset_postgres(POSTGRES_URL)
+        self.shop = await self.stack.enter_async_context(shop(tmp_path, database_url=POSTGRES_URL))
+        a = self.shop.services
+        writer = GroupCommitWriter()
+        writer.start(plan_runner(POSTGRES_URL))
+        self.stack.push_async_callback(writer.close)
+        lock = ClusterAssignmentLock(POSTGRES_URL)
+        self.stack.push_async_callback(lock.close)
+        self.a: ConversationService = a.conversations
+        self.b = ConversationService(a.settings, MessageStore(writer), writer, a.events, a.outbox, a.assigners,
+                                     a.channels, hooks=a.host, gateway=a, cluster_lock=lock)
+        assert self.a.cluster_lock is not None  # the gateway on PostgreSQL has one
+        return self
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+    async def customer(self, instance: ConversationService) -> ConversationState:
+        self.messages += 1
+        stored = await instance.store.store_inbound(
+            InboundMessage("fake", "shop", f"c-{self.messages}", "转人工", f"m-{self.messages}"))
+        return await Conversation.get(id=stored.conversation_id)
+
+    async def round(self, capacities: list[int], on_a: int, on_b: int) -> None:
+        """Agents with `capacities`; `on_a` and `on_b` hand-overs at once; then all capacity freed at
+        once and both instances serve the queue. The invariants hold after each step."""
+        self.rounds += 1
+        await Conversation.filter(state__not="closed").update(state="closed")
+        await Agent.all().update(status="offline")
+        agents = [(await add_agent(f"r{self.rounds}-{i}", max_concurrent=cap, status="online"))[0]
+                  for i, cap in enumerate(capacities)]
+        mine = [(self.a, await self.customer(self.a)) for _ in range(on_a)]
+        mine += [(self.b, await self.customer(self.b)) for _ in range(on_b)]
+        ids = [c.id for _, c in mine]
+        await asyncio.gather(*(hand_over(instance, c) for instance, c in mine))
+        await check(agents, ids)
+        assert await Conversation.filter(id__in=ids, state="assigned").count() == min(len(ids), sum(capacities))
+
+        queued = await Conversation.filter(id__in=ids, state="queued").count()
+        await Conversation.filter(id__in=ids, state="assigned").update(state="closed")  # capacity frees
+        await asyncio.gather(self.a.dispatch_queue(), self.b.dispatch_queue())
+        await check(agents, ids)
+        assert await Conversation.filter(id__in=ids, state="assigned").count() == min(queued, sum(capacities))
+
+
+async def hand_over(instance: ConversationService, conversation: ConversationState) -> None:
+    """What the pipeline does when nobody answered: decide and write under the queue lock."""
+    async with instance.queue_lock():
+        drafts, update = await instance.plan_handover(conversation, group=None, priority=0)
+        await instance.store.store_replies(conversation, drafts, update=ConversationUpdate(update))
+
+
+async def check(agents: list[Agent], ids: list[int]) -> None:
+    """No agent over capacity; each conversation told of at most one agent, the one it has."""
+    notes = {text("handover.assigned", "zh-Hans", agent=a.display_name or a.name): a.id for a in agents}
+    told: dict[int, list[int]] = {}
+    for message in await Message.filter(conversation_id__in=ids, sender="system"):
+        if message.text in notes:
+            told.setdefault(message.conversation_id, []).append(notes[message.text])
+    loads: dict[int, int] = {}
+    for conversation in await Conversation.filter(id__in=ids):
+        assert len(told.get(conversation.id, [])) <= 1, f"conversation {conversation.id} assigned {told}"
+        if conversation.state == "assigned":
+            assert told.get(conversation.id) == [conversation.agent_id]
+            loads[conversation.agent_id] = loads.get(conversation.agent_id, 0) + 1
+    for agent in agents:
+        assert loads.get(agent.id, 0) <= agent.max_concurrent, f"{agent.name}: {loads} of {agent.max_concurrent}"
+
+
+def run_rounds(tmp_path: Path, rounds: Any) -> None:
+    """Open the two instances once, on one event loop, and play `rounds(runner, instances)`."""
+    with asyncio.Runner() as runner:
+        instances = runner.run(TwoInstances().open(tmp_path))
+        try:
+            rounds(runner, instances)
+        finally:
+            runner.run(instances.close())
+
+
+def test_two_agents_at_one_each_racing_hand_overs_over_two_instances(tmp_path: Path) -> None:
+    def rounds(runner: asyncio.Runner, instances: TwoInstances) -> None:
+        for _ in range(8):
+            runner.run(instances.round([1, 1], 3, 3))
+
+    run_rounds(tmp_path, rounds)
+
+
+def test_property_assignment_across_two_instances(tmp_path: Path) -> None:
+    def rounds(runner: asyncio.Runner, instances: TwoInstances) -> None:
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(capacities=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+               on_a=st.integers(0, 5), on_b=st.integers(0, 5))
+        def example(capacities: list[int], on_a: int, on_b: int) -> None:
+            runner.run(instances.round(capacities, on_a, on_b))
+
+        example()
+
+    run_rounds(tmp_path, rounds)
