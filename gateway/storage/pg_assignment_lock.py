@@ -28,8 +28,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import structlog
 
-from csgw.gateway.storage.pg_connect import dedicated_connection
-from csgw.gateway.storage.pg_leadership import KEEPALIVES
+from csgw.gateway.storage.pg_leadership import lock_session
 
 log = structlog.get_logger(__name__)
 
@@ -78,13 +77,7 @@ class ClusterAssignmentLock:
     async def _connected(self) -> asyncpg.Connection:
         if self._connection is not None and not self._connection.is_closed():
             return self._connection
-        connection = await asyncio.wait_for(dedicated_connection(self.url), self.timeout)
-        try:
-            await asyncio.wait_for(connection.execute(
-                f"SET application_name = 'csgw assignment'; {KEEPALIVES}"), self.timeout)
-        except BaseException:
-            connection.terminate()
-            raise
+        connection = await lock_session(self.url, "csgw assignment", self.timeout)
         self._connection = connection
         return connection
 

@@ -29,6 +29,19 @@ ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3")
 
 
+async def lock_session(url: str, application_name: str, timeout: float) -> asyncpg.Connection:
+    """A connection of its own to hold session advisory locks on, named for `pg_stat_activity`
+    and probed by the server (TCP keepalives), so a client gone silent loses its locks."""
+    connection = await asyncio.wait_for(dedicated_connection(url), timeout)
+    try:
+        await asyncio.wait_for(connection.execute(f"SET application_name = '{application_name}'; {KEEPALIVES}"),
+                               timeout)
+    except BaseException:
+        connection.terminate()
+        raise
+    return connection
+
+
 def role_key(role: str) -> int:
     """The advisory lock key of a role: stable across processes and versions (a signed bigint)."""
     digest = hashlib.sha256(f"csgw-leader:{role}".encode()).digest()
@@ -120,13 +133,7 @@ class PostgresLeadership:
         if self._connection is not None and not self._connection.is_closed():
             return self._connection
         self._drop("connection closed")  # what was held went with the old session
-        connection = await asyncio.wait_for(dedicated_connection(self.url), self.timeout)
-        try:
-            await asyncio.wait_for(connection.execute(
-                f"SET application_name = 'csgw leadership'; {KEEPALIVES}"), self.timeout)
-        except BaseException:
-            connection.terminate()
-            raise
+        connection = await lock_session(self.url, "csgw leadership", self.timeout)
         connection.add_termination_listener(self._terminated)
         self._connection = connection
         return connection
