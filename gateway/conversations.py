@@ -144,6 +144,10 @@ class ConversationService:
     async def agent_loads(self) -> dict[int, int]:
         return await agent_loads()
 
+    async def with_a_person(self, conversation: ConversationState) -> bool:
+        """Whether the stored conversation is queued or assigned now (read afresh, under the lock)."""
+        return await Conversation.filter(id=conversation.id, state__in=("queued", "assigned")).exists()
+
     def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None) -> str | None:
         """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""
         if group or conversation.group:

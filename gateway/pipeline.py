@@ -241,6 +241,12 @@ class Pipeline:
         if reply is None or reply.handover or verdict.handover:
             group = verdict.group or (reply.group if reply else None)
             async with self.conversations.queue_lock():
+                if await self.conversations.with_a_person(conversation):
+                    # Handed over meanwhile by another message's answer (on another instance):
+                    # as when a person has it, stored and left to them; the customer is told once.
+                    log.info("conversation handed over meanwhile", conversation_id=conversation.id,
+                             message_id=message.id)
+                    return await self._record(conversation, message, [], {}, claim)
                 extra_drafts, extra_update = await self.conversations.plan_handover(
                     conversation, group=group, priority=max(verdict.priority, conversation.priority),
                     flags=update.get("flags"))

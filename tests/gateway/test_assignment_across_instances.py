@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.conversations import ConversationService
 from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.storage.db import plan_runner
 from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
 from csgw.gateway.storage.records import ConversationState
@@ -56,6 +57,8 @@ class TwoInstances:
         self.b = ConversationService(a.settings, MessageStore(writer), writer, a.events, a.outbox, a.assigners,
                                      a.channels, hooks=a.host, gateway=a, cluster_lock=lock)
         assert self.a.cluster_lock is not None  # the gateway on PostgreSQL has one
+        self.b_pipeline = Pipeline(a.settings, self.b.store, writer, a.events, a.outbox, self.b,
+                                   replies=a.reply_handlers, classifiers=a.classifiers, hooks=a.host, gateway=a)
         return self
 
     async def close(self) -> None:
@@ -127,6 +130,25 @@ def test_two_agents_at_one_each_racing_hand_overs_over_two_instances(tmp_path: P
     def rounds(runner: asyncio.Runner, instances: TwoInstances) -> None:
         for _ in range(8):
             runner.run(instances.round([1, 1], 3, 3))
+
+    run_rounds(tmp_path, rounds)
+
+
+def test_one_customer_writing_to_both_instances_at_once_is_handed_over_once(tmp_path: Path) -> None:
+    """Two messages of one conversation, each answered on its instance while the other hands over."""
+
+    async def scenario(instances: TwoInstances) -> None:
+        agents = [(await add_agent(f"both-{i}", max_concurrent=1, status="online"))[0] for i in range(2)]
+        for n in range(4):
+            first = await instances.a.store.store_inbound(InboundMessage("fake", "shop", f"w-{n}", "转人工", f"w-{n}-1"))
+            second = await instances.b.store.store_inbound(InboundMessage("fake", "shop", f"w-{n}", "人工", f"w-{n}-2"))
+            assert first.conversation_id == second.conversation_id
+            await asyncio.gather(instances.shop.services.pipeline.process(first), instances.b_pipeline.process(second))
+            await check(agents, [first.conversation_id])
+            await Conversation.filter(id=first.conversation_id).update(state="closed")
+
+    def rounds(runner: asyncio.Runner, instances: TwoInstances) -> None:
+        runner.run(scenario(instances))
 
     run_rounds(tmp_path, rounds)
 
