@@ -4,6 +4,8 @@ nginx, and nginx upgrades both WebSocket paths."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -35,3 +37,15 @@ def test_nginx_upgrades_both_socket_paths_to_every_gateway():
         block = conf.split(f"location {path}", 1)[1].split("}", 1)[0]
         assert "proxy_set_header Upgrade $http_upgrade" in block and "Connection $connection_upgrade" in block
     assert all(f"server gateway-{n}:8080" in conf for n in "abc")
+
+
+def test_the_deploy_page_shows_these_files_as_they_are():
+    """docs/deploy.md names files that exist and quotes the config without drifting from it."""
+    page = (DEPLOY.parent / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for name in set(re.findall(r"deploy/[\w.]+\.(?:yaml|conf|toml)", page)):
+        assert (DEPLOY.parent / name).is_file(), name
+    quoted = tomllib.loads(page.split("```toml", 1)[1].split("```", 1)[0])
+    real = tomllib.loads((DEPLOY / "csgw.toml").read_text(encoding="utf-8"))
+    for section, keys in quoted.items():
+        for key, value in keys.items():
+            assert real[section][key] == value, f"[{section}] {key}"
