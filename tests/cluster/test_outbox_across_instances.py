@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from csgw.gateway.models import Conversation, OutboxItem
+from csgw.gateway.storage.db import close_database, open_database
 from tests.cluster.conftest import three_instances
 from tests.conftest import POSTGRES_URL
 from tests.fakes.wechat_platform import FakeWechatPlatform
@@ -17,17 +18,20 @@ from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 CUSTOMERS, REPLIES_EACH = 6, 6
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="several instances need PostgreSQL")
-async def test_replies_through_alternating_instances_reach_wechat_once_in_order(tmp_path):
-    from csgw.gateway.storage.db import close_database, open_database
+@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
+def shared_store(request) -> str:
+    """Several instances need PostgreSQL (CI sets CSGW_TEST_POSTGRES_URL)."""
+    assert POSTGRES_URL
+    return POSTGRES_URL
 
+
+async def test_replies_through_alternating_instances_reach_wechat_once_in_order(tmp_path, shared_store):
     async with FakeWechatPlatform() as platform:
         platform.oa.add_app("wx1", "app-secret", token="tok")
         channel = ('[[channels]]\nplugin = "wechat_oa"\naccount = "shop"\ntoken = "tok"\napp_id = "wx1"\n'
                    f'app_secret = "app-secret"\napi_base = "{platform.url}"\n')
         async with three_instances(tmp_path, channel) as servers:
-            assert POSTGRES_URL
-            await open_database(POSTGRES_URL)
+            await open_database(shared_store)
             try:
                 _, token = await add_agent("alice", status="online")
                 for n in range(CUSTOMERS):  # each writes to a different instance
