@@ -148,19 +148,30 @@ class ConversationService:
         """Whether the stored conversation is queued or assigned now (read afresh, under the lock)."""
         return await Conversation.filter(id=conversation.id, state__in=("queued", "assigned")).exists()
 
-    def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None) -> str | None:
-        """Classifier or reply group first, then the conversation's, the customer state's, the channel's."""
-        if group or conversation.group:
-            return group or conversation.group
-        by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
-        return by_state or self.default_group(conversation)
+    async def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None,
+                          hint: str | None = None) -> str | None:
+        """The first of these groups an agent is in: the classifier's, the reply's `hint` (a guess
+        such as the nearest KB category, so only with an agent online in it), the conversation's,
+        the customer state's, the channel's, `[assignment] default_group`; else None (anyone).
 
-    def default_group(self, conversation: ConversationState) -> str | None:
-        """The group of the conversation's channel account, else `[assignment] default_group`."""
+        A hand-over never waits for a group nobody serves while an agent is free.
+        """
+        agents = await Agent.all()
+        members = {g for a in agents for g in a.skills or []}
+        online = {g for a in agents if a.status == "online" for g in a.skills or []}
         channel = self.channels.get((conversation.channel, conversation.account))
-        if channel is not None and channel.config.group:
-            return channel.config.group
-        return self.settings.assignment.default_group
+        by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
+        candidates = ((group, members), (hint, online), (conversation.group, members), (by_state, members),
+                      (channel.config.group if channel is not None else None, members),
+                      (self.settings.assignment.default_group, members))
+        for candidate, served in candidates:
+            if not candidate:
+                continue
+            if candidate in served:
+                return candidate
+            log.info("group passed over for the hand-over", conversation_id=conversation.id, group=candidate,
+                     reason="no agent online in it" if served is online else "no agent in it")
+        return None
 
     async def decide(self, conversation: ConversationState, group: str | None, priority: int,
                      customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
@@ -187,14 +198,15 @@ class ConversationService:
 
     async def plan_handover(
         self, conversation: ConversationState, *, group: str | None, priority: int,
-        flags: dict[str, Any] | None = None,
+        flags: dict[str, Any] | None = None, hint: str | None = None,
     ) -> tuple[list[DraftReply], dict[str, Any]]:
-        """Decide who takes the conversation; return the system texts and the state change.
+        """Decide who takes the conversation (in `group`, else by `route_group`); return the system
+        texts and the state change.
 
         The caller holds `queue_lock()` and writes the change with its replies.
         """
         customer = await Customer.get_or_none(id=conversation.customer_id)
-        group = self.route_group(conversation, group, customer)
+        group = await self.route_group(conversation, group, customer, hint)
         decision = await self.decide(conversation, group, priority, customer, flags)
         update: dict[str, Any] = {"group": decision.group or group, "priority": priority,
                                   "waiting_since": conversation.waiting_since or now(),

@@ -239,7 +239,6 @@ class Pipeline:
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
         drafts, update = self._bot_answer(reply, verdict, conversation)
         if reply is None or reply.handover or verdict.handover:
-            group = verdict.group or (reply.group if reply else None)
             async with self.conversations.queue_lock():
                 if await self.conversations.with_a_person(conversation):
                     # Handed over meanwhile by another message's answer (on another instance):
@@ -248,8 +247,8 @@ class Pipeline:
                              message_id=message.id)
                     return await self._record(conversation, message, [], {}, claim)
                 extra_drafts, extra_update = await self.conversations.plan_handover(
-                    conversation, group=group, priority=max(verdict.priority, conversation.priority),
-                    flags=update.get("flags"))
+                    conversation, group=verdict.group, hint=reply.group if reply else None,
+                    priority=max(verdict.priority, conversation.priority), flags=update.get("flags"))
                 drafts += extra_drafts
                 update.update(extra_update)
                 return await self._record(conversation, message, drafts, update, claim)

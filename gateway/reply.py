@@ -35,7 +35,7 @@ class Reply:
     score: float | None = None
     payload: dict[str, Any] = field(default_factory=dict)  # menu choices, links, images
     bot_state: dict[str, Any] | None = None  # replaces the conversation's bot memory if set
-    group: str | None = None  # a group the answer points to (menu branch, KB category)
+    group: str | None = None  # a hand-over hint (menu branch, KB category): taken while an agent in it is online
 
 
 class ReplyHandler(Protocol):

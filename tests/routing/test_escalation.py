@@ -15,6 +15,7 @@ async def test_complaint_wording_in_both_scripts_jumps_the_bot_and_the_queue(tmp
               "keywords": ["投诉", "差评", "举报", "气死", "投訴", "差評", "舉報", "氣死"]},
              {"name": "urgent", "priority": 5, "handover": True, "keywords": ["加急", "急用", "马上要"]}]
     async with shop(tmp_path, escalation={"rules": rules}) as s:
+        await add_agent("boss", ["主管"])  # offline: the group exists, so complaints wait in it
         for user, text in (("a", "问一下，我要投诉你们"), ("b", "問一下，我要給差評"), ("c", "問一下，氣死我了"),
                            ("d", "问一下要举报")):
             conversation = await s.say(user, text)
