@@ -28,6 +28,7 @@ from tortoise.exceptions import IntegrityError
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Customer, CustomerIdentity
+from csgw.gateway.storage.open_conversations import close_superseded_conversations
 from csgw.gateway.storage.plans import ExecuteMany, Plan, update, update_row
 
 if TYPE_CHECKING:
@@ -132,16 +133,20 @@ async def merge_customers(writer: GroupCommitWriter, store: MessageStore, keep: 
     profile = {**merged_profile(keep, other), **overrides}
 
     # Through the writer, so no inbound message lands on the old customer half-way.
-    await writer.run_plan(_merge_plan, keep.id, other.id, profile)
+    closed = await writer.run_plan(_merge_plan, keep.id, other.id, profile)
     store.forget_identities([(i.channel, i.account, i.platform_user_id) for i in moved])
     store.customer_changed(keep.id)
-    log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved))
+    log.info("customers merged", customer_id=keep.id, merged_id=other.id, identities=len(moved),
+             closed_conversation_ids=closed)
     return await Customer.get(id=keep.id)
 
 
-def _merge_plan(keep_id: int, other_id: int, profile: dict[str, Any]) -> Plan[None]:
+def _merge_plan(keep_id: int, other_id: int, profile: dict[str, Any]) -> Plan[list[int]]:
+    # Both open on one thread (two visitor ids of one shopper): one customer may hold one there.
+    closed = yield from close_superseded_conversations([keep_id, other_id])
     yield update("customer_identity", {"customer_id": keep_id}, '"customer_id" = ?', [other_id])
     yield update("conversation", {"customer_id": keep_id}, '"customer_id" = ?', [other_id])
     # Deleted before `keep` takes over its shop_user_id, which is unique.
     yield ExecuteMany('DELETE FROM "customer" WHERE "id" = ?', [[other_id]])
     yield from update_row("customer", keep_id, {**profile, "updated_at": now()})
+    return closed

@@ -202,7 +202,10 @@ def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[A
 
 def _open_conversation(inbound: InboundMessage, customer_id: int,
                        survey_window: float) -> Plan[tuple[ConversationRecord, bool]]:
-    """The customer's open conversation on this account (and thread); a closed one is never reopened."""
+    """The customer's open conversation on this account (and thread); a closed one is never reopened.
+
+    Opened by two instances at once, the second insert fails on the store's unique index and the
+    writer runs the batch again, which then finds the first one's (`open_conversations.py`)."""
     where, params = _same_thread(inbound, customer_id)
     rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" != \'closed\' ORDER BY "id" DESC LIMIT 1',
                         params)

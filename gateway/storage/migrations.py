@@ -19,6 +19,11 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from csgw.gateway.models import SchemaVersion
+from csgw.gateway.storage.open_conversations import (
+    close_superseded_conversations,
+    create_open_conversation_index,
+)
+from csgw.gateway.storage.plans import run_plan_async
 from csgw.gateway.storage.schema_lock import schema_change
 
 log = structlog.get_logger(__name__)
@@ -78,6 +83,16 @@ async def _bus_spill(connection: BaseDBAsyncClient) -> None:
     await Tortoise.generate_schemas(safe=True)  # creates only the missing bus_spill table
 
 
+async def _one_open_conversation_per_thread(connection: BaseDBAsyncClient) -> None:
+    # Duplicates from before the index (two instances racing) would fail its creation: the newest
+    # of each thread stays open, as the one new messages already went to (open_conversations.py).
+    closed = await run_plan_async(connection, close_superseded_conversations())
+    if closed:
+        log.warning("older open conversations closed: one open conversation per customer thread",
+                    count=len(closed), conversation_ids=closed[:100])
+    await create_open_conversation_index(connection)
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -92,7 +107,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
-                     _bus_spill]
+                     _bus_spill, _one_open_conversation_per_thread]
 CURRENT_VERSION = len(STEPS)
 
 
@@ -123,6 +138,7 @@ async def upgrade_schema() -> int:
         if version == 0:
             await Tortoise.generate_schemas(safe=True)
             await _conversation_opened_at_index(connection)
+            await create_open_conversation_index(connection)
             await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
             log.info("schema created", version=len(STEPS))
             return len(STEPS)

@@ -6,9 +6,10 @@ after its job's transaction has committed. If a batch fails, its jobs are retrie
 transaction so a single bad job cannot take the others down.
 
 A job that lost a race to another instance on a shared PostgreSQL (a unique key another
-transaction committed first: the same inbound message stored by two instances at once, or a new
-customer's identity) is not a failure: it runs again, alone, in a new transaction, where it finds
-the other instance's row (an inbound message then answers as a duplicate). See `lost_race`.
+transaction committed first: the same inbound message stored by two instances at once, a new
+customer's identity, or the one open conversation of a customer's thread, `open_conversations.py`)
+is not a failure: it runs again, alone, in a new transaction, where it finds the other instance's
+row (an inbound message then answers as a duplicate, or joins that conversation). See `lost_race`.
 
 After a failed commit the writer is failing until one commits again; that return to health is
 reported to `on_recovered` listeners once (the pipeline then answers what the failure left behind).

@@ -1,6 +1,7 @@
 """The same inbound message reaching two instances on one PostgreSQL at once: stored once, and the
 instance that loses the race answers it as a duplicate, as one instance answers a platform retry,
-with no error and no store marked down.
+with no error and no store marked down. Likewise a known customer's two messages opening a
+conversation at once: one conversation, both messages in it.
 
 The race is made, not hoped for: instance A's transaction is held open after its insert until
 instance B's insert is seen waiting on it in `pg_stat_activity`, then A commits."""
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from csgw.gateway.clock import now
 from csgw.gateway.messages import InboundMessage
 from csgw.gateway.models import Conversation, Customer, Message
 from csgw.gateway.storage.db import current_connection
@@ -104,3 +106,27 @@ async def test_a_new_customers_two_messages_on_two_instances_make_one_customer(i
     assert accepted.conversation_id == stored.conversation_id
     assert await Customer.all().count() == 1 and await Conversation.all().count() == 1
     assert (await b.store_writes.run()).status == "ok"
+
+
+async def test_a_known_customers_two_messages_on_two_instances_open_one_conversation(instances):
+    store_a, runner, b = instances
+    earlier = await store_a.store_inbound(InboundMessage("fake", "a", "user-3", "在吗", "k0"))
+    await Conversation.filter(id=earlier.conversation_id).update(state="closed", closed_at=now())
+    runner.hold = True
+    first = asyncio.create_task(store_a.store_inbound(InboundMessage("fake", "a", "user-3", "你好", "k1")))
+    await asyncio.wait_for(runner.holding.wait(), 10)
+    second = asyncio.create_task(b.accept(InboundMessage("fake", "a", "user-3", "还在吗", "k2")))
+    # Without the store's one-open-conversation index B's insert would not wait: this times out.
+    await wait_for_condition(an_insert_waits_on_another_transaction)
+    runner.release.set()
+
+    stored = await first
+    accepted = await second
+    assert stored.new_conversation and not accepted.duplicate
+    assert accepted.conversation_id == stored.conversation_id != earlier.conversation_id
+    opened = await Conversation.filter(customer_id=earlier.customer_id, state__not="closed")
+    assert [c.id for c in opened] == [stored.conversation_id]
+    in_it = await Message.filter(external_id__in=["k1", "k2"]).values_list("conversation_id", flat=True)
+    assert in_it == [stored.conversation_id] * 2
+    assert (await b.store_writes.run()).status == "ok"
+    assert not b.writer.failing and b.writer.last_error is None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from structlog.testing import capture_logs
+from tortoise.exceptions import IntegrityError
 
-from csgw.gateway.models import Agent, SchemaVersion
+from csgw.gateway.clock import now
+from csgw.gateway.models import Agent, Conversation, SchemaVersion
 from csgw.gateway.storage import migrations
 from csgw.gateway.storage.db import close_database, current_connection, open_database
+from csgw.gateway.storage.open_conversations import OPEN_CONVERSATION_INDEX
 
 
 async def test_fresh_database_starts_at_the_newest_version(database_url):
@@ -92,5 +96,41 @@ async def test_a_version_6_outbox_gains_its_claim_columns(database_url):
     try:
         assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
         await current_connection().execute_query('SELECT "claimed_by", "claimed_until" FROM "outbox"')
+    finally:
+        await close_database()
+
+
+async def conversation(customer_id: int, state: str = "bot", channel: str = "webchat",
+                       thread_key: str | None = None) -> Conversation:
+    at = now()
+    return await Conversation.create(customer_id=customer_id, channel=channel, account="default", state=state,
+                                     thread_key=thread_key, opened_at=at, last_message_at=at)
+
+
+async def test_a_version_8_store_keeps_the_newest_open_conversation_of_each_customer_thread(database_url):
+    await open_database(database_url)
+    try:  # as two instances racing left it before the index
+        await current_connection().execute_script(
+            f'DROP INDEX "{OPEN_CONVERSATION_INDEX}"; UPDATE "csgw_schema_version" SET "version" = 8')
+        older, newer = await conversation(1, "assigned"), await conversation(1)
+        after_close = await conversation(1, "closed")
+        other_channel, other_customer = await conversation(1, channel="wechat_oa"), await conversation(2)
+        threads = [await conversation(1, thread_key=key) for key in ("t1", "t1", "t2")]
+    finally:
+        await close_database()
+    with capture_logs() as events:
+        await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        states = {c.id: c.state for c in await Conversation.all()}
+        assert states == {older.id: "closed", newer.id: "bot", after_close.id: "closed", other_channel.id: "bot",
+                          other_customer.id: "bot", threads[0].id: "closed", threads[1].id: "bot",
+                          threads[2].id: "bot"}
+        assert (await Conversation.get(id=older.id)).closed_at is not None
+        [warning] = [e for e in events if e["log_level"] == "warning"]
+        assert warning["conversation_ids"] == [older.id, threads[0].id]
+        with pytest.raises(IntegrityError):  # from now on the store refuses a second one
+            await conversation(1)
+        await conversation(1, thread_key="t3")
     finally:
         await close_database()

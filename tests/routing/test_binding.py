@@ -129,6 +129,9 @@ async def test_agent_binds_by_patch_and_a_taken_id_merges(tmp_path, database_url
         assert merged["id"] == two.customer_id and merged["shop_user_id"] == "s-1" and merged["tags"] == ["老客"]
         assert {i["platform_user_id"] for i in merged["identities"]} == {"u1", "u2"}
         assert await Customer.get_or_none(id=one.customer_id) is None
+        # Both were open on the shop's thread: the customer keeps the newer one open.
+        assert await Conversation.filter(customer_id=two.customer_id, state__not="closed").values_list(
+            "id", flat=True) == [two.id]
         bad = await agent.call("PATCH", f"/customers/{two.customer_id}", {"shop_user_id": "has space"}, expect=422)
         assert bad["error"]["code"] == "bad_shop_user_id"
         await agent.call("PATCH", f"/customers/{two.customer_id}", {"shop_user_id": 5}, expect=422)
