@@ -95,7 +95,7 @@ def create_app(settings: Settings, host: PluginHost) -> web.Application:
     app[MONITOR] = monitor
     app[IP_LIMITS] = IpLimits(
         trusted_proxies=proxy_networks(settings.server.trusted_proxies, settings.server.behind_tls_proxy),
-        **settings.server.rate_limits.model_dump())
+        cluster=services.limits if services.limits.shared else None, **settings.server.rate_limits.model_dump())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await services.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,9 +20,12 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from csgw.gateway.ports import Limits
+from csgw.gateway.shared_limits import MemoryLimits
+
 log = structlog.get_logger(__name__)
 
-MAX_TRACKED = 100_000  # buckets kept; the least recently seen IP is forgotten first
+MAX_TRACKED = 100_000  # buckets kept in memory; the least recently seen IP is forgotten first
 UNKNOWN = "unknown"  # a forwarded hop that is no address: one shared bucket, never exempt
 
 Network = IPv4Network | IPv6Network
@@ -57,12 +59,6 @@ def parse_address(text: str) -> IPv4Address | IPv6Address | None:
 
 
 @dataclass
-class Bucket:
-    tokens: float
-    at: float
-
-
-@dataclass
 class IpLimits:
     # Defaults as `[server.rate_limits]` (config/schema.py RateLimitSettings).
     webhook_per_minute: float = 6000
@@ -71,25 +67,31 @@ class IpLimits:
     trusted_proxies: tuple[Network, ...] = ()
     exempt_loopback: bool = True
     clock: Callable[[], float] = time.monotonic
-    _buckets: OrderedDict[tuple[str, str], Bucket] = field(default_factory=OrderedDict)
+    # With instances sharing a store, what every instance let through counts too (`shared_limits.py`).
+    cluster: Limits | None = None
+    local: MemoryLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.local = MemoryLimits(capacity=MAX_TRACKED, clock=self.clock)
 
     def allow(self, kind: str, ip: str) -> bool:
-        """Take one token from the (kind, ip) bucket; False when it is empty."""
+        """Take one unit from this instance's (kind, ip) bucket; False when it is empty."""
         if self.exempt_loopback and is_loopback(ip):
             return True
-        rate = getattr(self, f"{kind}_per_minute")
-        now = self.clock()
-        key = (kind, bucket_of(ip))
-        bucket = self._buckets.pop(key, None) or Bucket(rate, now)
-        bucket.tokens = min(rate, bucket.tokens + (now - bucket.at) * rate / 60)
-        bucket.at = now
-        self._buckets[key] = bucket
-        if len(self._buckets) > MAX_TRACKED:
-            self._buckets.popitem(last=False)
-        if bucket.tokens < 1:
+        return self.local.take_now(f"{kind}:{bucket_of(ip)}", limit=self._rate(kind), per_seconds=60).taken
+
+    async def admits(self, kind: str, ip: str) -> bool:
+        """This instance's bucket first, so a flood is turned away without a round trip; then
+        the cluster's, where all instances' traffic from the address counts."""
+        if not self.allow(kind, ip):
             return False
-        bucket.tokens -= 1
-        return True
+        if self.cluster is None or (self.exempt_loopback and is_loopback(ip)):
+            return True
+        grant = await self.cluster.take(f"ip:{kind}:{bucket_of(ip)}", limit=self._rate(kind), per_seconds=60)
+        return grant.taken
+
+    def _rate(self, kind: str) -> float:
+        return float(getattr(self, f"{kind}_per_minute"))
 
     def trusts(self, address: IPv4Address | IPv6Address) -> bool:
         return any(address in network for network in self.trusted_proxies)
@@ -112,9 +114,9 @@ class IpLimits:
                 break
         return str(client)
 
-    def allow_request(self, kind: str, request: web.Request) -> bool:
+    async def admits_request(self, kind: str, request: web.Request) -> bool:
         ip = self.client_ip(request)
-        if self.allow(kind, ip):
+        if await self.admits(kind, ip):
             return True
         log.info("rate limited", kind=kind, ip=ip, path=request.path)
         return False
@@ -151,6 +153,6 @@ def _kind(path: str) -> str | None:
 @web.middleware
 async def ip_rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
     kind = _kind(request.path)
-    if kind is not None and not request.app[IP_LIMITS].allow_request(kind, request):
+    if kind is not None and not await request.app[IP_LIMITS].admits_request(kind, request):
         return web.Response(status=429, text="too many requests", headers={"Retry-After": "60"})
     return await handler(request)

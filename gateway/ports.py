@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
     from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
+    from csgw.gateway.shared_limits import Grant
     from csgw.gateway.storage.records import ConversationState
 
 
@@ -77,6 +78,24 @@ class Leadership(Protocol):
 
     async def resign(self, role: str) -> None:
         """Hand `role` back, so another instance takes it at its next try."""
+
+
+class Limits(Protocol):
+    """Rate limits and remembered values for the whole cluster (`gateway/shared_limits.py`): in
+    PostgreSQL or Redis when instances share a store, in memory with SQLite."""
+
+    @property
+    def shared(self) -> bool: ...
+
+    async def take(self, key: str, *, limit: float, per_seconds: float, max_wait: float = 0.0) -> Grant:
+        """One unit of `limit` per `per_seconds` under `key`; with `max_wait`, also a unit that
+        frees within that many seconds (wait `grant.wait`, then go)."""
+
+    async def peek(self, key: str, *, limit: float, per_seconds: float) -> Grant:
+        """Whether `take` would give a unit now, without taking it."""
+
+    async def remember(self, key: str, value: str, *, ttl: float) -> str:
+        """Keep `value` under `key` for `ttl` seconds unless a value is kept there; the kept one."""
 
 
 class ConversationOps(Protocol):
@@ -171,6 +190,10 @@ class ChannelHost(Protocol):
     @property
     def leadership(self) -> Leadership:
         """Who does once-per-cluster work: poll a platform as `poll:<plugin>:<account>`."""
+
+    @property
+    def limits(self) -> Limits:
+        """Rate limits and replay guards that count every instance's traffic."""
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store an inbound message durably (deduplicated by `external_id` per account) and answer

@@ -33,11 +33,14 @@ from csgw.gateway.outbox_claims import OutboxClaims, instance_name
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
 from csgw.gateway.redis_bus import RedisTransport
+from csgw.gateway.redis_limits import RedisLimits
+from csgw.gateway.shared_limits import FailOpen, MemoryLimits, SharedLimitsBackend
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
 from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
 from csgw.gateway.storage.pg_bus import PostgresTransport
 from csgw.gateway.storage.pg_leadership import PostgresLeadership
+from csgw.gateway.storage.pg_limits import PostgresLimits
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
@@ -86,6 +89,16 @@ def bus_transport(settings: Settings) -> Transport | None:
     return PostgresTransport(settings.database.url)
 
 
+def limits_for(settings: Settings) -> SharedLimitsBackend:
+    """Kept where the bus is: Redis when `[bus] url` names it, else the PostgreSQL store; in memory
+    with SQLite, which one process owns."""
+    if settings.bus.url:
+        return FailOpen(RedisLimits(settings.bus.url))
+    if is_sqlite(settings.database.url):
+        return MemoryLimits()
+    return FailOpen(PostgresLimits())
+
+
 def leadership_for(settings: Settings, instance: str) -> SoloLeadership | PostgresLeadership:
     """Advisory locks on PostgreSQL, where instances may share the store; SQLite's one process leads all."""
     retry = settings.database.leader_retry_seconds
@@ -116,6 +129,7 @@ class GatewayServices:
         self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
         self.cursors = CursorStore(self.writer)
         self.leadership = leadership_for(settings, self.instance)  # once-per-cluster work
+        self.limits = limits_for(settings)  # rate limits and replay guards of the whole cluster
         self.timers = Timers(self.leadership)  # plugins' periodic jobs, started in csgw_startup
         self.reply_handlers = host.reply_handlers(settings)
         self.assigners = host.assigners(settings)
@@ -192,6 +206,7 @@ class GatewayServices:
         await open_database(self.settings.database.url, self.host.models())
         self.writer.start(plan_runner(self.settings.database.url))
         await self.bus.start()
+        await self.limits.start()
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         for plugin, account in self.channels:
             await ChannelAccount.get_or_create(plugin=plugin, account=account)
@@ -242,6 +257,7 @@ class GatewayServices:
         if self.assignment_lock is not None:
             await self.assignment_lock.close()
         await self.bus.stop()
+        await self.limits.stop()
         await self.writer.close()
         if self.http:
             await self.http.close()

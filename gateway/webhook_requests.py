@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import Limits
 
 MAX_BODY_BYTES = 64 * 1024  # pushes are a few hundred bytes; nothing legitimate is near this
 MAX_CLOCK_SKEW = 300  # WeChat retries a delivery within ~15 s with the same query; older is a replay
@@ -46,25 +49,19 @@ def timestamp_is_fresh(timestamp: str, *, skew: float = MAX_CLOCK_SKEW, now: flo
     return abs((now if now is not None else time.time()) - value) <= skew
 
 
-class NonceCache:
+class NonceGuard:
     """The URL signature covers token, timestamp and nonce, not the body: a captured push URL
     could be replayed with any body while its timestamp is fresh. Each (timestamp, nonce) is
-    remembered for that window with its body's digest; WeChat's own retries carry the same body
-    and pass, another body under a seen nonce is refused."""
+    remembered for that window with its body's digest, for every instance (`Limits.remember`):
+    WeChat's own retries carry the same body and pass, another body under a seen nonce is
+    refused, whichever instance the balancer sends it to."""
 
-    def __init__(self, window: float = MAX_CLOCK_SKEW, capacity: int = 100_000) -> None:
+    def __init__(self, limits: Limits, scope: str, window: float = MAX_CLOCK_SKEW) -> None:
+        self.limits = limits
+        self.scope = scope
         self.window = window
-        self.capacity = capacity
-        self._seen: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
 
-    def admits(self, timestamp: str, nonce: str, body: bytes, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        while self._seen and (len(self._seen) >= self.capacity
-                              or next(iter(self._seen.values()))[0] < now - 2 * self.window):
-            self._seen.popitem(last=False)
-        digest = hashlib.sha256(body).digest()
-        seen = self._seen.get((timestamp, nonce))
-        if seen is not None:
-            return seen[1] == digest
-        self._seen[(timestamp, nonce)] = (now, digest)
-        return True
+    async def admits(self, timestamp: str, nonce: str, body: bytes) -> bool:
+        digest = hashlib.sha256(body).hexdigest()
+        kept = await self.limits.remember(f"nonce:{self.scope}:{timestamp}:{nonce}", digest, ttl=2 * self.window)
+        return kept == digest

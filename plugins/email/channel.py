@@ -31,7 +31,7 @@ from csgw.plugins.email.imap_sync import (
     ImapSettings,
     ImapUnavailable,
 )
-from csgw.plugins.email.noise import BotMailLimiter, detect_noise
+from csgw.plugins.email.noise import BotMailGuard, detect_noise
 from csgw.plugins.email.parse import AttachmentLimits, ParsedMail, parse_mail
 from csgw.plugins.email.smtp_send import SmtpSettings, send_mail
 from csgw.plugins.email.state import AccountState
@@ -81,7 +81,7 @@ class EmailChannel(Channel):
         self.sender = Sender.parse(self.cfg.from_address)
         self.state = AccountState(services.cursors, self.plugin, config.account)
         self.threads = ThreadIndex(self.state)
-        self.limiter = BotMailLimiter()
+        self.limiter = BotMailGuard(services.limits, config.account)
         self.own_addresses = {self.sender.address}
         if "@" in self.cfg.imap_user:
             self.own_addresses.add(self.cfg.imap_user.lower())
@@ -225,7 +225,7 @@ class EmailChannel(Channel):
                 retryable=False,
                 code="email_noise",
             )
-        if automatic and not self.limiter.allow(context.customer):
+        if automatic and not await self.limiter.allows(context.customer):
             raise SendError(
                 "too many automatic mails to this address; loop guard",
                 retryable=False,
@@ -244,7 +244,7 @@ class EmailChannel(Channel):
         )
         await send_mail(self._smtp_settings(), mail)
         if automatic:
-            self.limiter.record(context.customer)
+            await self.limiter.record(context.customer)
         await self.threads.record_outbound(context, message_id)
         self.log.info(
             "email.sent",

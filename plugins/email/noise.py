@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from email.message import Message
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import Limits
+
+UNBOUNDED = 1e12  # a sent mail is counted even when it overdraws the bucket
 
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
@@ -74,21 +78,23 @@ def detect_noise(msg: Message, sender: str, subject: str, own_addresses: set[str
     return None
 
 
-class BotMailLimiter:
-    """At most `limit` bot mails per address per `window` seconds: the last guard against
-    ping-pong with an auto-responder that marks nothing (RFC 3834 §2)."""
+class BotMailGuard:
+    """At most `limit` bot mails per address per `window` seconds (a bucket of `limit` refilled
+    over the window), counted for every instance: the last guard against ping-pong with an
+    auto-responder that marks nothing (RFC 3834 §2). Only mails that left count, so a message
+    retried through an SMTP outage does not use up its address's allowance."""
 
-    def __init__(self, limit: int = 5, window: float = 3600.0) -> None:
+    def __init__(self, limits: Limits, account: str, limit: int = 5, window: float = 3600.0) -> None:
+        self.limits = limits
+        self.account = account
         self.limit = limit
         self.window = window
-        self._sent: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, address: str, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
-        sent = self._sent[address.lower()]
-        while sent and sent[0] < now - self.window:
-            sent.popleft()
-        return len(sent) < self.limit
+    def _key(self, address: str) -> str:
+        return f"email-bot:{self.account}:{address.lower()}"
 
-    def record(self, address: str, now: float | None = None) -> None:
-        self._sent[address.lower()].append(time.time() if now is None else now)
+    async def allows(self, address: str) -> bool:
+        return (await self.limits.peek(self._key(address), limit=self.limit, per_seconds=self.window)).taken
+
+    async def record(self, address: str) -> None:
+        await self.limits.take(self._key(address), limit=self.limit, per_seconds=self.window, max_wait=UNBOUNDED)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -66,7 +65,6 @@ class WebchatChannel(Channel):
     def __init__(self, config: WebchatConfig, services: ChannelHost) -> None:
         super().__init__(config, services)
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
-        self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._watcher: asyncio.Task[None] | None = None
         # The visitor's socket may be on another instance: frames go to all, the holder writes them.
         services.bus.subscribe(FRAMES_TOPIC, self._frames_arrived)
@@ -139,7 +137,7 @@ class WebchatChannel(Channel):
                     continue
                 try:
                     frame = parse_frame(raw.data, self.config.max_text_length)
-                    if isinstance(frame, VisitorMessage) and not limits.allow("widget_messages", ip):
+                    if isinstance(frame, VisitorMessage) and not await limits.admits("widget_messages", ip):
                         raise FrameError("rate_limited", "too many messages, please slow down")
                     await self._handle(socket, visitor, frame)
                 except FrameError as error:
@@ -155,7 +153,7 @@ class WebchatChannel(Channel):
 
     async def _handle(self, socket: web.WebSocketResponse, visitor: str, frame: Any) -> None:
         if isinstance(frame, VisitorMessage):
-            self._check_rate(visitor)
+            await self._check_rate(visitor)
             try:
                 accepted = await self.services.accept(InboundMessage(
                     channel=self.plugin, account=self.account, user_id=visitor, text=frame.text,
@@ -182,14 +180,12 @@ class WebchatChannel(Channel):
             await self.services.rate(conversation.id, frame.score)
             await socket.send_json({"type": "survey_thanks"})
 
-    def _check_rate(self, visitor: str) -> None:
-        now = time.monotonic()
-        recent = self._recent[visitor]
-        while recent and recent[0] < now - 60:
-            recent.popleft()
-        if len(recent) >= self.config.messages_per_minute:
+    async def _check_rate(self, visitor: str) -> None:
+        # Counted for the cluster: a visitor with tabs on two instances has one allowance.
+        grant = await self.services.limits.take(f"widget:{self.account}:{visitor}",
+                                                limit=self.config.messages_per_minute, per_seconds=60)
+        if not grant.taken:
             raise FrameError("rate_limited", "too many messages, please slow down")
-        recent.append(now)
 
     async def send(self, message: OutboundMessage) -> None:
         # A visitor who is not connected (anywhere) gets the message on `resume`; delivery is the

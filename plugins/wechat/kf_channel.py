@@ -37,6 +37,7 @@ from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message
+from csgw.gateway.shared_token import shared_token
 from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
@@ -49,7 +50,6 @@ from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.kf_api import KfApi
-from csgw.plugins.wechat.shared_token import shared_token
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
 from csgw.plugins.wechat.xml import parse_push
 

@@ -28,6 +28,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.customer_history import latest_inbound
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.messages import InboundMessage, OutboundMessage
+from csgw.gateway.shared_token import shared_token
 from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
@@ -35,12 +36,11 @@ from csgw.gateway.webhook_crypto import (
     parse_encoding_aes_key,
     signature_matches,
 )
-from csgw.gateway.webhook_requests import NonceCache, read_body, timestamp_is_fresh
+from csgw.gateway.webhook_requests import NonceGuard, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
-from csgw.plugins.wechat.shared_token import shared_token
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
     PushRefused,
@@ -98,7 +98,7 @@ class WechatOAChannel(Channel):
         )
         self.tokens: AccessTokenCache | None = None
         self.api: OfficialAccountApi | None = None
-        self.nonces = NonceCache(config.max_clock_skew)
+        self.nonces = NonceGuard(services.limits, f"{self.plugin}:{config.account}", config.max_clock_skew)
 
     async def start(self) -> None:
         if self.services.http is None:
@@ -125,7 +125,7 @@ class WechatOAChannel(Channel):
         started = time.monotonic()
         try:
             body = await read_body(request)
-            if not self.nonces.admits(timestamp, nonce, body):
+            if not await self.nonces.admits(timestamp, nonce, body):
                 self.log.warning("wechat.replayed_nonce", timestamp=timestamp)
                 return web.Response(status=403, text="nonce already used with another body")
             fields, key = self._read_push(request, body)

@@ -15,7 +15,7 @@ import aiohttp
 import structlog
 
 from csgw.gateway.redact import redact
-from csgw.plugins.wechat.shared_token import SharedToken, TokenBusy
+from csgw.gateway.shared_token import SharedToken, TokenBusy
 
 log = structlog.get_logger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from csgw.gateway.channel import SendError
+from csgw.gateway.shared_token import SharedToken, TokenBusy
 from csgw.plugins.xiaohongshu.adapter import XiaohongshuAdapter
 from csgw.plugins.xiaohongshu.signing import open_platform_sign
 from csgw.plugins.xiaohongshu.throttle import Throttle
@@ -27,7 +28,7 @@ class XiaohongshuApi:
     def __init__(
         self, http: aiohttp.ClientSession, *, api_base: str, app_key: str, app_secret: str,
         adapter: XiaohongshuAdapter, throttle: Throttle, timeout: float = 10.0,
-        token_refresh_margin: float = 300.0,
+        token_refresh_margin: float = 300.0, shared_token: SharedToken | None = None,
     ) -> None:
         self.http = http
         self.api_base = api_base.rstrip("/")
@@ -36,7 +37,7 @@ class XiaohongshuApi:
         self.adapter = adapter
         self.throttle = throttle
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.tokens = (TokenCache(self._fetch_token, refresh_margin=token_refresh_margin)
+        self.tokens = (TokenCache(self._fetch_token, refresh_margin=token_refresh_margin, shared=shared_token)
                        if adapter.token_path else None)
 
     def signed_query(self, path: str, token: str | None = None) -> dict[str, str]:
@@ -60,10 +61,13 @@ class XiaohongshuApi:
         the decoded answer, or SendError. A refused token is renewed once and the call retried once."""
         if self.tokens is None:
             return self._checked(path, await self._post(path, body))
-        token = await self.tokens.get()
-        answer = await self._post(path, body, token)
-        if self._token_refused(answer):
-            answer = await self._post(path, body, await self.tokens.refresh(token))
+        try:
+            token = await self.tokens.get()
+            answer = await self._post(path, body, token)
+            if self._token_refused(answer):
+                answer = await self._post(path, body, await self.tokens.refresh(token))
+        except TokenBusy as busy:
+            raise SendError(str(busy), retryable=True, code="token_busy") from busy
         return self._checked(path, answer)
 
     def _token_refused(self, answer: Any) -> bool:

@@ -17,6 +17,7 @@ from csgw.gateway.channel import (
     SendError,
 )
 from csgw.gateway.messages import InboundMessage, OutboundMessage
+from csgw.gateway.shared_token import shared_token
 from csgw.gateway.webhook_crypto import (
     DecryptError,
     MessageCrypto,
@@ -71,7 +72,8 @@ class XiaohongshuChannel(Channel):
         super().__init__(config, services)
         self.adapter = config.adapter
         self.crypto = MessageCrypto(config.token, config.encoding_aes_key, config.receiver_id or config.app_key)
-        self.throttle = Throttle(config.send_per_second)
+        self.throttle = Throttle(config.send_per_second, limits=services.limits,
+                                 key=f"send:{self.plugin}:{config.account}")
         self.api: XiaohongshuApi | None = None
         self.puller: MessagePuller | None = None
 
@@ -81,7 +83,8 @@ class XiaohongshuChannel(Channel):
         cfg = self.config
         self.api = XiaohongshuApi(self.services.http, api_base=cfg.api_base, app_key=cfg.app_key,
                                   app_secret=cfg.app_secret, adapter=self.adapter, throttle=self.throttle,
-                                  timeout=cfg.api_timeout, token_refresh_margin=cfg.token_refresh_margin_seconds)
+                                  timeout=cfg.api_timeout, token_refresh_margin=cfg.token_refresh_margin_seconds,
+                                  shared_token=shared_token(self.services, self.plugin, self.account))
         if cfg.pull_interval_seconds is not None:
             self.puller = MessagePuller(self.api, self._accept_message, cursors=self.services.cursors,
                                         channel=self.plugin, account=self.account,

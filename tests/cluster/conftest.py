@@ -14,6 +14,8 @@ from csgw.plugins.demo import DEMO_KB
 from tests.cli.server_process import ServerProcess
 from tests.conftest import POSTGRES_URL, reset_postgres
 
+VISITOR_MESSAGES_PER_MINUTE = 4  # counted for the cluster, wherever the visitor's sockets are
+
 
 def cluster_config(directory: Path, extra: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -21,7 +23,7 @@ def cluster_config(directory: Path, extra: str = "") -> Path:
     path.write_text(
         f'[server]\ndata_dir = "./data"\n[database]\nurl = "{POSTGRES_URL}"\noutbox_lease_seconds = 5\n'
         '[logging]\nformat = "json"\n[[channels]]\nplugin = "webchat"\naccount = "default"\n'
-        f'messages_per_minute = 10000\n[reply]\nknowledge_base = "{DEMO_KB}"\n' + extra,
+        f'messages_per_minute = {VISITOR_MESSAGES_PER_MINUTE}\n[reply]\nknowledge_base = "{DEMO_KB}"\n' + extra,
         encoding="utf-8")
     return path
 

@@ -1,17 +1,21 @@
 """Three instances behave as one: a visitor connected to one gets what agents send through
-another, agents hear every instance's events, and a killed instance's visitors resume elsewhere."""
+another, agents hear every instance's events, a visitor's allowance of messages is one for all
+instances, and a killed instance's visitors resume elsewhere. (Each test starts three servers:
+what one cluster can show is checked in one test.)"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 
 from csgw.gateway.models import Message
+from tests.cluster.conftest import VISITOR_MESSAGES_PER_MINUTE
 from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_delivered
 
 
-async def test_a_visitor_on_one_instance_gets_what_an_agent_sends_through_another(cluster):
+async def test_a_visitor_on_one_instance_gets_what_an_agent_sends_through_another_and_one_allowance(cluster):
     a, b, c = cluster
     _, token = await add_agent("alice", status="online")
     async with aiohttp.ClientSession() as session, \
@@ -37,6 +41,24 @@ async def test_a_visitor_on_one_instance_gets_what_an_agent_sends_through_anothe
         assert [f["id"] for f in seen] == [r["id"] for r in replies]
         await wait_delivered([r["id"] for r in replies], timeout=15)
         await visitor.close()
+
+        # One visitor with a tab on each instance, four messages through each: counted per
+        # instance, all twelve would pass; counted for the cluster, the allowance and what
+        # refilled meanwhile (one message per 15 s).
+        started = time.monotonic()
+        tabs = [await Visitor(session, server.url, "visitor-0003").connect() for server in (a, b, c)]
+        answers = []
+        for n in range(12):
+            tab = tabs[n % 3]
+            await tab.ws.send_json({"type": "message", "client_id": f"r{n}", "text": f"第{n}问"})
+            answers.append(await tab.receive_until(
+                lambda f, n=n: f.get("client_id") == f"r{n}" or f.get("code") == "rate_limited"))
+        refilled = int((time.monotonic() - started) * VISITOR_MESSAGES_PER_MINUTE / 60)
+        accepted = [frame for frame in answers if frame["type"] == "ack"]
+        assert VISITOR_MESSAGES_PER_MINUTE <= len(accepted) <= VISITOR_MESSAGES_PER_MINUTE + refilled
+        assert all(frame["code"] == "rate_limited" for frame in answers if frame["type"] != "ack")
+        for tab in tabs:
+            await tab.close()
 
 
 async def test_a_killed_instances_visitor_resumes_on_another_with_nothing_lost(cluster):

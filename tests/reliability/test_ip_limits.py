@@ -8,7 +8,6 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
 from csgw.config.errors import ConfigError
-from csgw.gateway import limits as limits_module
 from csgw.gateway.limits import IpLimits, proxy_networks
 from csgw.testing import make_settings, running_gateway
 from tests.reliability.wechat_push import OA_CHANNEL, push
@@ -25,17 +24,17 @@ class Clock:
         return self.now
 
 
-def test_buckets_refill_and_stay_bounded(monkeypatch):
+def test_buckets_refill_and_stay_bounded():
     clock = Clock()
     limits = IpLimits(webhook_per_minute=3, exempt_loopback=False, clock=clock)
     assert [limits.allow("webhook", "203.0.113.7") for _ in range(4)] == [True, True, True, False]
     assert limits.allow("webhook", "203.0.113.8")  # another address has its own bucket
     clock.now += 20  # a third of a minute: one token back
     assert limits.allow("webhook", "203.0.113.7") and not limits.allow("webhook", "203.0.113.7")
-    monkeypatch.setattr(limits_module, "MAX_TRACKED", 50)
+    limits.local.capacity = 50
     for n in range(500):
         limits.allow("webhook", f"198.51.100.{n % 250}-{n}")
-    assert len(limits._buckets) == 50
+    assert limits.local.tracked == 50
     assert IpLimits().allow("webhook", "127.0.0.1") and IpLimits().allow("webhook", "::1")
 
 

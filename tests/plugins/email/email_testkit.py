@@ -16,6 +16,7 @@ import structlog
 from csgw.gateway.channel import Accepted, InboundMessage
 from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.ports import Leadership
+from csgw.gateway.shared_limits import MemoryLimits
 
 
 class MemoryCursors:
@@ -41,6 +42,7 @@ class StandInServices:
         self.data_dir = data_dir
         self.cursors = cursors or MemoryCursors()
         self.leadership = leadership or SoloLeadership()
+        self.limits = MemoryLimits()
         self.log = structlog.get_logger("tests.email")
         self.accepted: list[InboundMessage] = []  # every call, duplicates included
         self.stored: dict[str, InboundMessage] = {}

@@ -6,7 +6,8 @@ from email import message_from_bytes
 
 import pytest
 
-from csgw.plugins.email.noise import BotMailLimiter, detect_noise
+from csgw.gateway.shared_limits import MemoryLimits
+from csgw.plugins.email.noise import BotMailGuard, detect_noise
 
 OWN = {"support@shop.example"}
 
@@ -63,11 +64,25 @@ def test_own_mail_and_no_reply_senders() -> None:
     assert _noise("", sender="noreply@platform.example").kind == "no_reply_sender"
 
 
-def test_bot_mail_limiter_caps_per_address_and_window() -> None:
-    limiter = BotMailLimiter(limit=2, window=60)
+async def test_bot_mail_guard_caps_per_address_and_refills_over_the_window() -> None:
+    clock = Clock()
+    guard = BotMailGuard(MemoryLimits(clock=clock), "support", limit=2, window=60)
     for _ in range(2):
-        assert limiter.allow("A@x.cn", now=0)
-        limiter.record("a@x.cn", now=0)
-    assert not limiter.allow("a@x.cn", now=30)
-    assert limiter.allow("b@x.cn", now=30)
-    assert limiter.allow("a@x.cn", now=61)
+        assert await guard.allows("A@x.cn")
+        await guard.record("a@x.cn")
+    clock.now += 15
+    assert not await guard.allows("a@x.cn")  # checking takes nothing: still refused
+    assert not await guard.allows("a@x.cn")
+    assert await guard.allows("b@x.cn")
+    clock.now += 15  # half the window: one mail's worth back
+    assert await guard.allows("a@x.cn")
+    await guard.record("a@x.cn")
+    assert not await guard.allows("a@x.cn")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
+from csgw.gateway.shared_token import SharedToken
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, open_database
 from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.plugins.wechat.client import ApiClient
-from csgw.plugins.wechat.shared_token import SharedToken
 from csgw.plugins.wechat.token import ApiError, oa_token_cache, wecom_token_cache
 from tests.conftest import POSTGRES_URL, reset_postgres
 

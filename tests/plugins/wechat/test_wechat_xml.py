@@ -105,14 +105,21 @@ def test_passive_image_reply_and_envelope():
         build_reply(to_user="o", from_user="g", create_time=1)
 
 
-def test_a_nonce_admits_its_own_body_again_and_no_other_until_it_ages_out():
-    from csgw.gateway.webhook_requests import NonceCache
+async def test_a_nonce_admits_its_own_body_again_and_no_other_until_it_ages_out():
+    from csgw.gateway.shared_limits import MemoryLimits
+    from csgw.gateway.webhook_requests import NonceGuard
 
-    nonces = NonceCache(window=300, capacity=3)
-    assert nonces.admits("1700000000", "n1", b"<xml>a</xml>", now=0)
-    assert nonces.admits("1700000000", "n1", b"<xml>a</xml>", now=5)  # a retry
-    assert not nonces.admits("1700000000", "n1", b"<xml>b</xml>", now=6)  # a replay, new body
-    assert nonces.admits("1700000000", "n1", b"<xml>b</xml>", now=700)  # aged out (stale anyway)
+    clock = [0.0]
+    limits = MemoryLimits(capacity=3, clock=lambda: clock[0])
+    nonces = NonceGuard(limits, "wechat_oa:shop", window=300)
+    assert await nonces.admits("1700000000", "n1", b"<xml>a</xml>")
+    clock[0] = 5
+    assert await nonces.admits("1700000000", "n1", b"<xml>a</xml>")  # a retry
+    clock[0] = 6
+    assert not await nonces.admits("1700000000", "n1", b"<xml>b</xml>")  # a replay, new body
+    assert await NonceGuard(limits, "wechat_oa:other", window=300).admits("1700000000", "n1", b"<xml>b</xml>")
+    clock[0] = 700
+    assert await nonces.admits("1700000000", "n1", b"<xml>b</xml>")  # aged out (stale anyway)
     for number in range(5):  # bounded: the oldest go first
-        assert nonces.admits("1700000001", f"m{number}", b"x", now=701)
-    assert len(nonces._seen) <= 3
+        assert await nonces.admits("1700000001", f"m{number}", b"x")
+    assert len(limits._values) <= 3

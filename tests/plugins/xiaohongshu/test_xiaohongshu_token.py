@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from csgw.gateway.channel import SendError
+from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.models import Message
+from csgw.gateway.shared_token import SharedToken
 from csgw.plugins.xiaohongshu.adapter import XiaohongshuAdapter
 from csgw.plugins.xiaohongshu.api import XiaohongshuApi
 from csgw.plugins.xiaohongshu.throttle import Throttle
@@ -15,6 +17,7 @@ from csgw.plugins.xiaohongshu.token import TokenCache
 from csgw.testing import running_gateway
 from tests.fakes.xiaohongshu_platform import TOKEN_EXPIRED, TOKEN_PATH
 from tests.gateway.helpers import wait_delivered
+from tests.plugins.email.email_testkit import MemoryCursors
 from tests.plugins.xiaohongshu.conftest import (
     APP_KEY,
     APP_SECRET,
@@ -54,6 +57,17 @@ async def test_the_token_is_cached_and_renewed_shortly_before_it_expires():
     clock.now += 2  # 299 s before expiry: inside the margin
     assert await cache.get() == "t2"
     assert issued == ["t1", "t2"]
+
+
+async def test_instances_sharing_a_store_use_the_token_one_of_them_fetched():
+    shared = SharedToken(MemoryCursors(), SoloLeadership(), "xiaohongshu", "shop")
+    fetch, issued = counting_fetch(lifetime=7200)
+    here, there = TokenCache(fetch, shared=shared), TokenCache(fetch, shared=shared)  # two instances
+    assert await here.get() == "t1"
+    assert await there.get() == "t1"  # read from the store: no second fetch
+    assert await there.refresh("t1") == "t2"  # the platform refused it: renewed once, for all
+    assert await here.refresh("t1") == "t2"
+    assert issued == ["t1", "t2"] and here.fetches + there.fetches == 2
 
 
 async def test_a_short_lived_token_is_renewed_halfway_not_on_every_call():

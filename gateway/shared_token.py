@@ -1,7 +1,8 @@
 """One access token per account for all instances sharing a store.
 
 WeChat keeps one valid token per credential: a new fetch replaces the old one, which stops
-working five minutes later. Instances that each fetched their own would keep invalidating one
+working five minutes later; Xiaohongshu's partner API does not document whether it does the
+same, so it is treated alike. Instances that each fetched their own would keep invalidating one
 another. So with several instances the token is kept in the store (a cursor row per account:
 `access_token`, JSON with the token and its expiry in Unix time), and an instance that needs a
 new one fetches only while it holds the role `token:<plugin>:<account>`, re-reading the row
@@ -58,7 +59,7 @@ class SharedToken:
             data = json.loads(raw)
             return StoredToken(str(data["token"]), float(data["expires_at"]))
         except (ValueError, KeyError, TypeError):
-            log.warning("wechat.shared_token_unreadable", channel=self.where[0], account=self.where[1])
+            log.warning("shared_token.unreadable", channel=self.where[0], account=self.where[1])
             return None
 
     async def obtain(self, fetch: Fetch, *, margin: float, stale: str | None = None) -> StoredToken:
