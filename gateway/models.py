@@ -7,11 +7,14 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-MESSAGE_DIRECTIONS = ("in", "out")
+# "note": an agents' internal note on the conversation; never sent, never shown to the customer.
+MESSAGE_DIRECTIONS = ("in", "out", "note")
+CUSTOMER_DIRECTIONS = ("in", "out")  # what passed between the customer and the shop
 MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
 CONVERSATION_STATES = ("bot", "queued", "assigned", "closed")
 AGENT_ROLES = ("agent", "supervisor")
 AGENT_STATUSES = ("online", "away", "offline")
+TAG_SOURCES = ("agent", "reply", "classifier")
 
 
 class SchemaVersion(Model):
@@ -118,7 +121,7 @@ class Message(Model):
     conversation_id = fields.IntField(db_index=True)
     channel = fields.CharField(max_length=64)
     account = fields.CharField(max_length=128)
-    direction = fields.CharField(max_length=3)
+    direction = fields.CharField(max_length=8)  # in, out, note (MESSAGE_DIRECTIONS)
     sender = fields.CharField(max_length=16)
     agent_id = fields.IntField(null=True)
     kind = fields.CharField(max_length=16, default="text")
@@ -137,6 +140,23 @@ class Message(Model):
         table = "message"
         unique_together = (("channel", "account", "external_id"),)
         indexes = (("created_at",), ("processed", "direction"))
+
+
+class ConversationTag(Model):
+    """A label on a conversation: put by an agent, or by the bot (the KB category of a question it
+    answered, the escalation lane a message fell in). One row per conversation and tag."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation_id = fields.IntField()
+    tag = fields.CharField(max_length=64)  # normalised by `gateway/tags.py`
+    source = fields.CharField(max_length=16)  # agent, reply, classifier (TAG_SOURCES)
+    agent_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation_tag"
+        unique_together = (("conversation_id", "tag"),)
+        indexes = (("tag", "conversation_id"),)
 
 
 class OutboxItem(Model):

@@ -93,6 +93,14 @@ async def _one_open_conversation_per_thread(connection: BaseDBAsyncClient) -> No
     await create_open_conversation_index(connection)
 
 
+async def _notes_and_tags(connection: BaseDBAsyncClient) -> None:
+    # Notes are messages with direction "note": one character more than "in"/"out" had room for
+    # (SQLite does not enforce the length). Tags get their own table.
+    if connection.capabilities.dialect != "sqlite":
+        await connection.execute_script('ALTER TABLE "message" ALTER COLUMN "direction" TYPE VARCHAR(8)')
+    await Tortoise.generate_schemas(safe=True)  # creates only the missing conversation_tag table
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -107,7 +115,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
-                     _bus_spill, _one_open_conversation_per_thread]
+                     _bus_spill, _one_open_conversation_per_thread, _notes_and_tags]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -7,7 +7,7 @@ from structlog.testing import capture_logs
 from tortoise.exceptions import IntegrityError
 
 from csgw.gateway.clock import now
-from csgw.gateway.models import Agent, Conversation, SchemaVersion
+from csgw.gateway.models import Agent, Conversation, ConversationTag, Message, SchemaVersion
 from csgw.gateway.storage import migrations
 from csgw.gateway.storage.db import close_database, current_connection, open_database
 from csgw.gateway.storage.open_conversations import OPEN_CONVERSATION_INDEX
@@ -132,5 +132,23 @@ async def test_a_version_8_store_keeps_the_newest_open_conversation_of_each_cust
         with pytest.raises(IntegrityError):  # from now on the store refuses a second one
             await conversation(1)
         await conversation(1, thread_key="t3")
+    finally:
+        await close_database()
+
+
+async def test_a_version_9_store_gains_notes_and_conversation_tags(database_url):
+    narrow = ('ALTER TABLE "message" ALTER COLUMN "direction" TYPE VARCHAR(3); '
+              if database_url.startswith("postgres") else "")  # SQLite keeps no length
+    await an_older_store(database_url, [], f'DROP TABLE "conversation_tag"; {narrow}'
+                                           'UPDATE "csgw_schema_version" SET "version" = 9')
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        talk = await conversation(1)
+        note = await Message.create(conversation_id=talk.id, channel="webchat", account="default",
+                                    direction="note", sender="agent", text="客户很着急", created_at=now())
+        await ConversationTag.create(conversation_id=talk.id, tag="物流", source="agent", created_at=now())
+        assert (await Message.get(id=note.id)).direction == "note"
+        assert await ConversationTag.filter(tag="物流").values_list("conversation_id", flat=True) == [talk.id]
     finally:
         await close_database()
