@@ -5,8 +5,9 @@ queued in a group (the customer hears their place, kept in flags["queue_told"]),
 agent. What a routing plugin adds to an effect travels on the decision (`flags`, `note`, see
 `csgw.gateway.routing`); offers, holds and their timers live in the plugin (`plugins/assignment`).
 
-Every assignment happens under one lock (`queue_lock()`), one decision and its write at a time,
-so an agent's capacity holds however many conversations arrive at once. With instances sharing a
+Every assignment (a hand-over, the queue served, an agent's take, a transfer) happens under one
+lock (`queue_lock()`), one decision and its write at a time, so an agent's capacity holds however
+many conversations arrive at once. With instances sharing a
 PostgreSQL store the lock also holds across them (`cluster_lock`, see
 `csgw.gateway.storage.pg_assignment_lock`): a queued conversation is handed out once.
 """
@@ -28,7 +29,7 @@ from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.plans import update_row
-from csgw.gateway.storage.records import ConversationState
+from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
 from csgw.gateway.texts import text
 from csgw.gateway.views import agent_view, conversation_view
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
+
+CONVERSATION_COLUMNS = columns_of(ConversationRecord)
 
 
 class ConversationError(Exception):
@@ -143,6 +146,13 @@ class ConversationService:
 
     async def agent_loads(self) -> dict[int, int]:
         return await agent_loads()
+
+    async def _read_again(self, conversation: ConversationState) -> None:
+        """Bring the caller's copy up to the stored conversation (under the lock: with what another
+        instance committed before it)."""
+        stored = await Conversation.get(id=conversation.id)
+        for name in CONVERSATION_COLUMNS:
+            setattr(conversation, name, getattr(stored, name))
 
     async def with_a_person(self, conversation: ConversationState) -> bool:
         """Whether the stored conversation is queued or assigned now (read afresh, under the lock)."""
@@ -268,30 +278,56 @@ class ConversationService:
         return sum(spans) / len(spans) if spans else self.settings.assignment.expected_handle_seconds
 
     async def take(self, conversation: ConversationState, agent: Agent) -> ConversationState:
-        if conversation.state == "closed":
-            raise ConversationError("closed", "the conversation is closed")
-        if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
-            raise ConversationError("taken", "another agent has this conversation")
-        await self.update(conversation, "taken", state="assigned", agent_id=agent.id,
-                          assigned_at=conversation.assigned_at or now(),
-                          flags=without(conversation.flags, self.handover_flags))
+        """The agent takes the conversation, unless it is closed, another agent's, or would put the
+        agent over capacity. Decided and written under `queue_lock()` (taken here) on the
+        conversation and load read again there: another instance may have assigned it, or filled
+        the agent, since the caller read them. Announced once the lock is released, so a hook may
+        take the lock (or serve the queue) itself."""
+        async with self.queue_lock():
+            await self._read_again(conversation)
+            if conversation.state == "closed":
+                raise ConversationError("closed", "the conversation is closed")
+            if conversation.state == "assigned" and conversation.agent_id not in (None, agent.id):
+                raise ConversationError("taken", "another agent has this conversation")
+            if not (conversation.state == "assigned" and conversation.agent_id == agent.id):
+                await self._check_room(agent.id)
+            await self._store(conversation, [], {
+                "state": "assigned", "agent_id": agent.id, "assigned_at": conversation.assigned_at or now(),
+                "flags": without(conversation.flags, self.handover_flags)})
+        await self._announce(conversation, "taken")
         return conversation
+
+    async def _check_room(self, agent_id: int) -> None:
+        agent = await Agent.get(id=agent_id)  # its capacity as stored now
+        load = (await agent_loads([agent.id])).get(agent.id, 0)
+        if load >= agent.max_concurrent:
+            raise ConversationError("agent_full", f"you already have {load} of {agent.max_concurrent} conversations")
 
     async def transfer(self, conversation: ConversationState, *, agent_id: int | None, group: str | None,
                        note: str = "", force: bool = False) -> ConversationState:
         """Hand the conversation to an agent (online, with room, unless `force`) or a group's queue;
-        its messages stay with it."""
-        if conversation.state == "closed":
-            raise ConversationError("closed", "the conversation is closed")
+        its messages stay with it. Checked and written under `queue_lock()` (taken here) as `take`;
+        the queue is served after."""
         if agent_id is None and not group:
             raise ConversationError("bad_request", "give agent_id or group")
-        target = await Agent.get_or_none(id=agent_id) if agent_id is not None else None
-        if agent_id is not None and target is None:
-            raise ConversationError("unknown_agent", f"no agent with id {agent_id}")
-        if target is not None and not force and target.id != conversation.agent_id:
-            refusal = transfer_refusal(target, (await self.agent_loads()).get(target.id, 0))
-            if refusal:
-                raise ConversationError(*refusal)
+        async with self.queue_lock():
+            await self._read_again(conversation)
+            if conversation.state == "closed":
+                raise ConversationError("closed", "the conversation is closed")
+            target = await Agent.get_or_none(id=agent_id) if agent_id is not None else None
+            if agent_id is not None and target is None:
+                raise ConversationError("unknown_agent", f"no agent with id {agent_id}")
+            if target is not None and not force and target.id != conversation.agent_id:
+                refusal = transfer_refusal(target, (await agent_loads([target.id])).get(target.id, 0))
+                if refusal:
+                    raise ConversationError(*refusal)
+            await self._store(conversation, [], self._transfer_values(conversation, agent_id, group, note))
+        await self._announce(conversation, "transferred")
+        await self.dispatch_queue()
+        return conversation
+
+    def _transfer_values(self, conversation: ConversationState, agent_id: int | None, group: str | None,
+                         note: str) -> dict[str, Any]:
         at = now()
         flags = without(conversation.flags, self.handover_flags)
         flags["transfer_note"] = note
@@ -299,13 +335,9 @@ class ConversationService:
             "from_agent_id": conversation.agent_id, "to_agent_id": agent_id, "to_group": group,
             "note": note, "at": at.isoformat()}]
         if agent_id is not None:
-            await self.update(conversation, "transferred", state="assigned", agent_id=agent_id,
-                              assigned_at=at, group=group or conversation.group, flags=flags)
-        else:
-            await self.update(conversation, "transferred", state="queued", agent_id=None, group=group,
-                              waiting_since=at, flags=flags)
-        await self.dispatch_queue()
-        return conversation
+            return {"state": "assigned", "agent_id": agent_id, "assigned_at": at,
+                    "group": group or conversation.group, "flags": flags}
+        return {"state": "queued", "agent_id": None, "group": group, "waiting_since": at, "flags": flags}
 
     async def close(self, conversation: ConversationState) -> ConversationState:
         if conversation.state == "closed":
@@ -391,9 +423,15 @@ class ConversationService:
 
     async def _write(self, conversation: ConversationState, change: str, drafts: list[DraftReply],
                      values: dict[str, Any]) -> None:
+        await self._store(conversation, drafts, values)
+        await self._announce(conversation, change)
+
+    async def _store(self, conversation: ConversationState, drafts: list[DraftReply], values: dict[str, Any]) -> None:
         await self.store.store_replies(conversation, drafts, update=ConversationUpdate(values))
         if drafts:
             self.outbox.wake()
+
+    async def _announce(self, conversation: ConversationState, change: str) -> None:
         view = conversation_view(conversation)
         view["change"] = change
         self.events.publish("conversation.updated", view)

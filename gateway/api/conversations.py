@@ -140,7 +140,10 @@ async def post_message(request: web.Request) -> web.Response:
         raise ApiError(409, "taken", "another agent has this conversation")
     require_conversation_access(agent, conversation)  # waiting outside the agent's groups
     if conversation.state != "assigned":
-        await services.conversations.take(conversation, agent)
+        try:
+            await services.conversations.take(conversation, agent)
+        except ConversationError as error:  # taken meanwhile (another instance), or the agent is full
+            raise refused(error) from None
     payload = {"agent_name": agent.display_name or agent.name}
     kb_entry_id = field(body, "kb_entry_id", str, required=False, max_length=128)
     if kb_entry_id:  # the agent answered with this KB entry: the bot can learn the question
@@ -191,9 +194,12 @@ async def _state_change(request: web.Request, action: str) -> web.Response:
             await services.conversations.transfer(conversation, agent_id=agent_id, group=group, note=note,
                                                   force=force)
     except ConversationError as error:
-        status = 422 if error.code in ("bad_request", "unknown_agent") else 409
-        raise ApiError(status, error.code, str(error)) from None
+        raise refused(error) from None
     return web.json_response(conversation_view(conversation))
+
+
+def refused(error: ConversationError) -> ApiError:
+    return ApiError(422 if error.code in ("bad_request", "unknown_agent") else 409, error.code, str(error))
 
 
 @routes.route("POST", "/conversations/{id}/take", "Take the conversation")

@@ -1,5 +1,6 @@
 """Two instances on one PostgreSQL hand conversations over at the same time: no agent goes over
-capacity, no conversation is assigned twice, and each customer is told one agent's name.
+capacity, no conversation is assigned twice, and each customer is told one agent's name. The same
+for agents taking and transferring conversations on two instances at once.
 
 Instance A is a running gateway; instance B is a second conversation service on the same store,
 with a writer, a message store, an in-process lock and an assignment lock of its own (what another
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.conversations import ConversationService
+from csgw.gateway.conversations import ConversationError, ConversationService
 from csgw.gateway.models import Agent, Conversation, Message
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.storage.db import plan_runner
@@ -164,3 +165,67 @@ def test_property_assignment_across_two_instances(tmp_path: Path) -> None:
         example()
 
     run_rounds(tmp_path, rounds)
+
+
+async def at_once(calls: list[Any]) -> tuple[int, list[str]]:
+    """Run the calls together: how many succeeded, and the codes of those refused."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, ConversationError):
+            raise result
+    return (sum(not isinstance(r, BaseException) for r in results),
+            [r.code for r in results if isinstance(r, ConversationError)])
+
+
+async def waiting(instances: TwoInstances, count: int) -> list[Conversation]:
+    """`count` queued conversations; every other conversation closed, every agent offline."""
+    await Conversation.filter(state__not="closed").update(state="closed")
+    await Agent.all().update(status="offline")
+    ids = [(await instances.customer(instances.a)).id for _ in range(count)]
+    await Conversation.filter(id__in=ids).update(state="queued")
+    return [await Conversation.get(id=ident) for ident in ids]
+
+
+def test_two_agents_taking_one_conversation_on_two_instances_at_once(tmp_path: Path) -> None:
+    async def scenario(instances: TwoInstances) -> None:
+        for n in range(5):
+            [conversation] = await waiting(instances, 1)
+            agents = [(await add_agent(f"take-{n}-{i}", status="online"))[0] for i in range(2)]
+            copies = [await Conversation.get(id=conversation.id) for _ in agents]  # as each request read it
+            taken, refused = await at_once([instances.a.take(copies[0], agents[0]),
+                                            instances.b.take(copies[1], agents[1])])
+            assert (taken, refused) == (1, ["taken"])
+            stored = await Conversation.get(id=conversation.id)
+            assert stored.state == "assigned" and stored.agent_id in (agents[0].id, agents[1].id)
+
+    run_rounds(tmp_path, lambda runner, instances: runner.run(scenario(instances)))
+
+
+def test_an_agent_with_room_for_one_taking_two_on_two_instances_at_once_gets_one(tmp_path: Path) -> None:
+    async def scenario(instances: TwoInstances) -> None:
+        for n in range(5):
+            first, second = await waiting(instances, 2)
+            agent, _ = await add_agent(f"full-{n}", status="online", max_concurrent=1)
+            taken, refused = await at_once([instances.a.take(first, agent), instances.b.take(second, agent)])
+            assert (taken, refused) == (1, ["agent_full"])
+            assert await Conversation.filter(agent_id=agent.id, state="assigned").count() == 1
+
+    run_rounds(tmp_path, lambda runner, instances: runner.run(scenario(instances)))
+
+
+def test_two_transfers_to_an_agent_with_room_for_one_on_two_instances_at_once(tmp_path: Path) -> None:
+    async def scenario(instances: TwoInstances) -> None:
+        for n in range(5):
+            conversations = await waiting(instances, 2)
+            senders = [(await add_agent(f"sender-{n}-{i}", status="online"))[0] for i in range(2)]
+            for conversation, sender in zip(conversations, senders, strict=True):
+                await Conversation.filter(id=conversation.id).update(state="assigned", agent_id=sender.id)
+                conversation.state, conversation.agent_id = "assigned", sender.id
+            target, _ = await add_agent(f"target-{n}", status="online", max_concurrent=1)
+            moved, refused = await at_once([
+                instances.a.transfer(conversations[0], agent_id=target.id, group=None),
+                instances.b.transfer(conversations[1], agent_id=target.id, group=None)])
+            assert (moved, refused) == (1, ["agent_full"])
+            assert await Conversation.filter(agent_id=target.id, state="assigned").count() == 1
+
+    run_rounds(tmp_path, lambda runner, instances: runner.run(scenario(instances)))
