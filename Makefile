@@ -6,12 +6,18 @@ CSGW := $(VENV)/bin/csgw
 
 .PHONY: run test lint typecheck bench bench-accuracy soak clean
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# `make run` installs what the gateway needs; `make test` adds the test tools (browser driver,
+# linters, fakes) on top.
+$(VENV)/.runtime: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	test -f csgw.toml || $(CSGW) init --demo
 	$(CSGW) serve
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import typer
@@ -26,35 +26,58 @@ from csgw.cli.history_io import (
 from csgw.cli.history_records import RecordError, check_file
 from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.gateway import reports
-from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.api.conversations import LISTED_STATES
+from csgw.gateway.clock import shop_time, shop_zone
+from csgw.gateway.models import Agent, Conversation, Customer, Message
 from csgw.gateway.storage.db import is_sqlite
 from csgw.gateway.views import conversation_view, message_view
 
 app = typer.Typer(help="Read, export and import conversation history / 会话记录。", no_args_is_help=True)
 SHOWN_PROBLEMS = 20  # an import file's problems listed; the rest are counted
 
+def checked_state(value: str | None) -> str | None:
+    if value is not None and value not in LISTED_STATES:
+        raise typer.BadParameter(f"one of {', '.join(LISTED_STATES)} (got {value!r})")
+    return value
+
+
 @app.command("list")
 def list_conversations(
-    state: str | None = typer.Option(None, "--state"), limit: int = typer.Option(50, "--limit"),
-    as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption,
+    state: str | None = typer.Option(None, "--state", callback=checked_state,
+                                     help=f"only these: {', '.join(LISTED_STATES)} (open: not closed)"),
+    limit: int = typer.Option(50, "--limit", min=1), as_json: bool = typer.Option(False, "--json"),
+    config: Path | None = ConfigOption,
 ) -> None:
-    """Recent conversations, newest activity first."""
+    """Recent conversations, newest activity first / 最近的会话."""
     settings = settings_or_exit(config)
 
-    async def work() -> list[dict]:
+    async def work() -> tuple[list[dict], dict[int, str], dict[int, str]]:
         query = Conversation.all()
-        if state:
+        if state == "open":
+            query = query.filter(state__not="closed")
+        elif state:
             query = query.filter(state=state)
-        return [conversation_view(c) for c in await query.order_by("-last_message_at", "-id").limit(limit)]
+        conversations = await query.order_by("-last_message_at", "-id").limit(limit)
+        customers = {c.id: c.name for c in await Customer.filter(id__in={c.customer_id for c in conversations})}
+        agents = {a.id: a.display_name or a.name
+                  for a in await Agent.filter(id__in={c.agent_id for c in conversations if c.agent_id})}
+        return [conversation_view(c, customer_name=customers.get(c.customer_id)) for c in conversations], \
+            customers, agents
 
-    rows = with_store(settings, work)
+    rows, customers, agents = with_store(settings, work)
     if as_json:
         dump_json(rows)
         return
-    grid = Table("id", "state", "channel", "account", "customer", "agent", "priority", "last activity")
+    zone = shop_zone(settings.server.timezone)
+    grid = Table("id", "state", "channel", "customer", "agent", "priority", "last activity")
+    for column in (grid.columns[0], grid.columns[1], grid.columns[-1]):
+        column.no_wrap = True
     for r in rows:
-        grid.add_row(str(r["id"]), r["state"], r["channel"], r["account"], str(r["customer_id"]),
-                     str(r["agent_id"] or ""), str(r["priority"]), r["last_message_at"])
+        last = datetime.fromisoformat(r["last_message_at"]) if r["last_message_at"] else None
+        grid.add_row(str(r["id"]), r["state"], f"{r['channel']}/{r['account']}",
+                     escape(customers.get(r["customer_id"]) or f"#{r['customer_id']}"),
+                     escape(agents.get(r["agent_id"], f"#{r['agent_id']}")) if r["agent_id"] else "",
+                     str(r["priority"]), shop_time(last, zone))
     out.print(grid)
 
 
@@ -67,7 +90,8 @@ def show(conversation_id: int, as_json: bool = typer.Option(False, "--json"), co
         conversation = await Conversation.get_or_none(id=conversation_id)
         if conversation is None:
             return None
-        view = conversation_view(conversation)
+        customer = await Customer.get_or_none(id=conversation.customer_id)
+        view = conversation_view(conversation, customer_name=customer.name if customer else None)
         view["messages"] = [message_view(m) for m in await Message.filter(conversation_id=conversation_id).order_by("id")]
         return view
 
@@ -77,16 +101,20 @@ def show(conversation_id: int, as_json: bool = typer.Option(False, "--json"), co
     if as_json:
         dump_json(view)
         return
-    out.print(f"#{view['id']} {view['channel']}/{view['account']} state={view['state']} customer={view['customer_id']}")
+    zone = shop_zone(settings.server.timezone)
+    customer = escape(view.get("customer_name") or f"#{view['customer_id']}")
+    out.print(f"#{view['id']} {view['channel']}/{view['account']} state={view['state']} customer={customer}",
+              highlight=False)
     for m in view["messages"]:
-        out.print(f"[dim]{m['created_at']}[/dim] {m['sender']:>8}: {m['text']}", highlight=False)
+        stamp = shop_time(datetime.fromisoformat(m["created_at"]), zone, seconds=True)
+        out.print(f"[dim]{stamp}[/dim] {m['sender']:>8}: {escape(m['text'] or '')}", highlight=False)
 
 
-def parse_time(value: str | None, name: str) -> datetime | None:
+def parse_time(value: str | None, name: str, zone: tzinfo) -> datetime | None:
     if not value:
         return None
     try:
-        return reports.parse_time(value, name)
+        return reports.parse_time(value, name, zone)
     except reports.RangeError as error:
         fail(str(error))
 
@@ -119,7 +147,8 @@ def export(
     if fmt not in ("jsonl", "csv"):
         fail("--format is jsonl or csv")
     settings = settings_or_exit(config)
-    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    zone = shop_zone(settings.server.timezone)
+    start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
 
     async def work() -> int:

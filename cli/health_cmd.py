@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -100,6 +101,12 @@ def health(
         console.print(view(report))
         raise typer.Exit(EXIT.get(report["status"], 2))
     try:
+        if not console.is_terminal:  # piped: one report after another, each out as it comes
+            while True:
+                console.print(view(report))
+                sys.stdout.flush()
+                time.sleep(watch)
+                report = fetch(url)
         with Live(view(report), console=console, refresh_per_second=4) as live:
             while True:
                 time.sleep(watch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import typer
 
 from csgw.cli import agents_cmd, conversations_cmd, plugins_cmd
@@ -16,8 +18,17 @@ app = typer.Typer(help="csgw — self-hosted customer-service gateway / 自托�
                   pretty_exceptions_enable=False)
 
 
+def print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"csgw {version('csgw')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def quiet_logs() -> None:
+def quiet_logs(
+    _: bool = typer.Option(False, "--version", callback=print_version, is_eager=True,
+                           help="print the version and exit / 显示版本"),
+) -> None:
     """Commands other than `serve` log only warnings, and to stderr: stdout is for their output."""
     configure_logging("warning", "console")
 

@@ -17,10 +17,13 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 import structlog
 from aiohttp import web
 from tortoise import Tortoise
+
+from csgw.commands import err
 
 log = structlog.get_logger("csgw.serve")
 
@@ -28,6 +31,15 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REQUESTS_SHARE = 0.7  # of the grace period, for requests under way; the rest stops the gateway
 CLOSE_SECONDS = 1.0  # a cut drain still tries to close the database this long
 WATCHDOG_MARGIN_SECONDS = 2.0  # beyond grace + CLOSE_SECONDS: the interpreter's own exit hangs
+
+
+def announce(host: str, addresses: list[Any]) -> None:
+    """Tell the person who started `csgw serve` where to open it (a wildcard host: this machine)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    for address in addresses[:1]:
+        port = address[1]
+        base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+        err.print(f"csgw listening on {base}  console / 控制台: {base}/console/", highlight=False)
 
 
 def serve_until_signalled(app: web.Application, host: str, port: int, grace: float) -> None:
@@ -57,6 +69,7 @@ async def _serve(app: web.Application, host: str, port: int, grace: float) -> bo
         await asyncio.wait_for(runner.cleanup(), grace + CLOSE_SECONDS)
         raise
     log.info("listening", host=host, port=port)
+    announce(host, runner.addresses)
     received = await signals.get()
     _start_watchdog(grace + CLOSE_SECONDS + WATCHDOG_MARGIN_SECONDS)
     log.info("stopping: draining work under way", signal=received.name, grace_seconds=grace)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +41,19 @@ class ServerSettings(Section):
     # behind_tls_proxy = true: loopback only (a proxy on the same machine)
     trusted_proxies: list[str] = Field(default_factory=list)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    # The shop's time zone (IANA name, e.g. "Asia/Shanghai") for times people read: the console,
+    # the CLI, report days. Empty: the host's.
+    timezone: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        if name:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {name!r} (an IANA name such as \"Asia/Shanghai\")") from None
+        return name
 
     @field_validator("trusted_proxies")
     @classmethod

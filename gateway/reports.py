@@ -9,10 +9,10 @@ conversation is resolved when the customer opens no new one on that account with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from csgw.gateway.clock import now
+from csgw.gateway.clock import now, shop_zone
 from csgw.gateway.models import Agent
 from csgw.gateway.storage.dialect import Sql, as_float
 
@@ -32,20 +32,21 @@ class RangeError(ValueError):
     """A time the user gave cannot be read, or the range is empty."""
 
 
-def parse_time(value: str, name: str) -> datetime:
-    """An ISO date or time; without a zone it is the server's local time."""
+def parse_time(value: str, name: str, zone: tzinfo | None = None) -> datetime:
+    """An ISO date or time; without a zone it is the shop's time (`[server] timezone`, else the host's)."""
     try:
         stamp = datetime.fromisoformat(value)
     except ValueError:
         raise RangeError(f"{name} {value!r} is not an ISO date or time "
                          "(e.g. 2026-11-01 or 2026-11-01T08:00:00+08:00)") from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=now().astimezone().tzinfo)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=zone or shop_zone(""))
 
 
 def report_range(since: str | None, until: str | None, settings: Settings, *, days: float = 30) -> ReportRange:
     """The range a user asked for; by default the last `days` days up to now."""
-    end = parse_time(until, "until") if until else now()
-    start = parse_time(since, "since") if since else end - timedelta(days=days)
+    zone = shop_zone(settings.server.timezone)
+    end = parse_time(until, "until", zone) if until else now()
+    start = parse_time(since, "since", zone) if since else end - timedelta(days=days)
     if start >= end:
         raise RangeError("since must be before until")
     return ReportRange(start, end, settings.health.report_reopen_hours,

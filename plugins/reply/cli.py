@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 from rich.progress import Progress
 
-from csgw.commands import ConfigOption, err, fail, settings_or_exit, with_store
+from csgw.commands import ConfigOption, dump_json, err, fail, settings_or_exit, with_store
 
 from . import gaps, kb_store, learning
 from .embeddings import VectorCache
@@ -157,13 +157,13 @@ def gaps_kb(days: int = typer.Option(30, "--days", min=1, help="look this many d
     engine = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
     questions = with_kb(settings, lambda: gaps.unanswered_questions(days))
     found = gaps.cluster(questions, engine)[:limit]
+    if as_json:  # one document, `[]` when there is nothing to add
+        dump_json([gap.to_dict() for gap in found])
+        return
     for gap in found:
-        if as_json:
-            typer.echo(json.dumps(gap.to_dict(), ensure_ascii=False))
-        else:
-            others = [text for text in gap.examples if text != gap.text]
-            typer.echo(f"{gap.count:>5}  {gap.text}" + (f"   ({' / '.join(others)})" if others else ""))
-    if not found and not as_json:
+        others = [text for text in gap.examples if text != gap.text]
+        typer.echo(f"{gap.count:>5}  {gap.text}" + (f"   ({' / '.join(others)})" if others else ""))
+    if not found:
         err.print("no unanswered questions", highlight=False)
 
 

@@ -11,6 +11,7 @@ threshold rules for one job: judging whether retrieval backs a keyword hit (`key
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import sys
 import threading
@@ -24,6 +25,8 @@ from rapidfuzz import fuzz
 
 from .kb import Entry
 from .normalize import normalize
+
+jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict…" banner is not ours to print
 
 # Chat fillers and function words: they say nothing about which question is asked.
 STOPWORDS = frozenset(

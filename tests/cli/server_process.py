@@ -75,10 +75,10 @@ class ServerProcess:
             self.process.wait(10)
 
 
-def write_config(directory: Path, extra: str = "") -> Path:
+def write_config(directory: Path, extra: str = "", server: str = "") -> Path:
     path = directory / "csgw.toml"
     path.write_text(
-        '[server]\ndata_dir = "./data"\n[database]\nurl = "sqlite://./data/csgw.db"\n'
+        '[server]\ndata_dir = "./data"\n' + server + '[database]\nurl = "sqlite://./data/csgw.db"\n'
         '[logging]\nformat = "json"\n[[channels]]\nplugin = "webchat"\naccount = "default"\n'
         f'messages_per_minute = 10000\n[reply]\nknowledge_base = "{DEMO_KB}"\n' + extra,
         encoding="utf-8")

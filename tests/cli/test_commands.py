@@ -6,7 +6,9 @@ import asyncio
 import csv
 import io
 import json
+import sys
 import tomllib
+from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
@@ -57,7 +59,7 @@ def test_agents_add_token_list(tmp_path):
 
 @pytest.fixture
 def served(tmp_path):
-    server = ServerProcess(write_config(tmp_path)).start()
+    server = ServerProcess(write_config(tmp_path, server='timezone = "Asia/Shanghai"\n')).start()
     yield server
     server.stop()
 
@@ -94,6 +96,18 @@ def test_export_jsonl_and_csv_and_health(served, tmp_path):
 
     shown = json.loads(run("conversations", "show", str(records[0]["conversation_id"]), "--json", "--config", config).stdout)
     assert [m["text"] for m in shown["messages"]][0] == "你好"
+    # times people read are the shop's (UTC+8 here), not the store's UTC
+    stored = datetime.fromisoformat(records[0]["created_at"])
+    local = stored.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    assert local in run("conversations", "show", str(records[0]["conversation_id"]), "--config", config).stdout
+    listed = run("conversations", "list", "--state", "open", "--config", config)
+    assert listed.exit_code == 0 and local[:16] in listed.stdout and "webchat" in listed.stdout
+    refused = run("conversations", "list", "--state", "opened", "--config", config)
+    assert refused.exit_code == 2 and "one of bot, queued, assigned, closed, open" in refused.output
+
+    started = served.log.read_text(encoding="utf-8")
+    assert f"csgw listening on {served.url}" in started
+    assert "prefix dict" not in started  # jieba's banner stays out of the server's output
 
     healthy = run("health", "--url", served.url, "--json")
     report = json.loads(healthy.stdout)
@@ -101,6 +115,27 @@ def test_export_jsonl_and_csv_and_health(served, tmp_path):
                                            "channel:webchat/default"} <= {c["name"] for c in report["checks"]}
     assert healthy.exit_code == {"ok": 0, "degraded": 1}[report["status"]]
     assert run("health", "--url", served.url).exit_code == healthy.exit_code
+
+
+async def test_health_watch_writes_each_report_as_it_comes_when_piped(served):
+    watch = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "csgw", "health", "--url", served.url, "--watch", "0.2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        seen = b""
+        while seen.count(b"database") < 2:  # two reports through the pipe while it still runs
+            line = await asyncio.wait_for(watch.stdout.readline(), 30)
+            assert line, "health --watch ended"
+            seen += line
+        assert watch.returncode is None
+    finally:
+        watch.kill()
+        await watch.wait()
+
+
+def test_version():
+    shown = run("--version")
+    assert shown.exit_code == 0 and shown.output.startswith("csgw ") and shown.output.strip() != "csgw"
 
 
 def test_health_of_an_unreachable_gateway_is_down():

@@ -122,10 +122,12 @@ def test_cli_gaps_and_review(tmp_path):
         finally:
             await close_database()
 
+    nothing_yet = csgw("kb", "gaps", "--json", "--config", str(config))
+    assert nothing_yet.returncode == 0 and json.loads(nothing_yet.stdout) == [], nothing_yet.stderr
     proposal_id = asyncio.run(seed())
     gaps = csgw("kb", "gaps", "--json", "--config", str(config))
     assert gaps.returncode == 0, gaps.stderr
-    assert [(g["text"], g["count"]) for g in map(json.loads, gaps.stdout.splitlines())] == [
+    assert [(g["text"], g["count"]) for g in json.loads(gaps.stdout)] == [
         (UNKNOWN, 2), ("你们老板是哪里人", 1)]
     listed = csgw("kb", "review", "--config", str(config))
     assert listed.returncode == 0 and f"{proposal_id}  你们老板是哪里人  ->  overseas" in listed.stdout
