@@ -39,8 +39,9 @@ class Grant:
 def next_arrival(tat: float, now: float, *, limit: float, per_seconds: float,
                  max_wait: float) -> tuple[Grant, float | None]:
     """The grant for one more unit, and the new `tat` if it is taken (None if refused)."""
-    new_tat = max(tat, now) + per_seconds / limit
-    wait = new_tat - now - per_seconds
+    interval = per_seconds / limit
+    new_tat = max(tat, now) + interval
+    wait = (max(tat, now) - now) + (interval - per_seconds)  # in this order: no rounding noise at 0
     if wait > max_wait:
         return Grant(False, wait), None
     return Grant(True, max(0.0, wait)), new_tat
