@@ -102,7 +102,8 @@ class ConversationOps(Protocol):
     """What routing and reply plugins may do to conversations and agents (`services.conversations`).
 
     Decide and write under `queue_lock()` when what you write depends on the queue you read;
-    `requeue` and `dispatch_queue` take the lock themselves, so call them outside it.
+    `requeue`, `dispatch_queue`, `take` and `transfer` take the lock themselves, so call them
+    outside it.
     """
 
     @property
