@@ -116,7 +116,8 @@ class AssignmentSettings(Section):
     vip_wait_seconds: float = Field(120, ge=0)  # wait this long for an exclusive agent; 0: fall back at once
     away_after_seconds: float = Field(300, ge=0)  # no API call or heartbeat this long: away (0: never)
     expected_handle_seconds: float = Field(300, gt=0)  # per conversation, until closed ones say otherwise
-    idle_close_seconds: float = Field(0, ge=0)  # close a conversation silent this long (0: never)
+    # close a conversation silent this long while it waits on the customer, never a queued one (0: never)
+    idle_close_seconds: float = Field(0, ge=0)
     tick_seconds: float = Field(1.0, gt=0, le=60)  # how often timers (offers, VIP waits, presence) run
     queue_update_seconds: float = Field(60, ge=0)  # tell a queued customer their new place at most this often (0: never)
 

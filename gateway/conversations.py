@@ -27,6 +27,7 @@ from tortoise.expressions import Q
 from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
+from csgw.gateway.ratings import NOT_ASKED, served
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
@@ -174,13 +175,13 @@ class ConversationService:
         candidates = ((group, members), (hint, online), (conversation.group, members), (by_state, members),
                       (channel.config.group if channel is not None else None, members),
                       (self.settings.assignment.default_group, members))
-        for candidate, served in candidates:
+        for candidate, staffed in candidates:
             if not candidate:
                 continue
-            if candidate in served:
+            if candidate in staffed:
                 return candidate
             log.info("group passed over for the hand-over", conversation_id=conversation.id, group=candidate,
-                     reason="no agent online in it" if served is online else "no agent in it")
+                     reason="no agent online in it" if staffed is online else "no agent in it")
         return None
 
     async def decide(self, conversation: ConversationState, group: str | None, priority: int,
@@ -340,12 +341,18 @@ class ConversationService:
         return {"state": "queued", "agent_id": None, "group": group, "waiting_since": at, "flags": flags}
 
     async def close(self, conversation: ConversationState) -> ConversationState:
+        """Close; the customer is asked for a rating only if someone served them (`served`)."""
         if conversation.state == "closed":
             raise ConversationError("closed", "the conversation is already closed")
         self.store.forget_conversation(conversation)
         freed = conversation.agent_id
-        note = DraftReply(text("conversation.closed", self.language), "system", {"survey": True})
-        await self._write(conversation, "closed", [note], {"state": "closed", "closed_at": now()})
+        values: dict[str, Any] = {"state": "closed", "closed_at": now()}
+        if await served(conversation.id):
+            note = DraftReply(text("conversation.closed", self.language), "system", {"survey": True})
+        else:
+            note = DraftReply(text("conversation.ended", self.language), "system")
+            values["flags"] = {**(conversation.flags or {}), NOT_ASKED: True}
+        await self._write(conversation, "closed", [note], values)
         if freed:
             await self.dispatch_queue()
         return conversation

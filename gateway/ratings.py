@@ -1,15 +1,28 @@
 """Satisfaction ratings: a lone 1-5 sent just after a close, or the widget's survey frame.
 
 A message that rates a conversation says so in its payload (`rating`), set when it is stored;
-nothing later infers a rating from a message's text.
+nothing later infers a rating from a message's text. A close asks for a rating only when someone
+served the customer (`served`); one that did not ask says so in the conversation's flags
+(`NOT_ASKED`), and a lone digit after it is a new message, not a rating.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from csgw.gateway.models import Message
+
 SCORES = ("1", "2", "3", "4", "5")
 RATING = "rating"  # the payload key of a message that rates its (closed) conversation
+NOT_ASKED = "rating_not_asked"  # a conversation flag: closed without asking for a rating
+
+
+async def served(conversation_id: int) -> bool:
+    """Whether an agent replied in the conversation, or the bot answered from what it knows (a
+    reply naming the `entry_id` that answered; a menu, a question back or a fallback does not)."""
+    replies = await Message.filter(conversation_id=conversation_id, direction="out",
+                                   sender__in=("agent", "bot")).values_list("sender", "payload")
+    return any(sender == "agent" or (payload or {}).get("entry_id") for sender, payload in replies)
 
 
 def score_in(text: str) -> int | None:

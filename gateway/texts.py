@@ -44,6 +44,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-Hant": "本次會話已結束，感謝您的諮詢！請回覆數字 1-5 為本次服務評分（5 為非常滿意）。",
         "en": "This conversation is closed. Thank you! Reply 1-5 to rate our service (5 = excellent).",
     },
+    "conversation.ended": {
+        "zh-Hans": "本次会话已结束，感谢您的咨询！",
+        "zh-Hant": "本次會話已結束，感謝您的諮詢！",
+        "en": "This conversation is closed. Thank you!",
+    },
     "survey.thanks": {
         "zh-Hans": "感谢您的评价，祝您生活愉快！",
         "zh-Hant": "感謝您的評價，祝您生活愉快！",

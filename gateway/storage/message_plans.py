@@ -15,7 +15,7 @@ from typing import Any
 from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation
-from csgw.gateway.ratings import rating_payload, score_in
+from csgw.gateway.ratings import NOT_ASKED, rating_payload, score_in
 from csgw.gateway.storage.customer_plans import customer_for_identity
 from csgw.gateway.storage.plans import (
     ExecuteMany,
@@ -232,6 +232,8 @@ def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: f
     if not rows:
         return None
     latest = record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0])
+    if (latest.flags or {}).get(NOT_ASKED):
+        return None
     if latest.closed_at and (now() - latest.closed_at).total_seconds() <= survey_window:
         return latest
     return None

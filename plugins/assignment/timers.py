@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import structlog
-
 from csgw.config.schema import AssignmentSettings
 from csgw.gateway.clock import now
-from csgw.gateway.conversations import ConversationError
-from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.models import Agent
 from csgw.gateway.ports import ConversationOps
+from csgw.plugins.assignment.idle_close import close_idle
 from csgw.plugins.assignment.offers import expire_offers
 from csgw.plugins.assignment.presence import bring_back_active, mark_quiet_agents_away
 from csgw.plugins.assignment.queue_notices import QueuePositionNotices
 from csgw.plugins.assignment.vip_waits import expire_waits
-
-log = structlog.get_logger(__name__)
 
 AgentState = tuple[str, int, tuple[str, ...]]
 
@@ -39,17 +35,11 @@ class AssignmentTimer:
         await self.queue_notices.tick()
 
     async def close_idle_conversations(self) -> None:
-        """Silent for `idle_close_seconds`: closed; the customer's next message opens a new one, bot first."""
+        """Silent for `idle_close_seconds` while waiting on the customer: closed (`idle_close.py`);
+        the customer's next message opens a new one, bot first."""
         if not self.rules.idle_close_seconds:
             return
-        cutoff = now() - timedelta(seconds=self.rules.idle_close_seconds)
-        for conversation in await Conversation.filter(state__not="closed", last_message_at__lt=cutoff):
-            log.info("closing idle conversation", conversation_id=conversation.id, channel=conversation.channel,
-                     account=conversation.account)
-            try:
-                await self.conversations.close(conversation)
-            except ConversationError:  # closed meanwhile by an agent
-                continue
+        await close_idle(self.conversations, now() - timedelta(seconds=self.rules.idle_close_seconds))
 
     async def notice_changes_from_outside(self) -> None:
         """`csgw agents status/set` write the database directly; react as if the API had been called."""

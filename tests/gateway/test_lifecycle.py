@@ -60,9 +60,10 @@ async def test_a_message_left_by_a_crash_in_a_conversation_closed_since_is_settl
 
 async def test_a_rating_is_marked_on_the_message_that_gives_it(tmp_path):
     async with running_gateway(tmp_path, channels=FAKE) as gw:
-        await gw.services.accept(said("结束", 1))
-        await gw.fake("shop").wait_sent(1)  # the close note
-        rating = await gw.services.accept(said(" 4 ", 2))
+        await gw.services.accept(said("下单后多久发货", 1))  # the bot serves: the close asks for a rating
+        await gw.services.accept(said("结束", 2))
+        await gw.fake("shop").wait_sent(2)  # the answer, the close note
+        rating = await gw.services.accept(said(" 4 ", 3))
         assert (await Message.get(id=rating.message_id)).payload == {"rating": 4}
-        await gw.fake("shop").wait_sent(2)  # the thanks
+        await gw.fake("shop").wait_sent(3)  # the thanks
         assert (await Conversation.get(id=rating.conversation_id)).satisfaction == 4

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation
+from csgw.plugins.assignment import timers
 from csgw.plugins.assignment.offers import expire_offers
 from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
 from tests.routing.conftest import shop
@@ -124,11 +127,15 @@ async def test_cli_status_is_noticed_by_the_running_gateway(tmp_path):
         assert bad.returncode == 2 and "status is one of" in err.decode()
 
 
-async def test_idle_conversation_closes_and_the_next_message_starts_with_the_bot(tmp_path):
-    async with shop(tmp_path, assignment={**FAST, "idle_close_seconds": 0.3}) as s:
-        a, _ = await add_agent("a", status="online")
+async def test_idle_conversation_closes_on_the_timer_and_the_next_message_starts_with_the_bot(tmp_path, monkeypatch):
+    async with shop(tmp_path, assignment={**FAST, "idle_close_seconds": 600}) as s:
+        a, token = await add_agent("a", status="online")
         conversation = await s.say("u1", "转人工")
         assert conversation.agent_id == a.id
+        await AgentClient(s.session, s.gw.url, token).call(
+            "POST", f"/conversations/{conversation.id}/messages", {"text": "您好"}, expect=201)
+        later = now() + timedelta(seconds=601)
+        monkeypatch.setattr(timers, "now", lambda: later)  # the running timer's clock, past the limit
         await s.wait_text("u1", "本次会话已结束", timeout=5)
         closed = await Conversation.get(id=conversation.id)
         assert closed.state == "closed" and closed.closed_at is not None
