@@ -199,7 +199,6 @@ class HealthSettings(Section):
     notify_url: str | None = None  # state changes are POSTed here as JSON (builtin health_webhook)
     notify_timeout_seconds: float = Field(5, gt=0)
     report_reopen_hours: float = Field(24, ge=0)  # closed and not reopened within this counts as resolved
-    report_sla_first_response_seconds: float = Field(300, gt=0)
 
 
 class Settings(Section, PluginSections):

@@ -3,17 +3,22 @@ bot containment, satisfaction and SLA misses — in total, per agent, per channe
 
 Conversations count in the range they were opened in. First response runs from the hand-over to a
 person (or the opening) to the first agent reply; handling from assignment to close; a closed
-conversation is resolved when the customer opens no new one on that account within N hours.
+conversation is resolved when the customer opens no new one on that account within N hours. An
+SLA miss is a wait past the `[escalation]` limits as `gateway/sla.py` defines them (the waiting
+limits escalate by the same definition), or a conversation they escalated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now, shop_zone
 from csgw.gateway.models import Agent
+from csgw.gateway.sla import limit_sql
 from csgw.gateway.storage.dialect import Sql, as_float
 
 if TYPE_CHECKING:
@@ -25,7 +30,11 @@ class ReportRange:
     since: datetime
     until: datetime
     reopen_hours: float = 24
-    sla_seconds: float = 300
+    # the waiting-time limits by priority, `[escalation] first_response_seconds` / `next_response_seconds`
+    first_response_limits: Mapping[int, float] = field(
+        default_factory=lambda: EscalationSettings().first_response_seconds)
+    next_response_limits: Mapping[int, float] = field(
+        default_factory=lambda: EscalationSettings().next_response_seconds)
 
 
 class RangeError(ValueError):
@@ -50,10 +59,35 @@ def report_range(since: str | None, until: str | None, settings: Settings, *, da
     if start >= end:
         raise RangeError("since must be before until")
     return ReportRange(start, end, settings.health.report_reopen_hours,
-                       settings.health.report_sla_first_response_seconds)
+                       settings.escalation.first_response_seconds, settings.escalation.next_response_seconds)
 
 
-def base_query(sql: Sql) -> str:
+# julianday arithmetic is off by up to ~0.1 ms: a wait of exactly the limit still reaches it
+SLA_SLACK = 0.001
+
+
+def sla_missed_sql(sql: Sql, span: ReportRange) -> str:
+    """1 when a conversation with a person waited past a limit (`gateway/sla.py`), else 0; a wait
+    still going runs to :sla_end (now, or the range's end)."""
+    first_limit = limit_sql(span.first_response_limits, "c.priority")
+    next_limit = limit_sql(span.next_response_limits, "c.priority")
+    first_wait = sql.seconds("COALESCE(c.waiting_since, c.opened_at)",
+                             "COALESCE(c.first_response_at, c.closed_at, :sla_end)")
+    following = ("(SELECT MIN(n.created_at) FROM message n WHERE n.conversation_id = c.id AND n.id > m.id "
+                 "AND n.direction IN ('in', 'out'))")
+    next_wait = sql.seconds("m.created_at", f"COALESCE({following}, c.closed_at, :sla_end)")
+    escalated = ("json_extract(c.flags, '$.sla_missed') = 1" if sql.sqlite
+                 else "(c.flags::jsonb ->> 'sla_missed') = 'true'")
+    return f"""CASE WHEN (c.waiting_since IS NOT NULL OR c.assigned_at IS NOT NULL) AND (
+               {escalated}
+               OR {first_wait} >= {first_limit} - {SLA_SLACK}
+               OR EXISTS (SELECT 1 FROM message m WHERE m.conversation_id = c.id AND m.direction = 'in'
+                   AND m.created_at >= c.first_response_at AND (c.closed_at IS NULL OR m.created_at < c.closed_at)
+                   AND {next_wait} >= {next_limit} - {SLA_SLACK}))
+             THEN 1 ELSE 0 END"""
+
+
+def base_query(sql: Sql, span: ReportRange) -> str:
     """One row per conversation opened in the range, with its measured figures."""
     start = ("CASE WHEN c.waiting_since IS NOT NULL AND c.waiting_since <= c.first_response_at "
              "THEN c.waiting_since ELSE c.opened_at END")
@@ -73,11 +107,7 @@ def base_query(sql: Sql) -> str:
              THEN 1 ELSE 0 END AS resolved,
         CASE WHEN EXISTS (SELECT 1 FROM message b WHERE b.conversation_id = c.id AND b.sender = 'bot')
              THEN 1 ELSE 0 END AS bot,
-        CASE WHEN (c.waiting_since IS NOT NULL OR c.assigned_at IS NOT NULL) AND (
-               (c.first_response_at IS NOT NULL AND {first_response} > :sla_seconds)
-               OR (c.first_response_at IS NULL AND c.closed_at IS NULL
-                   AND COALESCE(c.waiting_since, c.opened_at) < :sla_deadline))
-             THEN 1 ELSE 0 END AS sla_missed
+        {sla_missed_sql(sql, span)} AS sla_missed
       FROM conversation c WHERE c.opened_at >= :since AND c.opened_at < :until
     ),
     dims AS (
@@ -99,8 +129,8 @@ def percentile_query(column: str) -> str:
     {column}_p90 AS (SELECT dim, k, MIN(v) AS p90 FROM {column}_ranked WHERE rn >= 0.9 * n GROUP BY dim, k)"""
 
 
-def figures_query(sql: Sql) -> str:
-    return f"""WITH {base_query(sql)}, {percentile_query("fr")}, {percentile_query("ht")},
+def figures_query(sql: Sql, span: ReportRange) -> str:
+    return f"""WITH {base_query(sql, span)}, {percentile_query("fr")}, {percentile_query("ht")},
     agg AS (
       SELECT dim, k, COUNT(*) AS conversations, SUM(human) AS handed_over, SUM(closed) AS closed,
              SUM(resolved) AS resolved, SUM(bot) AS bot_answered,
@@ -154,15 +184,16 @@ async def service_report(span: ReportRange) -> dict[str, Any]:
     """Everything `csgw report` and `GET /api/v1/reports` show, for conversations opened in the range."""
     sql = Sql()
     params = {"since": span.since, "until": span.until, "reopen_seconds": span.reopen_hours * 3600.0,
-              "sla_seconds": float(span.sla_seconds),
-              "sla_deadline": min(now(), span.until) - timedelta(seconds=span.sla_seconds)}
-    rows = await sql.rows(figures_query(sql), **params)
+              "sla_end": min(now(), span.until)}
+    rows = await sql.rows(figures_query(sql, span), **params)
     sent = {row["agent_id"]: int(row["n"]) for row in
             await sql.rows(AGENT_MESSAGES, since=span.since, until=span.until)}
     names = dict(await Agent.all().values_list("id", "name"))
     report: dict[str, Any] = {
         "since": span.since.isoformat(), "until": span.until.isoformat(),
-        "reopen_hours": span.reopen_hours, "sla_first_response_seconds": span.sla_seconds,
+        "reopen_hours": span.reopen_hours,
+        "sla": {"first_response_seconds": {str(p): s for p, s in sorted(span.first_response_limits.items())},
+                "next_response_seconds": {str(p): s for p, s in sorted(span.next_response_limits.items())}},
         "total": figures(EMPTY),
         "agents": [], "channels": [], "groups": [],
     }

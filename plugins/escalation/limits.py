@@ -1,5 +1,6 @@
 """Waiting-time limits: a conversation left unanswered too long is escalated (priority up, event,
-webhook, log line, supervisor group) and counted as an SLA miss."""
+webhook, log line, supervisor group) and counted as an SLA miss. What a miss is, `gateway/sla.py`
+defines for this timer and for the report alike."""
 
 from __future__ import annotations
 
@@ -13,17 +14,10 @@ from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ports import ConversationOps
+from csgw.gateway.sla import limit_for
 from csgw.gateway.views import conversation_view
 
 log = structlog.get_logger(__name__)
-
-
-def limit_for(table: dict[int, float], priority: int) -> float | None:
-    """The limit of the highest priority step not above `priority` (the lowest step below all)."""
-    if not table:
-        return None
-    steps = [p for p in table if p <= priority]
-    return table[max(steps)] if steps else table[min(table)]
 
 
 class WaitingLimits:

@@ -11,7 +11,7 @@ from csgw.testing import make_settings, running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 from tests.reports.seed import H, T, seed
 
-SPAN = ReportRange(T - 24 * H, T + 24 * H, reopen_hours=24, sla_seconds=300)
+SPAN = ReportRange(T - 24 * H, T + 24 * H, reopen_hours=24)  # the default waiting limits: 600 s at priority 0
 
 
 def by(rows: list[dict], key: str) -> dict:
@@ -57,7 +57,7 @@ async def test_per_agent_channel_and_group(seeded):
 
 
 async def test_reopen_window_and_range_edges(seeded):
-    short = await service_report(ReportRange(T - 24 * H, T + 24 * H, reopen_hours=0.5, sla_seconds=300))
+    short = await service_report(ReportRange(T - 24 * H, T + 24 * H, reopen_hours=0.5))
     assert short["total"]["resolved"] == 4  # customer 2 came back after 47 min, outside a 30 min window
     later = await service_report(ReportRange(T + H, T + 24 * H))
     assert later["total"]["conversations"] == 3  # the range includes its start and excludes its end
