@@ -153,7 +153,9 @@ class Outbox:
             by_conversation: dict[int, list[tuple[OutboxItem, Message]]] = defaultdict(list)
             for item in items:
                 message = messages.get(item.message_id)
-                if message is not None:
+                if message is not None and message.direction != "out":
+                    await self._refuse(item, message)
+                elif message is not None:
                     by_conversation[message.conversation_id].append((item, message))
             oldest = await _oldest_pending(list(by_conversation))
             # A reply stored while an earlier one of its conversation is backing off waits for it.
@@ -166,6 +168,13 @@ class Outbox:
             finally:
                 self._busy.discard(key)
             self._wake.set()
+
+    async def _refuse(self, item: OutboxItem, message: Message) -> None:
+        # Only replies go to customers: a row naming an agents' note (or a customer's own message)
+        # is a bug upstream, and is never sent.
+        log.error("outbox row names a message that is not a reply: not sent", message_id=message.id,
+                  conversation_id=message.conversation_id, direction=message.direction)
+        await self.writer.run_plan(_refused_plan, item.id)
 
     async def _send_in_order(self, key: tuple[str, str], queue: list[tuple[OutboxItem, Message]]) -> None:
         async with self._parallel:
@@ -241,6 +250,10 @@ def _retry_later_plan(item_id: int, message: Message, attempts: int, when: datet
     yield update("outbox", {"next_attempt_at": when},
                  '"state" = ? AND "message_id" IN (SELECT "id" FROM "message" WHERE "conversation_id" = ? '
                  'AND "id" > ? AND "delivery" = ?)', ["pending", message.conversation_id, message.id, "pending"])
+
+
+def _refused_plan(item_id: int) -> Plan[None]:
+    yield from update_row("outbox", item_id, {"state": "failed", "last_error": "not a reply", "updated_at": now()})
 
 
 def _undelivered_plan(message_id: int, error: str, code: str | None, attempts: int | None) -> Plan[None]:

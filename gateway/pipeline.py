@@ -32,6 +32,7 @@ from csgw.gateway.routing import Classification
 from csgw.gateway.storage.records import ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
+from csgw.gateway.tags import AutoTags
 from csgw.gateway.texts import text
 from csgw.gateway.views import conversation_view, message_view, outbound_view
 
@@ -92,6 +93,7 @@ class Pipeline:
         self.classifiers = classifiers
         self.hooks = hooks
         self.gateway = gateway
+        self.tags = AutoTags(writer, events)
         self.stopping = False  # a stop began: stalled messages wait for the next start
         self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
         self._stalled: set[int] = set()  # message ids whose answer the store could not write
@@ -237,6 +239,14 @@ class Pipeline:
         )
         verdict = await self._classify(context)
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
+        outbound = await self._answer(conversation, message, reply, verdict, claim)
+        # Once the answer is stored: a tag that cannot be written costs the customer nothing.
+        await self.tags.add(conversation.id, reply.tags if reply else (), "reply")
+        await self.tags.add(conversation.id, verdict.tags, "classifier")
+        return outbound
+
+    async def _answer(self, conversation: ConversationState, message: StoredMessage, reply: Reply | None,
+                      verdict: Classification, claim: InlineClaim | None) -> list[OutboundMessage]:
         drafts, update = self._bot_answer(reply, verdict, conversation)
         if reply is None or reply.handover or verdict.handover:
             async with self.conversations.queue_lock():
@@ -322,7 +332,8 @@ class Pipeline:
         flags = tuple(sorted({flag for v in verdicts for flag in v.flags}))
         return Classification(priority=top.priority, flags=flags,
                               handover=any(v.handover for v in verdicts),
-                              group=next((v.group for v in verdicts if v.group), None))
+                              group=next((v.group for v in verdicts if v.group), None),
+                              tags=tuple(dict.fromkeys(tag for v in verdicts for tag in v.tags)))
 
     async def _announce_inbound(self, stored: StoredInbound) -> None:
         message = stored.message or await Message.get(id=stored.message_id)

@@ -36,6 +36,9 @@ class Reply:
     payload: dict[str, Any] = field(default_factory=dict)  # menu choices, links, images
     bot_state: dict[str, Any] | None = None  # replaces the conversation's bot memory if set
     group: str | None = None  # a hand-over hint (menu branch, KB category): taken while an agent in it is online
+    # Tags for the conversation (the KB category of the question answered or nearly answered),
+    # normalised as agents' are (`gateway/tags.py`); one it cannot have is skipped.
+    tags: tuple[str, ...] = ()
 
 
 class ReplyHandler(Protocol):

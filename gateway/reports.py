@@ -146,7 +146,7 @@ def figures_query(sql: Sql, span: ReportRange) -> str:
 
 
 AGENT_MESSAGES = """SELECT agent_id, COUNT(*) AS n FROM message
-WHERE sender = 'agent' AND agent_id IS NOT NULL AND created_at >= :since AND created_at < :until
+WHERE sender = 'agent' AND direction = 'out' AND agent_id IS NOT NULL AND created_at >= :since AND created_at < :until
 GROUP BY agent_id"""
 
 

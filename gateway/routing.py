@@ -25,6 +25,7 @@ class Classification:
     flags: tuple[str, ...] = ()
     handover: bool = False  # a person should take this now (complaint, urgent order, …)
     group: str | None = None
+    tags: tuple[str, ...] = ()  # for the conversation: the lane the message fell in (complaint, …)
 
 
 class Classifier(Protocol):

@@ -62,7 +62,8 @@ async def account_traffic(at: datetime, window_seconds: float) -> dict[Key, Acco
         f"""SELECT channel, account, direction, COUNT(*) AS n, MAX(created_at) AS last_at,
                    AVG(CASE WHEN platform_ts IS NOT NULL THEN {lag} END) AS lag_avg,
                    MAX(CASE WHEN platform_ts IS NOT NULL THEN {lag} END) AS lag_max
-            FROM message WHERE created_at >= :since GROUP BY channel, account, direction""", since=since):
+            FROM message WHERE created_at >= :since AND direction IN ('in', 'out')
+            GROUP BY channel, account, direction""", since=since):
         traffic = entry(row)
         if row["direction"] == "in":
             traffic.inbound = row["n"]

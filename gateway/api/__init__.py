@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from csgw.gateway.api.openapi import openapi_document
-from csgw.gateway.api.routes import ApiRoute
+from csgw.gateway.api.routes import ApiRoute, serving
 
 PREFIX = "/api/v1"
 
@@ -13,15 +13,16 @@ PREFIX = "/api/v1"
 def api_routes() -> list[ApiRoute]:
     # Imported here, so that plugins importing `csgw.gateway.api.routes` or `.errors` (through
     # `csgw.api`) do not load every handler and the whole gateway with them.
-    from csgw.gateway.api import agents, conversations, customers, events, reports
+    from csgw.gateway.api import agents, conversations, customers, events, notes, reports, tags
 
-    return [*agents.routes, *conversations.routes, *customers.routes, *events.routes, *reports.routes]
+    return [*agents.routes, *conversations.routes, *notes.routes, *tags.routes, *customers.routes,
+            *events.routes, *reports.routes]
 
 
 def add_api(app: web.Application, extra: list[ApiRoute] | None = None) -> None:
     routes = api_routes() + (extra or [])
     for route in routes:
-        app.router.add_route(route.method, PREFIX + route.path, route.handler)
+        app.router.add_route(route.method, PREFIX + route.path, serving(route))
     document = openapi_document(routes, PREFIX)
 
     async def openapi(request: web.Request) -> web.Response:

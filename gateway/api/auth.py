@@ -10,6 +10,7 @@ from aiohttp import web
 
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError
+from csgw.gateway.api.routes import check_query
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.storage.plans import update_row
@@ -48,6 +49,7 @@ async def authenticate(request: web.Request) -> Agent:
     # The lookup is by digest; compare again in constant time so timing says nothing either way.
     if agent is None or not hmac.compare_digest(agent.token_hash or "", digest):
         raise ApiError(401, "unauthorized", "the token is not valid")
+    check_query(request)
     agent.last_seen_at = now()
     await services_of(request).writer.run_plan(update_row, "agent", agent.id, {"last_seen_at": agent.last_seen_at})
     return agent

@@ -14,7 +14,8 @@ from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.conversations import ConversationError
 from csgw.gateway.messages import DraftReply
-from csgw.gateway.models import Conversation, Customer, Message
+from csgw.gateway.models import CUSTOMER_DIRECTIONS, Conversation, Customer, Message
+from csgw.gateway.tags import TagError, tagged, tags_of
 from csgw.gateway.views import conversation_view, message_view
 
 routes = ApiRoutes()
@@ -29,6 +30,11 @@ async def conversation_or_404(request: web.Request) -> Conversation:
     if conversation is None:
         raise ApiError(404, "not_found", "no such conversation")
     return conversation
+
+
+async def last_message(conversation_id: int) -> Message | None:
+    """The conversation's last word with the customer (an agents' note is not one)."""
+    return await Message.filter(conversation_id=conversation_id, direction__in=CUSTOMER_DIRECTIONS).order_by("-id").first()
 
 
 def _encode_cursor(conversation: Conversation) -> str:
@@ -60,7 +66,8 @@ def conversation_links(source: str, customer_source: str) -> tuple[tuple[str, st
               links=conversation_links("$response.body#/items/0/id", "$response.body#/items/0/customer_id"),
               query=(Param.of("state", type="string", enum=list(LISTED_STATES)),
                      Param.of("agent", type="string", pattern=r"^(me|[1-9][0-9]{0,17})$"), "group", "cursor",
-                     Param.of("limit", type="integer", minimum=1, maximum=200)))
+                     Param.of("limit", type="integer", minimum=1, maximum=200),
+                     Param.of("tag", type="array", items={"type": "string", "minLength": 1, "maxLength": 32})))
 async def list_conversations(request: web.Request) -> web.Response:
     agent = await authenticate(request)
     query = Conversation.all()
@@ -79,19 +86,24 @@ async def list_conversations(request: web.Request) -> web.Response:
             raise ApiError(400, "bad_agent", "agent is `me` or an agent id")
     if request.query.get("group"):
         query = query.filter(group=request.query["group"])
+    try:
+        query = tagged(query, request.query.getall("tag", []))  # each tag given: all of them
+    except TagError as error:
+        raise ApiError(400, "bad_tag", str(error)) from None
     if request.query.get("cursor"):
         stamp, ident = _decode_cursor(request.query["cursor"])
         query = query.filter(Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=ident))
     limit = parse_id(request.query.get("limit", str(PAGE_SIZE)))
-    if limit is None:
-        raise ApiError(400, "bad_limit", "limit is a number")
-    limit = max(1, min(200, limit))
+    if limit is None or not 1 <= limit <= 200:
+        raise ApiError(400, "bad_limit", "limit is a number from 1 to 200")
     page = await query.order_by("-last_message_at", "-id").limit(limit + 1)
     names = dict(await Customer.filter(id__in=[c.customer_id for c in page]).values_list("id", "name"))
+    tags = await tags_of(c.id for c in page[:limit])
     items = []
     for conversation in page[:limit]:
-        last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
-        items.append(conversation_view(conversation, last, names.get(conversation.customer_id) or None))
+        last = await last_message(conversation.id)
+        items.append({**conversation_view(conversation, last, names.get(conversation.customer_id) or None),
+                      "tags": tags.get(conversation.id, [])})
     cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
     return web.json_response({"items": items, "next_cursor": cursor})
 
@@ -101,12 +113,15 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def get_conversation(request: web.Request) -> web.Response:
     await authenticate(request)
     conversation = await conversation_or_404(request)
-    last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
+    last = await last_message(conversation.id)
     customer = await Customer.get_or_none(id=conversation.customer_id)
-    return web.json_response(conversation_view(conversation, last, customer.name if customer else None))
+    tags = (await tags_of([conversation.id])).get(conversation.id, [])
+    return web.json_response({**conversation_view(conversation, last, customer.name if customer else None),
+                              "tags": tags})
 
 
-@routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order",
+@routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order, agents' notes "
+              "among them (direction `note`)",
               query=(Param.of("after", type="integer", minimum=0),))
 async def list_messages(request: web.Request) -> web.Response:
     await authenticate(request)

@@ -9,7 +9,7 @@ from aiohttp import WSMsgType, web
 
 from csgw.gateway.api.auth import authenticate
 from csgw.gateway.api.context import services_of
-from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.models import Agent
 
 log = structlog.get_logger(__name__)
@@ -18,7 +18,9 @@ TOKEN_CHECK_SECONDS = 2.0  # a rotated token (`csgw agents token`, maybe from an
 # the sockets it opened within this long
 
 
-@routes.route("GET", "/events", "Live events (WebSocket): message.created, conversation.updated, agent.updated")
+@routes.route("GET", "/events", "Live events (WebSocket): message.created, note.created, tags.updated, "
+              "conversation.updated, agent.updated",
+              query=(Param.of("token", type="string"),))  # browsers cannot set headers on a WebSocket
 async def events(request: web.Request) -> web.StreamResponse:
     agent = await authenticate(request)
     services = services_of(request)

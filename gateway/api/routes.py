@@ -8,7 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
+from csgw.gateway.api.errors import ApiError
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROUTE: web.RequestKey[ApiRoute] = web.RequestKey("csgw_api_route")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,17 @@ class ApiRoute:
     links: tuple[tuple[str, str], ...] = ()
 
 
+    @property
+    def query_names(self) -> frozenset[str]:
+        return frozenset(param if isinstance(param, str) else param.name for param in self.query)
+
+    @property
+    def repeatable(self) -> frozenset[str]:
+        """Query parameters that may be given more than once (schema type `array`)."""
+        return frozenset(param.name for param in self.query
+                         if isinstance(param, Param) and dict(param.schema).get("type") == "array")
+
+
 class ApiRoutes(list[ApiRoute]):
     def route(self, method: str, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -44,3 +58,29 @@ class ApiRoutes(list[ApiRoute]):
             return handler
 
         return register
+
+
+def serving(route: ApiRoute) -> Handler:
+    """The handler aiohttp runs for `route`: it leaves the route on the request for `check_query`."""
+    async def handler(request: web.Request) -> web.StreamResponse:
+        request[ROUTE] = route
+        return await route.handler(request)
+
+    return handler
+
+
+def check_query(request: web.Request) -> None:
+    """Refuse query parameters the route does not declare, and a single-valued one given twice:
+    a misspelt filter (`?tags=`) must not quietly list everything. Called once the caller is
+    authenticated, so a missing token is still a 401."""
+    route = request.get(ROUTE)
+    if route is None:
+        return
+    unknown = sorted(set(request.query) - route.query_names)
+    if unknown:
+        takes = ", ".join(sorted(route.query_names)) or "none"
+        raise ApiError(400, "unknown_parameter",
+                       f"unknown query parameter {', '.join(unknown)} (this route takes: {takes})")
+    repeated = sorted(name for name in route.query_names - route.repeatable if len(request.query.getall(name, [])) > 1)
+    if repeated:
+        raise ApiError(400, "repeated_parameter", f"query parameter {', '.join(repeated)} is given more than once")

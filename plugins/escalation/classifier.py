@@ -20,5 +20,5 @@ class RuleClassifier:
             return None
         top = max(matched, key=lambda r: r.priority)
         return Classification(priority=top.priority, flags=tuple(r.name for r in matched),
-                              handover=any(r.handover for r in matched),
+                              handover=any(r.handover for r in matched), tags=tuple(r.name for r in matched),
                               group=top.group or next((r.group for r in matched if r.group), None))

@@ -12,7 +12,7 @@ import structlog
 
 from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now
-from csgw.gateway.models import Conversation, Message
+from csgw.gateway.models import CUSTOMER_DIRECTIONS, Conversation, Message
 from csgw.gateway.ports import ConversationOps
 from csgw.gateway.sla import limit_for
 from csgw.gateway.views import conversation_view
@@ -48,7 +48,8 @@ class WaitingLimits:
         """What the customer waits for (first or next response) and since when; None if nothing."""
         if conversation.first_response_at is None:
             return "first_response", conversation.waiting_since or conversation.opened_at
-        last = await Message.filter(conversation_id=conversation.id).order_by("-id").first()
+        last = await Message.filter(conversation_id=conversation.id, direction__in=CUSTOMER_DIRECTIONS
+                                    ).order_by("-id").first()  # an agents' note answers nobody
         if last is not None and last.direction == "in":
             return "next_response", last.created_at
         return "next_response", None

@@ -77,6 +77,7 @@ class MatchResult:
     decision: str | None = None  # the decision layer's reason: confident, close_call, unsure, topic, …
     semantic: bool = False  # whether the message's meaning (its vector) was used
     best: Candidate | None = None  # retrieval's best candidate, with its signals
+    category: str | None = None  # the KB category of the entry answered, or of the first offered back
 
     def why(self) -> dict[str, Any]:
         """The decision layer's reason and the candidates it weighed, with their signals."""
@@ -330,7 +331,7 @@ class _Match:
         answer = entry.answer_for(self.channel)
         return MatchResult(True, source, entry_id, answer, score, runners_up, text=answer,
                            payload=self._payload(entry), bot_state=self._new_state(None),
-                           group=entry.category)
+                           group=entry.category, category=entry.category)
 
     def _from_keywords(self, hits: list[KeywordHit], text: str) -> MatchResult:
         top = hits[0]
@@ -356,9 +357,11 @@ class _Match:
                              self.channel, self.language)
         best = candidates[0] if candidates else None
         misses = self.mine.get("misses", 0) if misses is None else misses
+        offered = self.index.entries.get(entry_ids[0]) if entry_ids else None
         return MatchResult(False, "clarify", None, None, best.score if best else None, candidates,
                            text=reply.text, payload=reply.payload(),
-                           bot_state=self._new_state(reply.state, misses), reason="ambiguous")
+                           bot_state=self._new_state(reply.state, misses), reason="ambiguous",
+                           category=offered.category if offered else None)
 
     def _from_menu(self, reply: MenuReply) -> MatchResult:
         if reply.handover:
@@ -368,7 +371,8 @@ class _Match:
             entry = self.index.entries[reply.entry_id]
             return MatchResult(True, "menu", entry.id, entry.answer_for(self.channel), 1.0,
                                text=reply.text, payload=self._payload(entry, reply),
-                               bot_state=self._new_state(reply.state), group=entry.category)
+                               bot_state=self._new_state(reply.state), group=entry.category,
+                               category=entry.category)
         return MatchResult(False, "menu", text=reply.text, payload=reply.payload(),
                            bot_state=self._new_state(reply.state, self.mine.get("misses", 0)),
                            reason=reply.kind, group=group)

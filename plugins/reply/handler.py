@@ -57,4 +57,6 @@ def to_reply(result: MatchResult) -> Reply | None:
         payload=payload,
         bot_state=result.bot_state,
         group=result.group,
+        # the question's category, when the bot answered or offered answers: a tag for agents
+        tags=(result.category,) if result.category else (),
     )

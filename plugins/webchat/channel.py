@@ -13,7 +13,7 @@ from csgw.gateway.channel import Channel
 from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
 from csgw.gateway.messages import InboundMessage, OutboundMessage
-from csgw.gateway.models import Agent, Conversation, CustomerIdentity, Message
+from csgw.gateway.models import CUSTOMER_DIRECTIONS, Agent, Conversation, CustomerIdentity, Message
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
@@ -234,7 +234,9 @@ class WebchatChannel(Channel):
             return []
         ids = await Conversation.filter(customer_id=customer_id, channel=self.plugin,
                                         account=self.account).values_list("id", flat=True)
-        return await Message.filter(conversation_id__in=list(ids), id__gt=after).order_by("id").limit(RESUME_LIMIT)
+        # Only what passed between the visitor and the shop: agents' notes never reach the widget.
+        return await Message.filter(conversation_id__in=list(ids), id__gt=after,
+                                    direction__in=CUSTOMER_DIRECTIONS).order_by("id").limit(RESUME_LIMIT)
 
     async def _hello(self, visitor: str) -> dict[str, Any]:
         conversation = await self._latest_conversation(visitor)

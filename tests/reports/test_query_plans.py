@@ -87,7 +87,7 @@ async def test_report_export_and_lists_read_through_indexes(tmp_path, database_u
             await service_report(ReportRange(T - 24 * H, T + 24 * H))
             async for _ in export_records(ExportFilter(since=T - timedelta(days=1))):
                 pass
-            for query in ("state=queued", "state=assigned&mine=true", "state=closed"):
+            for query in ("state=queued", "state=assigned&agent=me", "state=closed"):
                 await agent.call("GET", f"/conversations?{query}", expect=200)
             await agent.call("GET", f"/conversations/{conversation.id}/messages", expect=200)
 

@@ -193,3 +193,14 @@ def test_an_unsure_guess_counts_as_a_miss(engine: ReplyEngine) -> None:
     assert guess.source == "clarify" and guess.decision == "unsure" and guess.bot_state["kb"]["misses"] == 1
     again = engine.match("你们老板是哪里人", bot_state=guess.bot_state)
     assert again.handover and again.reason == "no_match"
+
+
+def test_the_category_of_a_question_answered_or_nearly_answered(engine: ReplyEngine) -> None:
+    answered = engine.match("退货运费要我自己出吗")
+    assert answered.category == "售后/退换"
+    asked_back = engine.match("尺码下错了能改吗还没发货")  # two entries offered: the first one's category
+    offered = engine.entries[asked_back.candidates[0].entry_id]
+    assert asked_back.source == "clarify" and asked_back.category == offered.category
+    assert engine.match("今天天气怎么样", bot_state={}).category is None  # nothing near: no category
+    picked = engine.match("2", bot_state=engine.match("发票", bot_state={}).bot_state)
+    assert picked.source == "menu" and picked.category == engine.entries[picked.entry_id].category

@@ -57,3 +57,11 @@ async def test_nothing_to_say_is_none(engine: ReplyEngine) -> None:
     ack = await handler.reply(context("好的"))
     assert ack is not None and ack.text is None and not ack.handover and ack.source == "smalltalk"
     assert await handler.reply(context("🙂")) is None
+
+
+async def test_the_category_becomes_a_tag_for_the_conversation(engine: ReplyEngine) -> None:
+    handler = KnowledgeBaseReplies(engine)
+    reply = await handler.reply(context("退货运费要我自己出吗"))
+    assert reply is not None and reply.tags == ("售后/退换",)
+    nothing = await handler.reply(context("今天天气怎么样"))
+    assert nothing is not None and nothing.tags == ()
