@@ -54,7 +54,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 LISTED_STATES = ("bot", "queued", "assigned", "closed", "open")
-ON_CONVERSATION = ("get_conversation", "list_messages", "post_message", "typing", "take", "close", "transfer")
+ON_CONVERSATION = ("get_conversation", "list_messages", "post_message", "typing", "take", "close", "transfer",
+                   "post_note", "add_tag", "delete_tag")
 
 
 def conversation_links(source: str, customer_source: str) -> tuple[tuple[str, str], ...]:
@@ -65,7 +66,8 @@ def conversation_links(source: str, customer_source: str) -> tuple[tuple[str, st
 @routes.route("GET", "/conversations", "List conversations, newest activity first, paged by cursor",
               links=conversation_links("$response.body#/items/0/id", "$response.body#/items/0/customer_id"),
               query=(Param.of("state", type="string", enum=list(LISTED_STATES)),
-                     Param.of("agent", type="string", pattern=r"^(me|[1-9][0-9]{0,17})$"), "group", "cursor",
+                     Param.of("agent", type="string", pattern=r"^(me|[1-9][0-9]{0,17})$"),
+                     Param.of("group", type="string", maxLength=64), "cursor",
                      Param.of("limit", type="integer", minimum=1, maximum=200),
                      Param.of("tag", type="array", items={"type": "string", "minLength": 1, "maxLength": 32})))
 async def list_conversations(request: web.Request) -> web.Response:
@@ -85,6 +87,8 @@ async def list_conversations(request: web.Request) -> web.Response:
         else:
             raise ApiError(400, "bad_agent", "agent is `me` or an agent id")
     if request.query.get("group"):
+        if len(request.query["group"]) > 64:  # longer than any group's name: the store refuses it
+            raise ApiError(400, "bad_group", "group is at most 64 characters")
         query = query.filter(group=request.query["group"])
     try:
         query = tagged(query, request.query.getall("tag", []))  # each tag given: all of them

@@ -1,4 +1,4 @@
-"""Agent API for the knowledge base: search (canned replies), read, create/replace, delete, test."""
+"""Agent API for the knowledge base: search, read, create/replace, delete, test."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def kb_handler(request: web.Request) -> StoredKnowledgeBase:
     return kb
 
 
-@routes.route("GET", "/kb", "Knowledge-base entries, optionally searched with q (canned replies)", query=("q",))
+@routes.route("GET", "/kb", "Knowledge-base entries, optionally searched with q", query=("q",))
 async def search_kb(request: web.Request) -> web.Response:
     await authenticate(request)
     query = KnowledgeEntry.all()

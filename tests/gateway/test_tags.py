@@ -115,10 +115,10 @@ async def test_bad_tags_and_bad_list_queries_get_a_clear_4xx(tmp_path):
         for query, code in (("tags=vip", "unknown_parameter"), ("tag=%E2%80%8B", "bad_tag"),
                             ("tag=" + "x" * 40, "bad_tag"), ("state=open&state=closed", "repeated_parameter"),
                             ("limit=0", "bad_limit"), ("limit=201", "bad_limit"), ("limit=-1", "bad_limit"),
-                            ("mine=true", "unknown_parameter"), ("state=nope", "bad_state")):
+                            ("mine=true", "unknown_parameter"), ("state=nope", "bad_state"),
+                            ("group=" + "g" * 65, "bad_group")):  # was a 500: longer than the column
             refused = await api.call("GET", f"/conversations?{query}", expect=400)
             assert refused["error"]["code"] == code, query
-        assert "tag" in refused["error"]["message"] or code == "bad_state"
         await api.call("GET", f"/conversations/{cid}/messages?after=1&before=2", expect=400)
         await api.call("GET", "/tags?limit=0", expect=400)
         async with session.get(f"{gw.url}/api/v1/conversations?tags=vip") as response:

@@ -12,9 +12,8 @@ from playwright.async_api import Browser, Page, expect
 
 import csgw.plugins.console as console_plugin
 from csgw.gateway.models import Conversation
-from csgw.plugins.reply.models import KnowledgeEntry
 from csgw.testing import RunningGateway, running_gateway
-from tests.gateway.helpers import Visitor, add_agent
+from tests.gateway.helpers import AgentClient, Visitor, add_agent
 from tests.ui.conftest import PHONE
 
 WEBCHAT = [{"plugin": "webchat", "account": "default"}]
@@ -125,9 +124,6 @@ async def test_visitor_bot_agent_reply_reload_and_survey(tmp_path, browser: Brow
 async def test_console_status_switch_and_new_assignment_notice(tmp_path, browser: Browser, artifacts: Path):
     async with gateway(tmp_path) as gw, aiohttp.ClientSession() as session:
         _, token = await add_agent("bob", status="away")
-        # The gateway may have loaded the demo knowledge base already; make sure a returns entry exists.
-        await KnowledgeEntry.get_or_create(key="ui-test-returns", defaults={
-            "category": "售后", "question": "怎么退货？", "answer": RETURNS})
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
         agent = await context.new_page()
         await sign_in(agent, gw.url, token)
@@ -159,15 +155,16 @@ async def test_console_status_switch_and_new_assignment_notice(tmp_path, browser
         await agent.locator("#profile button[type=submit]").click()
         await expect(agent.locator("#profile .tag")).to_have_text(["老客户", "退货"])
 
-        # Canned replies: search the knowledge base and drop an answer into the reply box.
+        # Canned replies: search them and drop one into the reply box (tests/ui/test_desk_tools.py
+        # has the rest).
+        await AgentClient(session, gw.url, token).call("POST", "/canned", {
+            "title": "怎么退货", "shortcut": "/退货", "text": RETURNS}, expect=201)
         await agent.locator("#reply").press("Control+k")
-        await agent.locator(".canned-search").fill("怎么退货")
-        chosen = agent.locator(".canned-results li.active strong")
-        await expect(chosen).to_contain_text("怎么退货")
-        entry = await KnowledgeEntry.filter(question=await chosen.inner_text()).first()
+        await agent.locator(".canned-search").fill("退货")
+        await expect(agent.locator(".canned-results li.active .title")).to_have_text("怎么退货")
         await agent.locator(".canned-search").press("Enter")
         await expect(agent.locator(".canned")).to_have_count(0)
-        await expect(agent.locator("#reply")).to_have_value(entry.answer)
+        await expect(agent.locator("#reply")).to_have_value(RETURNS)
         await agent.screenshot(path=artifacts / "console-desktop.png")
         await customer.close()
         await context.close()

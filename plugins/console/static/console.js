@@ -1,13 +1,15 @@
 // The agent console: sign-in, inbox and conversation wiring, live events.
 import { clearToken, get, api, setToken, token, whenUnauthorized } from "./api.js";
-import { addMessage, catchUp, openConversation, refreshConversation, showTyping } from "./conversation.js";
+import { openCannedAdmin, wireCannedAdmin } from "./canned_admin.js";
+import { addMessage, catchUp, openConversation, refreshConversation, showTyping, startNote } from "./conversation.js";
 import { connectEvents } from "./events.js";
 import { h, $, toast } from "./dom.js";
 import { LANGUAGES, currentLanguage, setLanguage, t, translatePage } from "./i18n.js";
-import { renderInbox } from "./inbox.js";
+import { filterByTag, refreshTagFilter, renderInbox } from "./inbox.js";
 import { installShortcuts } from "./keys.js";
 import { askPermission, notify } from "./notify.js";
 import { state, remember, setUnread } from "./state.js";
+import { fillTagOptions, tagsChanged } from "./tags.js";
 
 let events = null;
 let ticker = 0;
@@ -62,6 +64,7 @@ function showMe() {
   $("#me-name").textContent = state.me.display_name || state.me.name;
   $("#status").value = state.me.status;
   $("#status").className = `status-select st-${state.me.status}`;
+  $("#canned-manage").hidden = state.me.role !== "supervisor";
 }
 
 async function setStatus(status) {
@@ -103,6 +106,13 @@ async function onEvent(event) {
     }
     if (after.id === state.currentId) refreshConversation();
     redraw();
+  } else if (event.type === "note.created") {
+    if (data.conversation_id === state.currentId) addMessage(data);
+  } else if (event.type === "tags.updated") {
+    tagsChanged(data);
+    if (data.conversation_id === state.currentId) refreshConversation();
+    refreshTagFilter();
+    redraw();
   } else if (event.type === "agent.updated") {
     state.agents.set(data.id, data);
     if (data.id === state.me.id) { state.me = { ...state.me, ...data }; showMe(); }
@@ -116,7 +126,7 @@ function onLive(status) {
   live.textContent = status === "down" ? t("reconnecting") : t("live");
   live.className = `live ${status === "down" ? "down" : "up"}`;
   if (status === "resumed") {
-    loadConversations().catch(() => {});
+    loadConversations().then(refreshTagFilter).catch(() => {});
     catchUp();
   }
 }
@@ -130,7 +140,8 @@ function open(id) {
 function switchTab(tab) {
   state.tab = tab;
   sessionStorage.setItem("csgw_tab", tab);
-  renderInbox();
+  if (state.tagFilter) filterByTag(null);
+  else renderInbox();
 }
 
 async function enter() {
@@ -167,6 +178,12 @@ function wire() {
   $("#signout").addEventListener("click", () => { clearToken(); state.me = null; showSignin(); });
   $("#status").addEventListener("change", (event) => setStatus(event.target.value));
   $("#help-button").addEventListener("click", () => $("#help-dialog").showModal());
+  $("#canned-manage").addEventListener("click", openCannedAdmin);
+  wireCannedAdmin();
+  $("#tag-filter").addEventListener("focus", fillTagOptions);
+  $("#tag-filter-form").addEventListener("submit", (event) => { event.preventDefault(); filterByTag($("#tag-filter").value); });
+  $("#tag-filter").addEventListener("search", () => { if (!$("#tag-filter").value) filterByTag(null); });
+  $("#clear-filter").addEventListener("click", () => filterByTag(null));
   for (const button of document.querySelectorAll(".tabs [data-tab]")) {
     button.addEventListener("click", () => switchTab(button.dataset.tab));
   }
@@ -180,7 +197,7 @@ function wire() {
   });
   whenUnauthorized(() => { clearToken(); showSignin(t("badToken")); });
   installShortcuts({
-    open, switchTab, help: () => $("#help-dialog").showModal(),
+    open, switchTab, note: startNote, help: () => $("#help-dialog").showModal(),
     toggleStatus: () => setStatus(state.me.status === "online" ? "away" : "online"),
   });
 }

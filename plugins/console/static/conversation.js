@@ -1,11 +1,13 @@
-// The open conversation: header with actions, the customer's history across channels, the reply box.
+// The open conversation: header with actions and tags, the customer's history across channels,
+// agents' notes among the messages, the reply box (reply or note).
 import { get, post } from "./api.js";
-import { openCanned } from "./canned.js";
+import { attachCanned, closeCanned, openCannedSearch } from "./canned.js";
 import { h, $, linkify, safeUrl, toast } from "./dom.js";
 import { t, clock, stateName } from "./i18n.js";
 import { customerLabel, renderInbox } from "./inbox.js";
 import { renderProfile } from "./profile.js";
 import { state, remember, setUnread } from "./state.js";
+import { tagRow } from "./tags.js";
 
 const EARLIER_LIMIT = 5;
 let view = null; // { id, list, seen:Set, reply, reason, header }
@@ -18,7 +20,15 @@ function senderLabel(message, conversation) {
   return t(message.sender);
 }
 
+function noteNode(message) {
+  return h("div", { class: "msg note", dataset: { id: message.id } },
+    h("div", { class: "by" }, `${t("noteLabel")} · ${message.payload?.agent_name || t("agent")}`,
+      h("time", { datetime: message.created_at || "" }, clock(message.created_at))),
+    h("div", { class: "bubble" }, linkify(message.text)));
+}
+
 function messageNode(message, conversation) {
+  if (message.direction === "note") return noteNode(message);
   const image = message.kind === "image" ? safeUrl(message.payload?.url || message.text) : null;
   const failed = message.delivery === "failed";
   return h("div", { class: `msg from-${message.sender}${failed ? " failed" : ""}`, dataset: { id: message.id } },
@@ -71,19 +81,47 @@ function header(conversation) {
       h("button", { type: "button", class: "ghost profile-toggle", onclick: () => document.body.classList.toggle("show-profile") }, t("profile"))));
 }
 
-function replyBox() {
+function modeButton(mode, box) {
+  return h("button", {
+    type: "button", role: "tab", class: `mode mode-${mode}`, dataset: { mode },
+    onclick: () => setMode(box, mode),
+  }, t(mode === "note" ? "noteMode" : "replyMode"));
+}
+
+/* The box writes to the customer ("reply") or, as an internal note, to the other agents ("note"). */
+function setMode(box, mode) {
+  box.mode = mode;
+  closeCanned();
+  box.form.classList.toggle("note-mode", mode === "note");
+  for (const button of box.form.querySelectorAll(".mode")) button.setAttribute("aria-selected", String(button.dataset.mode === mode));
+  box.input.placeholder = t(mode === "note" ? "notePlaceholder" : "reply");
+  box.input.setAttribute("aria-label", box.input.placeholder);
+  box.send.textContent = t(mode === "note" ? "addNote" : "send");
+  box.canned.hidden = mode === "note";
+  const conversation = currentConversation();
+  if (view && conversation) applyReplyState(conversation);
+  box.input.focus();
+}
+
+function replyBox(conversationId) {
   const input = h("textarea", { id: "reply", rows: "2", placeholder: t("reply"), "aria-label": t("reply"), maxlength: "8000" });
   const reason = h("p", { class: "blocked", role: "status", hidden: true });
+  const canned = h("button", { type: "button", class: "ghost canned-button", title: "Ctrl+K", onclick: () => openCannedSearch(input, conversationId) }, t("canned"));
+  const sendButton = h("button", { type: "submit", class: "primary send" }, t("send"));
+  const box = { input, reason, canned, send: sendButton, mode: "reply" };
   const form = h("form", { class: "reply", onsubmit: (event) => { event.preventDefault(); send(); } },
+    h("div", { class: "modes", role: "tablist" }, modeButton("reply", box), modeButton("note", box)),
     reason,
     h("div", { class: "reply-row" }, input,
-      h("div", { class: "reply-buttons" },
-        h("button", { type: "button", class: "ghost canned-button", title: "Ctrl+K", onclick: () => openCanned(input) }, t("canned")),
-        h("button", { type: "submit", class: "primary send" }, t("send")))));
+      h("div", { class: "reply-buttons" }, canned, sendButton)));
+  box.form = form;
+  form.querySelector(".mode-reply").setAttribute("aria-selected", "true");
+  form.querySelector(".mode-note").setAttribute("aria-selected", "false");
+  attachCanned(input, conversationId, () => box.mode === "reply");
   let typingSent = 0;
   input.addEventListener("input", () => {
     // Let the customer see "typing…" where the channel can show it; at most every 3 s.
-    if (Date.now() - typingSent < 3000 || !input.value.trim() || !view) return;
+    if (box.mode === "note" || Date.now() - typingSent < 3000 || !input.value.trim() || !view) return;
     typingSent = Date.now();
     post(`/conversations/${view.id}/typing`, { on: true }).catch(() => {});
   });
@@ -91,27 +129,31 @@ function replyBox() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
       send();
-    } else if (event.key === "k" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      openCanned(input);
     } else if (event.key === "Escape") {
       input.blur();
     }
   });
-  return { form, input, reason };
+  return box;
 }
 
+/* A note can always be added; a reply only where the agent may answer now. */
 function applyReplyState(conversation) {
-  const why = blockedReason(conversation);
+  const why = view.reply.mode === "note" ? null : blockedReason(conversation);
   view.reply.reason.hidden = !why;
   view.reply.reason.textContent = why || "";
-  for (const control of view.reply.form.querySelectorAll("textarea, button")) control.disabled = Boolean(why);
+  for (const control of view.reply.form.querySelectorAll("textarea, .reply-buttons button")) control.disabled = Boolean(why);
+}
+
+/* n: write an internal note in the open conversation. */
+export function startNote() {
+  if (view) setMode(view.reply, "note");
 }
 
 export function refreshConversation() {
   const conversation = currentConversation();
   if (!view || !conversation) return;
   view.header.replaceWith(view.header = header(conversation));
+  view.tags.show(conversation.tags || []);
   applyReplyState(conversation);
 }
 
@@ -150,9 +192,10 @@ export async function openConversation(id) {
   const current = h("div", { class: "current" });
   const typing = h("p", { class: "typing", hidden: true }, t("typing"));
   list.append(current);
-  view = { id, list, current, typing, seen: new Set(), reply: replyBox(), typingTimer: 0 };
+  view = { id, list, current, typing, seen: new Set(), reply: replyBox(id), typingTimer: 0 };
   view.header = header(conversation);
-  section.replaceChildren(view.header, list, typing, view.reply.form);
+  view.tags = tagRow(conversation);
+  section.replaceChildren(view.header, view.tags.node, list, typing, view.reply.form);
   applyReplyState(conversation);
   renderInbox();
   const messages = await get(`/conversations/${id}/messages`).catch((error) => { toast(error.message, "error"); return { items: [] }; });
@@ -190,10 +233,12 @@ async function send() {
   const text = input.value.trim();
   if (!text || input.disabled) return;
   const id = view.id;
+  const note = view.reply.mode === "note";
   input.value = "";
   try {
-    const message = await post(`/conversations/${id}/messages`, { text });
+    const message = await post(`/conversations/${id}/${note ? "notes" : "messages"}`, { text });
     addMessage(message);
+    if (note) return;
     const conversation = state.conversations.get(id);
     if (conversation) remember({ ...conversation, last_message: message, last_message_at: message.created_at });
     renderInbox();

@@ -1,7 +1,12 @@
-// The inbox: three lists (mine, my groups' queue, all open) with counts, waiting time and unread.
-import { h, $ } from "./dom.js";
+// The inbox: three lists (mine, my groups' queue, all open) with counts, waiting time and unread;
+// or, with a tag filter, every conversation carrying the tag.
+import { get } from "./api.js";
+import { h, $, toast } from "./dom.js";
 import { t, clock, duration, stateName } from "./i18n.js";
-import { state, listed, unreadOf } from "./state.js";
+import { remember, shown, state, listed, unreadOf } from "./state.js";
+import { chip } from "./tags.js";
+
+const CHIPS = 3;
 
 export function customerLabel(conversation) {
   return conversation.customer_name || `${t("customer")} ${conversation.customer_id}`;
@@ -34,7 +39,40 @@ function item(conversation) {
     h("span", { class: "chan" }, `${conversation.channel}/${conversation.account}`),
     h("span", { class: `state s-${conversation.state}` }, stateName(conversation.state)),
     conversation.group ? h("span", { class: "group" }, conversation.group) : null,
-    waiting ? h("span", { class: "waiting" }, t("waiting", { time: duration(Date.now() - Date.parse(conversation.waiting_since)) })) : null));
+    waiting ? h("span", { class: "waiting" }, t("waiting", { time: duration(Date.now() - Date.parse(conversation.waiting_since)) })) : null),
+  tagLine(conversation.tags || []));
+}
+
+function tagLine(tags) {
+  if (!tags.length) return null;
+  const more = tags.length - CHIPS;
+  return h("div", { class: "line chips" }, tags.slice(0, CHIPS).map((tag) => chip(tag, { onPick: filterByTag })),
+    more > 0 ? h("span", { class: "small" }, `+${more}`) : null);
+}
+
+/* Show every conversation (any state) with `tag`; null goes back to the tabs. */
+export async function filterByTag(tag) {
+  const wanted = tag?.trim() || null;
+  $("#tag-filter").value = wanted || "";
+  if (!wanted) {
+    state.tagFilter = null;
+    renderInbox();
+    return;
+  }
+  try {
+    const data = await get(`/conversations?tag=${encodeURIComponent(wanted)}&limit=200`);
+    for (const conversation of data.items) remember(conversation);
+    state.tagFilter = { tag: wanted, ids: data.items.map((c) => c.id) };
+  } catch (error) {
+    toast(error.message, "error");
+    return;
+  }
+  renderInbox();
+}
+
+/* A tag came on or off somewhere: the filtered list may have changed. */
+export function refreshTagFilter() {
+  if (state.tagFilter) filterByTag(state.tagFilter.tag);
 }
 
 export function renderInbox() {
@@ -42,17 +80,20 @@ export function renderInbox() {
     const tab = button.dataset.tab;
     const items = listed(tab);
     const unread = items.reduce((sum, c) => sum + unreadOf(c), 0);
-    button.setAttribute("aria-selected", String(tab === state.tab));
+    button.setAttribute("aria-selected", String(tab === state.tab && !state.tagFilter));
     button.querySelector(".count").textContent = items.length ? (unread ? `${items.length} · ${unread}` : String(items.length)) : "";
   }
-  const items = listed(state.tab);
+  const filtered = $("#filtered");
+  filtered.hidden = !state.tagFilter;
+  filtered.querySelector(".what").textContent = state.tagFilter ? t("filteredBy", { tag: state.tagFilter.tag, n: state.tagFilter.ids.length }) : "";
+  const items = shown();
   const list = $("#conversation-list");
   list.replaceChildren(...(items.length ? items.map((c) => item(c)) : [h("li", { class: "empty" }, t("empty"))]));
 }
 
 /* The id that is `step` away from the open one in the current list (for j/k). */
 export function neighbour(step) {
-  const ids = listed(state.tab).map((c) => c.id);
+  const ids = shown().map((c) => c.id);
   if (!ids.length) return null;
   const at = ids.indexOf(state.currentId);
   if (at === -1) return ids[0];

@@ -5,7 +5,7 @@ import { $ } from "./dom.js";
 import { neighbour } from "./inbox.js";
 import { state } from "./state.js";
 
-export function installShortcuts({ open, switchTab, toggleStatus, help }) {
+export function installShortcuts({ open, switchTab, toggleStatus, note, help }) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.closest?.("input, textarea, select, [contenteditable]");
@@ -24,6 +24,7 @@ export function installShortcuts({ open, switchTab, toggleStatus, help }) {
       2: () => switchTab("queue"),
       3: () => switchTab("all"),
       r: () => $("#reply")?.focus(),
+      n: () => state.currentId && note(),
       "/": () => $("#reply")?.focus(),
       t: () => state.currentId && take(),
       f: () => state.currentId && transfer(),

@@ -7,6 +7,7 @@ export const state = {
   currentId: null,
   unread: JSON.parse(sessionStorage.getItem("csgw_unread") || "{}"),
   typing: new Map(),
+  tagFilter: null, // { tag, ids }: conversations with this tag, any state, instead of the tabs
 };
 
 export function setUnread(id, count) {
@@ -32,6 +33,12 @@ export const LISTS = {
 
 const stamp = (iso) => (iso ? Date.parse(iso) : 0);
 const activity = (c) => stamp(c.last_message_at || c.last_message?.created_at || c.opened_at);
+
+/* What the inbox shows now: the tag filter's conversations, or the tab's. */
+export function shown() {
+  if (!state.tagFilter) return listed(state.tab);
+  return state.tagFilter.ids.map((id) => state.conversations.get(id)).filter(Boolean);
+}
 
 /* The queue is served by priority, then oldest waiting first; other lists by newest activity. */
 export function listed(tab) {
