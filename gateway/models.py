@@ -102,6 +102,9 @@ class Conversation(Model):
     bot_state = fields.JSONField[dict[str, Any]](default=dict)
     flags = fields.JSONField[dict[str, Any]](default=dict)
     satisfaction = fields.IntField(null=True)
+    # the customer's words after the score (`gateway/ratings.py`), and when the score was given
+    satisfaction_comment = fields.TextField(null=True)
+    rated_at = fields.DatetimeField(null=True)
     opened_at = fields.DatetimeField()
     waiting_since = fields.DatetimeField(null=True)
     assigned_at = fields.DatetimeField(null=True)

@@ -101,6 +101,15 @@ async def _notes_and_tags(connection: BaseDBAsyncClient) -> None:
     await Tortoise.generate_schemas(safe=True)  # creates only the missing conversation_tag table
 
 
+async def _satisfaction_comment(connection: BaseDBAsyncClient) -> None:
+    # A rating's optional comment and when the score came (the comment window runs from it).
+    kind = "TIMESTAMP" if connection.capabilities.dialect == "sqlite" else "TIMESTAMPTZ"
+    if not await _has_column(connection, "conversation", "satisfaction_comment"):
+        await connection.execute_script('ALTER TABLE "conversation" ADD COLUMN "satisfaction_comment" TEXT')
+    if not await _has_column(connection, "conversation", "rated_at"):
+        await connection.execute_script(f'ALTER TABLE "conversation" ADD COLUMN "rated_at" {kind}')
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -115,7 +124,8 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
-                     _bus_spill, _one_open_conversation_per_thread, _notes_and_tags]
+                     _bus_spill, _one_open_conversation_per_thread, _notes_and_tags,
+                     _satisfaction_comment]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -57,6 +57,8 @@ class ConversationRecord:
     bot_state: dict[str, Any]
     flags: dict[str, Any]
     satisfaction: int | None
+    satisfaction_comment: str | None
+    rated_at: datetime | None
     opened_at: datetime
     waiting_since: datetime | None
     assigned_at: datetime | None

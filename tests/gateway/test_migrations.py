@@ -152,3 +152,18 @@ async def test_a_version_9_store_gains_notes_and_conversation_tags(database_url)
         assert await ConversationTag.filter(tag="物流").values_list("conversation_id", flat=True) == [talk.id]
     finally:
         await close_database()
+
+
+async def test_a_version_10_store_gains_the_rating_comment(database_url):
+    await an_older_store(database_url, [], 'ALTER TABLE "conversation" DROP COLUMN "satisfaction_comment"; '
+                                           'ALTER TABLE "conversation" DROP COLUMN "rated_at"; '
+                                           'UPDATE "csgw_schema_version" SET "version" = 10')
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        talk = await conversation(1, "closed")
+        await Conversation.filter(id=talk.id).update(satisfaction=2, satisfaction_comment="等了很久", rated_at=now())
+        rated = await Conversation.get(id=talk.id)
+        assert (rated.satisfaction, rated.satisfaction_comment, rated.rated_at is not None) == (2, "等了很久", True)
+    finally:
+        await close_database()
