@@ -52,10 +52,44 @@ class Agent(Model):
     # "agent": conversations assigned to them or queued in their groups, their own status and
     # display name; "supervisor": every conversation, transfers, agents' settings, the KB
     role = fields.CharField(max_length=16, default="agent")
+    # The status the agent last chose themselves (online, away, offline; None: never chose): a
+    # sign-in to the console restores away or offline, and otherwise goes online.
+    chosen_status = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "agent"
+
+
+class AgentSession(Model):
+    """A sign-in to the console, beside the agent's API token: an agent has any number, each
+    ended on its own (sign-out) or all at once (a new API token). Only the token's SHA-256 is kept."""
+
+    id = fields.IntField(primary_key=True)
+    agent_id = fields.IntField(db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    via = fields.CharField(max_length=16)  # how the agent signed in: "link" or "token"
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)  # moved on while the session is used
+
+    class Meta:
+        table = "agent_session"
+
+
+class LoginCode(Model):
+    """The code of a one-time login link (only its SHA-256): the store lets it be used once, before
+    `expires_at` (`gateway/sessions.py`)."""
+
+    id = fields.IntField(primary_key=True)
+    agent_id = fields.IntField()
+    code_hash = fields.CharField(max_length=64, unique=True)
+    created_by = fields.IntField(null=True)  # the supervisor who made it; None: `csgw agents login-link`
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_code"
 
 
 class Customer(Model):

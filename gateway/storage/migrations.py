@@ -110,6 +110,14 @@ async def _satisfaction_comment(connection: BaseDBAsyncClient) -> None:
         await connection.execute_script(f'ALTER TABLE "conversation" ADD COLUMN "rated_at" {kind}')
 
 
+async def _console_sign_in(connection: BaseDBAsyncClient) -> None:
+    # Sessions beside the API token, one-time login links, and the status an agent last chose
+    # (a sign-in goes online unless it was away or offline).
+    if not await _has_column(connection, "agent", "chosen_status"):
+        await connection.execute_script('ALTER TABLE "agent" ADD COLUMN "chosen_status" VARCHAR(16)')
+    await Tortoise.generate_schemas(safe=True)  # creates only the missing agent_session and login_code tables
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -125,7 +133,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
                      _bus_spill, _one_open_conversation_per_thread, _notes_and_tags,
-                     _satisfaction_comment]
+                     _satisfaction_comment, _console_sign_in]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -7,7 +7,15 @@ from structlog.testing import capture_logs
 from tortoise.exceptions import IntegrityError
 
 from csgw.gateway.clock import now
-from csgw.gateway.models import Agent, Conversation, ConversationTag, Message, SchemaVersion
+from csgw.gateway.models import (
+    Agent,
+    AgentSession,
+    Conversation,
+    ConversationTag,
+    LoginCode,
+    Message,
+    SchemaVersion,
+)
 from csgw.gateway.storage import migrations
 from csgw.gateway.storage.db import close_database, current_connection, open_database
 from csgw.gateway.storage.open_conversations import OPEN_CONVERSATION_INDEX
@@ -165,5 +173,24 @@ async def test_a_version_10_store_gains_the_rating_comment(database_url):
         await Conversation.filter(id=talk.id).update(satisfaction=2, satisfaction_comment="等了很久", rated_at=now())
         rated = await Conversation.get(id=talk.id)
         assert (rated.satisfaction, rated.satisfaction_comment, rated.rated_at is not None) == (2, "等了很久", True)
+    finally:
+        await close_database()
+
+
+async def test_a_version_11_store_gains_console_sessions_and_login_codes(database_url):
+    await an_older_store(database_url, [{"name": "amy", "status": "away"}],
+                         'DROP TABLE "agent_session"; DROP TABLE "login_code"; '
+                         'ALTER TABLE "agent" DROP COLUMN "chosen_status"; '
+                         'UPDATE "csgw_schema_version" SET "version" = 11')
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        amy = await Agent.get(name="amy")
+        assert (amy.status, amy.chosen_status) == ("away", None)  # never chose: the next sign-in goes online
+        at = now()
+        await AgentSession.create(agent_id=amy.id, token_hash="a" * 64, via="link", created_at=at, expires_at=at)
+        await LoginCode.create(agent_id=amy.id, code_hash="b" * 64, created_at=at, expires_at=at)
+        with pytest.raises(IntegrityError):  # a code's hash names one code
+            await LoginCode.create(agent_id=amy.id, code_hash="b" * 64, created_at=at, expires_at=at)
     finally:
         await close_database()
