@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from csgw.config.errors import ConfigError
 from csgw.config.interpolate import interpolate
@@ -50,7 +50,8 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
             message = "unknown key"
         else:
             message = item["msg"]
-            if "input" in item and kind != "extra_forbidden" and not isinstance(item["input"], dict):
+            # only a plain value is shown back: a table, a list or a model may hold a secret
+            if "input" in item and kind != "extra_forbidden" and isinstance(item["input"], str | int | float):
                 field = str(item["loc"][-1]) if item["loc"] else ""
                 if is_secret_field(field):  # an AES key or password is never printed back
                     message += f" (got a value of {len(str(item['input']))} characters, not shown)"
@@ -60,7 +61,8 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
     return lines
 
 
-def validate_section(model: type[SectionModel], data: dict[str, Any], path: str, prefix: str) -> SectionModel:
+def validate_section(model: type[SectionModel], data: dict[str, Any] | list[Any], path: str,
+                     prefix: str) -> SectionModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -105,24 +107,37 @@ def settings_from_dict(
     return settings
 
 
-def _set_plugin_tables_aside(data: Any, problems: list[str]) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """(the core sections, the other tables); any other top-level key is an unknown key."""
+def _set_plugin_tables_aside(data: Any, problems: list[str]) -> tuple[Any, dict[str, Any]]:
+    """(the core sections, the other tables and arrays of tables); any other top-level key is an
+    unknown key."""
     if not isinstance(data, dict):  # TOML's top level is a table; a hand-built dict may not be
         return data, {}
     core = {key: value for key, value in data.items() if key in CORE_SECTIONS}
-    tables = {key: value for key, value in data.items() if key not in core and isinstance(value, dict)}
+    tables = {key: value for key, value in data.items() if key not in core and _is_table(value)}
     problems.extend(f"{key}: unknown key" for key in data if key not in core and key not in tables)
     return core, tables
 
 
+def _is_table(value: Any) -> bool:
+    """A TOML table (`[name]`) or array of tables (`[[name]]`)."""
+    return isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
+
+
+def _absent(model: type[BaseModel]) -> dict[str, Any] | list[Any]:
+    """What a section missing from the file is validated as: a table without keys, or, for a
+    `RootModel` (an array of tables, `[[name]]`), no entries."""
+    return [] if issubclass(model, RootModel) else {}
+
+
 def validate_plugin_sections(settings: Settings, models: Mapping[str, type[BaseModel]]) -> None:
     """Stage two, once the plugins are loaded: validate each declared section (an absent table as
-    `{}`) and refuse every table no model claims; all mistakes in one ConfigError."""
+    `{}`, an absent array of tables as `[]`) and refuse every table no model claims; all mistakes
+    in one ConfigError."""
     problems: list[str] = []
     validated: dict[str, BaseModel] = {}
     for name, model in models.items():
         try:
-            validated[name] = validate_section(model, settings.plugin_sections.get(name, {}),
+            validated[name] = validate_section(model, settings.plugin_sections.get(name, _absent(model)),
                                                settings.source_path, name)
         except ConfigError as error:
             problems.extend(error.problems)

@@ -1,4 +1,5 @@
-"""Top-level `csgw.toml` tables that plugins own, like `[loyalty]`.
+"""Top-level `csgw.toml` tables that plugins own, like `[loyalty]` (or arrays of tables, like
+`[[webhooks]]`, declared with a pydantic `RootModel` of a list).
 
 Reading the config takes two stages. Loading (`loader.settings_from_dict`) validates the core
 sections and sets every other table aside, raw, in `Settings.plugin_sections`. Once the plugins
@@ -27,8 +28,9 @@ class ConfigSection(BaseModel):
 class PluginSections(BaseModel):
     """What `Settings` holds of the plugins' tables: raw after loading, validated after stage two."""
 
-    # name -> the table as written (after `${ENV}` substitution); not part of a dump of the settings
-    plugin_sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    # name -> the table (or array of tables) as written, after `${ENV}` substitution; not part of
+    # a dump of the settings
+    plugin_sections: dict[str, dict[str, Any] | list[dict[str, Any]]] = Field(default_factory=dict, exclude=True)
     _validated: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     def section(self, name: str, model: type[SectionModel]) -> SectionModel:

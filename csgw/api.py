@@ -33,6 +33,7 @@ from csgw.gateway.ports import (
     Leadership,
     RunningChannel,
     Timers,
+    Writes,
 )
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 from csgw.gateway.routing import (
@@ -57,6 +58,7 @@ __all__ = [
     "Events",
     "ConversationOps",
     "Timers",
+    "Writes",  # `services.writer`: writes through the core's one writer (plans, `csgw.gateway.storage.plans`)
     "Leadership",  # once per cluster: `services.leadership`; `while_leading(leadership, poll_role(...), loop)`
     "while_leading",
     "poll_role",

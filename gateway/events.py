@@ -1,5 +1,10 @@
 """The event bus: the pipeline publishes, agent event sockets and plugins subscribe; with several
-instances on one store, events also travel between them over `gateway/bus.py`."""
+instances on one store, events also travel between them over `gateway/bus.py`.
+
+Subscribers read a bounded queue and are dropped when they fall behind (a socket gone quiet).
+Observers (`observe`) are called in place for each event published on this instance, never
+dropped and never for what other instances relay: each event reaches them once in the cluster.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +28,15 @@ class EventBus:
         self.queue_size = queue_size
         self.relay = relay
         self._subscribers: set[asyncio.Queue[Event]] = set()
+        self._observers: list[Callable[[Event], None]] = []
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         event = {"type": kind, "data": data}
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not fail the publisher's work
+                log.exception("event observer failed", kind=kind)
         self._fan_out(event)
         if self.relay is not None:
             self.relay(event)
@@ -52,6 +63,11 @@ class EventBus:
             except asyncio.QueueFull:
                 pass
 
+    def observe(self, observer: Callable[[Event], None]) -> None:
+        """Call `observer(event)` synchronously for every event published on this instance from
+        now on; it must return at once (queue its work, never await)."""
+        self._observers.append(observer)
+
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:
         queue: asyncio.Queue[Event] = asyncio.Queue(self.queue_size)
@@ -65,4 +81,4 @@ class EventBus:
     def listening(self) -> bool:
         """Whether anyone subscribes (here, or maybe on another instance): publishers skip
         building views nobody would read."""
-        return bool(self._subscribers) or self.relay is not None
+        return bool(self._subscribers or self._observers) or self.relay is not None

@@ -8,7 +8,6 @@ so a send retried after a crash (sent, but not yet marked) is not delivered twic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from tortoise.functions import Min
 
 from csgw.gateway.channel import Channel, SendError
 from csgw.gateway.clock import now
+from csgw.gateway.due_loop import DueLoop
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message, OutboxItem
 from csgw.gateway.outbox_claims import OutboxClaims
@@ -46,44 +46,27 @@ FAILED_PASS_BACKOFF_CAP = 30.0
 PARALLEL_CONVERSATIONS = 32  # per channel account
 
 
-def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> float:
+def retry_delay(attempts: int, rng: Callable[[], float] = random.random, *, base: float = BASE_DELAY,
+                cap: float = MAX_DELAY) -> float:
     """Capped exponential back-off with full jitter over the upper half."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
     return ceiling / 2 + rng() * ceiling / 2
 
 
-class Outbox:
+class Outbox(DueLoop):
     def __init__(
         self, writer: GroupCommitWriter, store: MessageStore,
         channels: dict[tuple[str, str], Channel], on_result: Callable[..., object] | None = None,
         claims: OutboxClaims | None = None,
     ) -> None:
+        super().__init__("csgw-outbox", backoff=FAILED_PASS_BACKOFF, backoff_cap=FAILED_PASS_BACKOFF_CAP)
         self.writer = writer
         self.store = store
         self.claims = claims or OutboxClaims(writer, shared=False)
         self.channels = channels
         self.on_result = on_result
-        self._wake = asyncio.Event()
         self._busy: set[tuple[str, str]] = set()
-        self._sending: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._parallel = asyncio.Semaphore(PARALLEL_CONVERSATIONS)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="csgw-outbox")
-
-    async def stop(self) -> None:
-        """Finish the sends under way, then stop."""
-        self._stopping = True
-        self._wake.set()
-        if self._task:
-            await self._task
-        if self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
 
     async def backlog(self) -> tuple[int, float | None]:
         """(pending items, age in seconds of the oldest)."""
@@ -93,38 +76,9 @@ class Outbox:
         age = (now() - oldest.created_at).total_seconds() if oldest else None
         return count, age
 
-    async def _run(self) -> None:
-        failures = 0
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.claims.renew()
-                delay = await self._dispatch_due()
-                failures = 0
-            except Exception as error:
-                failures += 1
-                if failures == 1:
-                    log.exception("outbox pass failed")
-                else:
-                    log.warning("outbox pass failed again", failures=failures, error=repr(error))
-            if self._stopping:
-                break
-            if failures:
-                await self._back_off(min(FAILED_PASS_BACKOFF_CAP, FAILED_PASS_BACKOFF * 2 ** min(failures - 1, 10)))
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
-
-    async def _back_off(self, seconds: float) -> None:
-        """The store is failing: wait `seconds` whatever wakes the outbox, unless it is stopping."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while not self._stopping and (left := deadline - loop.time()) > 0:
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=left)
+    async def run_pass(self) -> float:
+        await self.claims.renew()
+        return await self._dispatch_due()
 
     async def _dispatch_due(self) -> float:
         """Start sends for due items; return seconds until the next item is due (at most 5)."""
@@ -138,9 +92,7 @@ class Outbox:
                 by_account[key].append(item)
         for key, items in by_account.items():
             self._busy.add(key)
-            task = asyncio.create_task(self._send_all(key, items))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self.spawn(self._send_all(key, items))
         upcoming = await OutboxItem.filter(state="pending", next_attempt_at__gt=at).order_by("next_attempt_at").first()
         if upcoming is None:
             return 5.0
@@ -167,7 +119,7 @@ class Outbox:
                 await self.claims.release([item.id for item in items])
             finally:
                 self._busy.discard(key)
-            self._wake.set()
+            self.wake()
 
     async def _refuse(self, item: OutboxItem, message: Message) -> None:
         # Only replies go to customers: a row naming an agents' note (or a customer's own message)

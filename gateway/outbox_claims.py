@@ -6,6 +6,9 @@ instances share the outbox: each leases the rows it takes (`claimed_by`, `claime
 renewed while the instance lives; when it dies, its rows are free again once the lease lapses.
 Rows it took but will not send now (their conversation waits for an earlier reply, or their
 account is busy) are handed back at once, so another instance need not wait for the lease.
+
+`LeasedRows` does this for any table with the outbox's columns (`state`, `next_attempt_at`,
+`claimed_by`, `claimed_until`); plugins' own queues (the webhook deliveries) lease theirs with it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ import secrets
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import OutboxItem
+from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.plans import ExecuteMany, Plan, Select, marks
 from csgw.gateway.storage.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from csgw.gateway.ports import Writes
 
 log = structlog.get_logger(__name__)
 
@@ -33,30 +41,41 @@ def instance_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class OutboxClaims:
-    def __init__(self, writer: GroupCommitWriter, *, shared: bool, instance: str | None = None,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+class LeasedRows:
+    """Due rows of `table`, oldest first, leased to this instance when the store is `shared`.
+
+    `ready` is an extra SQL condition on the candidate row (aliased "due"), such as "no earlier
+    row of its conversation is pending": rows that fail it are not taken at all."""
+
+    def __init__(self, writer: Writes, table: str, *, shared: bool, instance: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, ready: str = "") -> None:
         self.writer = writer
+        self.table = table
         self.shared = shared
         self.instance = instance or instance_name()
         self.lease = timedelta(seconds=lease_seconds)
+        self.ready = f" AND {ready}" if ready else ""
         self._renewed_at: datetime | None = None
 
-    async def due(self, at: datetime, limit: int) -> list[OutboxItem]:
-        """Due rows, oldest first; on a shared store only those this instance now holds."""
+    async def due_ids(self, at: datetime, limit: int) -> list[int]:
+        """Ids of due rows; on a shared store only those this instance now holds."""
         if not self.shared:
-            return await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(limit)
-        ids = await self.writer.run_plan(_claim_plan, self.instance, at, at + self.lease, limit)
-        return await OutboxItem.filter(id__in=ids).order_by("id") if ids else []
+            rows = await Sql().rows(
+                f'SELECT "id" FROM "{self.table}" AS "due" WHERE "state" = :pending '
+                f'AND "next_attempt_at" <= :at{self.ready} ORDER BY "id" LIMIT :limit',
+                pending="pending", at=at, limit=limit)
+            return [row["id"] for row in rows]
+        return await self.writer.run_plan(_claim_plan, self.table, self.ready, self.instance, at,
+                                          at + self.lease, limit)
 
     async def release(self, item_ids: Sequence[int]) -> None:
         """Hand back rows this instance holds but did not finish (sent or failed rows are done anyway)."""
         if not (self.shared and item_ids):
             return
         try:
-            await self.writer.run_plan(_release_plan, self.instance, list(item_ids))
+            await self.writer.run_plan(_release_plan, self.table, self.instance, list(item_ids))
         except Exception as error:  # the store is failing: the rows come free when the lease lapses
-            log.warning("outbox rows not handed back", rows=len(item_ids), error=repr(error))
+            log.warning("leased rows not handed back", table=self.table, rows=len(item_ids), error=repr(error))
 
     async def renew(self) -> None:
         """Extend the lease on every row held, once a third of it has passed."""
@@ -66,25 +85,39 @@ class OutboxClaims:
         if self._renewed_at is not None and at - self._renewed_at < self.lease / 3:
             return
         self._renewed_at = at
-        await self.writer.run_plan(_renew_plan, self.instance, at + self.lease)
+        await self.writer.run_plan(_renew_plan, self.table, self.instance, at + self.lease)
 
 
-def _claim_plan(instance: str, at: datetime, until: datetime, limit: int) -> Plan[list[int]]:
+class OutboxClaims(LeasedRows):
+    def __init__(self, writer: GroupCommitWriter, *, shared: bool, instance: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        super().__init__(writer, "outbox", shared=shared, instance=instance, lease_seconds=lease_seconds)
+
+    async def due(self, at: datetime, limit: int) -> list[OutboxItem]:
+        """Due rows, oldest first; on a shared store only those this instance now holds."""
+        if not self.shared:
+            return await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(limit)
+        ids = await self.due_ids(at, limit)
+        return await OutboxItem.filter(id__in=ids).order_by("id") if ids else []
+
+
+def _claim_plan(table: str, ready: str, instance: str, at: datetime, until: datetime,
+                limit: int) -> Plan[list[int]]:
     rows = yield Select(
-        'UPDATE "outbox" SET "claimed_by" = ?, "claimed_until" = ? WHERE "id" IN ('
-        'SELECT "id" FROM "outbox" WHERE "state" = ? AND "next_attempt_at" <= ? '
-        'AND ("claimed_until" IS NULL OR "claimed_until" < ? OR "claimed_by" = ?) '
+        f'UPDATE "{table}" SET "claimed_by" = ?, "claimed_until" = ? WHERE "id" IN ('
+        f'SELECT "id" FROM "{table}" AS "due" WHERE "state" = ? AND "next_attempt_at" <= ? '
+        f'AND ("claimed_until" IS NULL OR "claimed_until" < ? OR "claimed_by" = ?){ready} '
         'ORDER BY "id" LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING "id"',
         [instance, until, "pending", at, at, instance, limit])
     return sorted(row[0] for row in rows)
 
 
-def _release_plan(instance: str, item_ids: list[int]) -> Plan[None]:
+def _release_plan(table: str, instance: str, item_ids: list[int]) -> Plan[None]:
     yield ExecuteMany(
-        f'UPDATE "outbox" SET "claimed_by" = NULL, "claimed_until" = NULL '
+        f'UPDATE "{table}" SET "claimed_by" = NULL, "claimed_until" = NULL '
         f'WHERE "claimed_by" = ? AND "id" IN ({marks(len(item_ids))})', [[instance, *item_ids]])
 
 
-def _renew_plan(instance: str, until: datetime) -> Plan[None]:
-    yield ExecuteMany('UPDATE "outbox" SET "claimed_until" = ? WHERE "claimed_by" = ? AND "state" = ?',
+def _renew_plan(table: str, instance: str, until: datetime) -> Plan[None]:
+    yield ExecuteMany(f'UPDATE "{table}" SET "claimed_until" = ? WHERE "claimed_by" = ? AND "state" = ?',
                       [[until, instance, "pending"]])

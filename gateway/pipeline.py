@@ -34,7 +34,7 @@ from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.tags import AutoTags
 from csgw.gateway.texts import text
-from csgw.gateway.views import conversation_view, message_view, outbound_view
+from csgw.gateway.views import conversation_view, message_view, outbound_view, rating_view
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
@@ -280,7 +280,9 @@ class Pipeline:
         language = self.settings.server.language
         thanks = DraftReply(text("survey.thanks", language), "system")
         log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
-        return await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
+        outbound = await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
+        self.events.publish("satisfaction.rated", rating_view(conversation, score, message.id))
+        return outbound
 
     async def _record(
         self, conversation: ConversationState, message: StoredMessage, drafts: list[DraftReply],

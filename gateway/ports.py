@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import aiohttp
@@ -23,7 +23,21 @@ if TYPE_CHECKING:
     from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
     from csgw.gateway.shared_limits import Grant
+    from csgw.gateway.storage.plans import Plan
     from csgw.gateway.storage.records import ConversationState
+
+T = TypeVar("T")
+
+
+class Writes(Protocol):
+    """The one writer (`gateway/storage/writer.py`): plans (`gateway/storage/plans.py`) committed
+    in groups, each caller released once its transaction committed."""
+
+    async def run_plan(self, plan: Callable[..., Plan[T]], *args: Any, **kwargs: Any) -> T:
+        """Queue `plan(*args, **kwargs)` (pass the function: it is built when its batch runs)."""
+
+    async def run_batched(self, handler: Callable[[list[Any]], Plan[list[Any]]], item: Any) -> Any:
+        """Queue `item`; the items of one handler queued together become one plan."""
 
 
 class Cursors(Protocol):
@@ -43,6 +57,10 @@ class Events(Protocol):
     def publish(self, kind: str, data: dict[str, Any]) -> None: ...
 
     def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...
+
+    def observe(self, observer: Callable[[dict[str, Any]], None]) -> None:
+        """Call `observer(event)` in place for every event published on this instance (not those
+        other instances relay), never dropped; it must return at once, queueing its own work."""
 
 
 class Bus(Protocol):
@@ -229,6 +247,10 @@ class Gateway(ChannelHost, Protocol):
 
     @property
     def timers(self) -> Timers: ...
+
+    @property
+    def writer(self) -> Writes:
+        """Writes to the store, a plugin's own tables included, through the core's one writer."""
 
     async def say(self, conversation: ConversationState, text: str) -> None:
         """Send the customer a system message in the conversation, changing nothing else (an

@@ -22,11 +22,12 @@ from csgw.gateway.bus import Bus, Transport
 from csgw.gateway.channel import Channel, ChannelConfigError, ChannelNotReady
 from csgw.gateway.channel_start import keep_starting, not_ready
 from csgw.gateway.conversations import ConversationService
+from csgw.gateway.customer_events import announce_customer_change, holder_of
 from csgw.gateway.events import EventBus
 from csgw.gateway.health_check import HealthCheck
 from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
-from csgw.gateway.models import ChannelAccount, Message
+from csgw.gateway.models import ChannelAccount, Conversation, Customer, Message
 from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.outbox_claims import OutboxClaims, instance_name
@@ -47,7 +48,7 @@ from csgw.gateway.storage.store import MessageStore
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
 from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.gateway.timers import Timers
-from csgw.gateway.views import message_view
+from csgw.gateway.views import message_view, rating_view
 
 log = structlog.get_logger("csgw")
 
@@ -176,6 +177,9 @@ class GatewayServices:
         """Fold an order push into the customer's profile (see `gateway/orders.py`); the customer's id."""
         customer_id = await self.writer.run_plan(attach_order_plan, channel, account, user_id, update)
         self.store.customer_changed(customer_id)  # a message that created it no longer speaks for it
+        if self.events.listening:
+            customer = await Customer.get(id=customer_id)
+            announce_customer_change(self.events, None, customer, changed=["orders"])
         return customer_id
 
     def channel(self, plugin: str, account: str) -> Channel | None:
@@ -186,6 +190,9 @@ class GatewayServices:
 
     async def rate(self, conversation_id: int, score: int) -> None:
         await self.writer.run_plan(update_row, "conversation", conversation_id, {"satisfaction": score})
+        if self.events.listening:
+            conversation = await Conversation.get(id=conversation_id)
+            self.events.publish("satisfaction.rated", rating_view(conversation, score))
 
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
         await self.outbox.mark_undelivered(message_id, error, code)
@@ -198,7 +205,10 @@ class GatewayServices:
         self.bus.relay(EVENTS_TOPIC, event)
 
     async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
-        await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
+        before = await Customer.get_or_none(id=customer_id)
+        holder = await holder_of(shop_user_id, customer_id)
+        after = await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
+        announce_customer_change(self.events, before, after, merged_customer_id=holder)
 
     async def start(self) -> None:
         """Store first, then plugins (knowledge base loaded), then unanswered messages, then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -94,4 +95,34 @@ def customer_view(customer: Customer, identities: list[dict[str, Any]] | None = 
         "orders": customer.orders or [],
         "identities": identities or [],
         "created_at": iso(customer.created_at),
+    }
+
+
+def rating_view(conversation: ConversationState, score: int, message_id: int | None = None) -> dict[str, Any]:
+    """The `satisfaction.rated` event: a customer rated a conversation (by message or survey frame)."""
+    return {
+        "conversation_id": conversation.id,
+        "customer_id": conversation.customer_id,
+        "channel": conversation.channel,
+        "account": conversation.account,
+        "agent_id": conversation.agent_id,
+        "group": conversation.group,
+        "score": score,
+        "message_id": message_id,
+    }
+
+
+def customer_change_view(customer: Customer, changed: Iterable[str],
+                         merged_customer_id: int | None = None) -> dict[str, Any]:
+    """The `customer.updated` event: which profile fields changed, with the small ones' values
+    (orders and notes are named only; read them through the API)."""
+    return {
+        "customer_id": customer.id,
+        "shop_user_id": customer.shop_user_id,
+        "changed": sorted(set(changed)),
+        "merged_customer_id": merged_customer_id,
+        "name": customer.name,
+        "vip": customer.vip,
+        "state": customer.state,
+        "tags": customer.tags or [],
     }

@@ -34,3 +34,11 @@ async def database_url(request, tmp_path) -> str:
         await reset_postgres(POSTGRES_URL)
         return POSTGRES_URL
     return f"sqlite://{tmp_path}/csgw.db"
+
+
+@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
+async def shared_url(request) -> str:
+    """A fresh PostgreSQL: the only store several instances share (no test without one)."""
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL

@@ -14,6 +14,7 @@ from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
 from csgw.gateway.binding import CUSTOMER_STATES, BindingError, bind, make_code, merge_customers
 from csgw.gateway.clock import now
+from csgw.gateway.customer_events import announce_customer_change, holder_of
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity, Message
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.views import conversation_view, customer_view, message_view
@@ -102,22 +103,26 @@ def profile_changes(body: dict[str, Any], customer: Customer) -> dict[str, Any]:
 async def patch_customer(request: web.Request) -> web.Response:
     await authenticate(request)
     services = services_of(request)
-    customer = await customer_or_404(request)
+    customer = before = await customer_or_404(request)
     body = await read_json(request)
     changes = profile_changes(body, customer)
     if changes:
         await services.writer.run_plan(update_row, "customer", customer.id, {**changes, "updated_at": now()})
         customer = await Customer.get(id=customer.id)
+    merged = None
     if "shop_user_id" in body:
         # Another customer bound to the same shop account is the same person: merged into this one.
+        merged = await holder_of(body["shop_user_id"], customer.id)
         try:
             customer = await bind(services.writer, services.store, customer.id, body["shop_user_id"], replace=True)
         except BindingError as error:
+            announce_customer_change(services.events, before, customer)  # what was written before
             raise ApiError(422, error.code, str(error)) from None
+    announce_customer_change(services.events, before, customer, merged_customer_id=merged)
     return web.json_response(await full_view(customer))
 
 
-@routes.route("POST", "/customers/binding-code", "Mint a code a shop customer sends (绑定 CODE) to bind "
+@routes.route("POST", "/customers/binding-code", "Mint a single-use code a shop customer sends (绑定 CODE) to bind "
               "their chats to their shop account", status=201,
               body={"type": "object", "required": ["shop_user_id"], "properties": {
                   "shop_user_id": {"type": "string", "minLength": 1, "maxLength": 128},
@@ -154,4 +159,6 @@ async def merge_customer(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "no such customer to merge")
     if other.id == keep.id:
         raise ApiError(422, "bad_field", "a customer cannot be merged into itself")
-    return web.json_response(await full_view(await merge_customers(services.writer, services.store, keep, other)))
+    merged = await merge_customers(services.writer, services.store, keep, other)
+    announce_customer_change(services.events, keep, merged, merged_customer_id=other.id)
+    return web.json_response(await full_view(merged))

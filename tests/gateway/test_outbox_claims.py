@@ -17,16 +17,7 @@ from csgw.gateway.outbox_claims import OutboxClaims
 from csgw.gateway.storage.db import close_database, open_database
 from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.testing import running_gateway
-from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.gateway.helpers import wait_for_condition
-
-
-@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
-async def shared_url(request) -> str:
-    """A fresh PostgreSQL: the only store several instances share."""
-    assert POSTGRES_URL
-    await reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
 
 
 @pytest.fixture
