@@ -11,7 +11,8 @@ logged-in shopper, who sends it on any channel as `绑定 CODE` (also `綁定 CO
     SHOP_USER_ID = 1-128 characters, no whitespace or control characters (it may contain "-")
 
 e.g. `绑定 u1001-1767225600-K5QGJ2XCV4ZTMH3A`. Binding to a shop_user_id another customer already
-has merges that customer into this one.
+has merges that customer into this one. A code binds once: the binding plugin records its first
+use in the store, which refuses a second (`plugins/binding/codes.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -44,7 +46,7 @@ MAC_LENGTH = 16
 
 
 class BindingError(Exception):
-    """A binding that cannot be made; `code` names why (bad_code, expired, already_bound, …)."""
+    """A binding that cannot be made; `code` names why (bad_code, expired, used, already_bound, …)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -62,8 +64,18 @@ def make_code(secret: str, shop_user_id: str, expires_at: datetime) -> str:
     return f"{shop_user_id}-{expiry:010d}-{code_mac(secret, shop_user_id, expiry)}"
 
 
-def read_code(secret: str, code: str, at: datetime) -> str:
-    """The shop_user_id a valid, unexpired code names; `BindingError` otherwise."""
+@dataclass(frozen=True, slots=True)
+class BindingCode:
+    """A valid, unexpired code: the account it names, its end, and its MAC (upper case), which
+    tells one code from another."""
+
+    shop_user_id: str
+    expires_at: datetime
+    mac: str
+
+
+def read_code(secret: str, code: str, at: datetime) -> BindingCode:
+    """What a valid, unexpired code says; `BindingError` otherwise."""
     shop_user_id, _, rest = code.rpartition("-")
     shop_user_id, _, expiry = shop_user_id.rpartition("-")
     if not (shop_user_id and SHOP_USER_ID.match(shop_user_id) and re.fullmatch(r"\d{10}", expiry)):
@@ -72,7 +84,7 @@ def read_code(secret: str, code: str, at: datetime) -> str:
         raise BindingError("bad_code", "the binding code is not valid")
     if int(expiry) <= at.timestamp():
         raise BindingError("expired", "the binding code has expired")
-    return shop_user_id
+    return BindingCode(shop_user_id, datetime.fromtimestamp(int(expiry), UTC), rest.upper())
 
 
 def bind_request(text: str) -> str | None:

@@ -34,6 +34,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-Hant": "綁定碼已過期，請在會員中心重新獲取後再發送。",
         "en": "That binding code has expired; please get a new one from your account page.",
     },
+    "binding.used": {
+        "zh-Hans": "该绑定码已被使用过，请在会员中心重新获取后再发送。",
+        "zh-Hant": "該綁定碼已被使用過，請在會員中心重新獲取後再發送。",
+        "en": "That binding code has already been used; please get a new one from your account page.",
+    },
     "binding.already_bound": {
         "zh-Hans": "您已绑定其他会员账号，如需更换请联系人工客服。",
         "zh-Hant": "您已綁定其他會員帳號，如需更換請聯繫人工客服。",

@@ -1,5 +1,6 @@
 """Builtin binding plugin: a `绑定 CODE` message or the widget's verified identity binds the
-customer to the shop's own account id (code format in `gateway/binding.py`)."""
+customer to the shop's own account id (code format in `gateway/binding.py`); a code binds once
+(`codes.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.texts import text
+from csgw.plugins.binding.codes import MODULES, use_code
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
@@ -32,10 +34,18 @@ class Binder:
         self.checked: set[tuple[str, str, str]] = set()
 
     async def bind_code(self, customer_id: int, code: str, language: str) -> str:
-        """Bind the customer the code names; the customer's answer either way."""
+        """Bind the customer the code names, using the code up; the customer's answer either way."""
         try:
-            shop_user_id = read_code(self.services.settings.customers.binding_secret or "", code, now())
-            await self.services.bind_customer(customer_id, shop_user_id)
+            found = read_code(self.services.settings.customers.binding_secret or "", code, now())
+            customer = await Customer.get_or_none(id=customer_id)
+            bound = customer.shop_user_id if customer is not None else None
+            if bound == found.shop_user_id:
+                return text("binding.done", language)  # sent again by the customer it bound
+            if bound:  # refused before the code is used up
+                raise BindingError("already_bound", "this customer is bound to another shop account")
+            if not await self.services.writer.run_plan(use_code, found, customer_id, now()):
+                raise BindingError("used", "the binding code has been used")
+            await self.services.bind_customer(customer_id, found.shop_user_id)
         except BindingError as error:
             log.info("binding code refused", customer_id=customer_id, reason=error.code)
             return text(f"binding.{error.code}", language)
@@ -98,6 +108,11 @@ _binders: dict[int, Binder] = {}
 # Every handler made for a gateway: at its start, the gateway's own (made with its settings) get
 # its binder, without asking the gateway for its handlers.
 _handlers: weakref.WeakSet[BindingReplies] = weakref.WeakSet()
+
+
+@hookimpl
+def csgw_models() -> list[str]:
+    return MODULES
 
 
 @hookimpl
