@@ -22,6 +22,7 @@ language = "zh-Hans"          # zh-Hans, zh-Hant or en: customer-facing system t
 webhook_per_minute = 6000
 widget_connections_per_minute = 60
 widget_messages_per_minute = 120
+login_per_minute = 10           # console sign-ins with a login link or token
 
 [database]
 url = "sqlite://./data/csgw.db"   # or postgres://user:password@host:5432/dbname
@@ -68,6 +69,12 @@ mode = "least_load"
 
 [health]
 # notify_url = "https://hooks.example/csgw"   # POSTed on every health state change
+
+# Events to your own systems (CRM, ERP), signed with the secret; see docs/webhooks.md
+# [[webhooks]]
+# url = "https://crm.example.com/hooks/csgw"
+# events = ["message.created", "conversation.assigned", "conversation.closed", "customer.updated", "satisfaction.rated"]
+# secret = "${{CRM_WEBHOOK_SECRET}}"
 """
 
 
