@@ -8,9 +8,12 @@ served the customer (`served`); one that did not ask says so in the conversation
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from csgw.gateway.models import Message
+from csgw.gateway.storage.dialect import Sql
+from csgw.gateway.storage.timestamps import as_datetime
 
 SCORES = ("1", "2", "3", "4", "5")
 RATING = "rating"  # the payload key of a message that rates its (closed) conversation
@@ -39,3 +42,24 @@ def rating_of(payload: dict[str, Any] | None) -> int | None:
     """The score a stored message gives its conversation; None for every other message."""
     score = (payload or {}).get(RATING)
     return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
+
+
+LATEST_COMMENTS = 5  # shown in the report
+
+COMMENTS_QUERY = """SELECT c.id, c.channel, c.account, c.agent_id, c.satisfaction, c.satisfaction_comment, c.rated_at
+FROM conversation c
+WHERE c.opened_at >= :since AND c.opened_at < :until AND c.satisfaction_comment IS NOT NULL AND c.rated_at IS NOT NULL
+ORDER BY c.rated_at DESC, c.id DESC LIMIT :limit"""
+
+
+async def latest_comments(sql: Sql, since: datetime, until: datetime, limit: int = LATEST_COMMENTS,
+                          ) -> list[dict[str, Any]]:
+    """The newest comments on conversations opened in the range, with their scores."""
+    rows = await sql.rows(COMMENTS_QUERY, since=since, until=until, limit=limit)
+    return [{"conversation_id": row["id"], "channel": row["channel"], "account": row["account"],
+             "agent_id": row["agent_id"], "score": row["satisfaction"], "comment": row["satisfaction_comment"],
+             "rated_at": _iso(as_datetime(row["rated_at"]))} for row in rows]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

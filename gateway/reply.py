@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# A bot reply whose `payload.source` is one of these left the question unanswered: no match, or
+# a question back offering several answers (the knowledge-base reply plugin's sources). Its
+# `payload.category` is the nearest KB category, when there was one.
+UNANSWERED_SOURCES = ("none", "clarify")
+
 
 @dataclass(frozen=True, slots=True)
 class ReplyContext:

@@ -31,6 +31,12 @@ class Sql:
             return f"((julianday({end}) - julianday({start})) * 86400.0)"
         return f"EXTRACT(EPOCH FROM ({end} - {start}))"
 
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text under top-level `key` of JSON column `column` (NULL when absent)."""
+        if self.sqlite:
+            return f"json_extract({column}, '$.{key}')"
+        return f"({column}::jsonb ->> '{key}')"
+
     def compile(self, query: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
         values: list[Any] = []
         numbers: dict[str, int] = {}

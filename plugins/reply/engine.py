@@ -78,6 +78,8 @@ class MatchResult:
     semantic: bool = False  # whether the message's meaning (its vector) was used
     best: Candidate | None = None  # retrieval's best candidate, with its signals
     category: str | None = None  # the KB category of the entry answered, or of the first offered back
+    # a question not answered: the category of the entry it came nearest to (not a tag: maybe far)
+    nearest_category: str | None = None
 
     def why(self) -> dict[str, Any]:
         """The decision layer's reason and the candidates it weighed, with their signals."""
@@ -382,10 +384,7 @@ class _Match:
         text = self.index.menu.handover(self.language).text
         if prefix:
             text = f"{prefix}{text}"
-        group = None
-        if candidates:  # a hint for routing: the category the message was closest to
-            entry = self.index.entries.get(candidates[0].entry_id)
-            group = entry.category if entry else None
+        group = self._nearest_category(candidates)  # a hint for routing
         return MatchResult(False, "handover", score=candidates[0].score if candidates else None,
                            candidates=candidates, text=text, payload={"handover": reason},
                            bot_state=self._new_state(None), handover=True, reason=reason, group=group)
@@ -410,8 +409,15 @@ class _Match:
             result = self._handover("no_match", prefix=fallback, candidates=candidates)
             return MatchResult(False, "none", score=result.score, candidates=candidates,
                                text=result.text, payload=result.payload, bot_state=result.bot_state,
-                               handover=True, reason="no_match", group=result.group)
+                               handover=True, reason="no_match", group=result.group,
+                               nearest_category=result.group)
         reply = menu.show((), self.channel, self.language, prefix=fallback)
         return MatchResult(False, "none", score=candidates[0].score if candidates else None,
                            candidates=candidates, text=reply.text, payload=reply.payload(),
-                           bot_state=self._new_state(reply.state, misses), reason="no_match")
+                           bot_state=self._new_state(reply.state, misses), reason="no_match",
+                           nearest_category=self._nearest_category(candidates))
+
+    def _nearest_category(self, candidates: tuple[Candidate, ...]) -> str | None:
+        """The category of the entry a message came closest to."""
+        entry = self.index.entries.get(candidates[0].entry_id) if candidates else None
+        return entry.category if entry else None

@@ -17,11 +17,12 @@ from rapidfuzz import fuzz
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import Message
+from csgw.gateway.reply import UNANSWERED_SOURCES
 
 from .engine import ReplyEngine
 from .normalize import compact
 
-UNANSWERED = frozenset({"none", "clarify"})
+UNANSWERED = frozenset(UNANSWERED_SOURCES)
 SAME_QUESTION = 72  # rapidfuzz ratio (0..100) at which two questions count as one
 SCAN_LIMIT = 20000  # bot replies read per call: the newest ones
 

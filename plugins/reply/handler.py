@@ -45,6 +45,9 @@ def to_reply(result: MatchResult) -> Reply | None:
         # "好的", "嗯": handled, nothing to say — not a question for a person either.
         return Reply(None, source=result.source) if result.source == "smalltalk" else None
     payload = dict(result.payload)
+    category = result.category or result.nearest_category
+    if category:  # the question's KB category: the report counts unanswered questions under it
+        payload["category"] = category
     if result.decision is not None:
         # for the console: why the bot answered, asked back or gave up (channels ignore it)
         payload["why"] = result.why()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from csgw.gateway.models import Agent, Conversation, Message
+from csgw.gateway.models import Agent, Conversation, ConversationTag, Message
 
 T = datetime(2026, 1, 10, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -55,3 +55,47 @@ async def seed() -> dict[str, Agent]:
                             first_response_at=T + 3 * H + 0.5 * M, closed_at=T + 3 * H + 5 * M, satisfaction=2)
     await message(c6, "agent", T + 3 * H + 0.5 * M, alice)
     return {"alice": alice, "bob": bob}
+
+
+async def tag(conversation_id: int, name: str, source: str = "reply") -> None:
+    await ConversationTag.create(conversation_id=conversation_id, tag=name, source=source, created_at=T)
+
+
+async def unanswered(conversation: Conversation, question: str, at: datetime, source: str = "none",
+                     category: str | None = None) -> None:
+    """A customer's question and the bot's reply that did not answer it."""
+    asked = await Message.create(conversation_id=conversation.id, channel=conversation.channel,
+                                 account=conversation.account, direction="in", sender="customer", text=question,
+                                 created_at=at, external_id=f"q-{conversation.id}-{at.timestamp()}")
+    payload = {"source": source, **({"category": category} if category else {})}
+    await Message.create(conversation_id=conversation.id, channel=conversation.channel, account=conversation.account,
+                         direction="out", sender="bot", text="没找到答案", payload=payload, reply_to_id=asked.id,
+                         created_at=at + 0.1 * M)
+
+
+async def seed_question_types() -> dict[str, Conversation]:
+    """The store of `seed`, with the categories and tags the bot and agents put on it, questions the
+    bot left unanswered, comments on two ratings, and a seventh conversation opened at 16:30 UTC
+    (00:30 the next day in Shanghai). The figures are worked out in test_question_types."""
+    await seed()
+    c1, c2, c3, c4, c6 = await Conversation.filter(opened_at__gte=T).order_by("id")
+    for talk, names in ((c1, ["物流"]), (c2, ["物流", "退款"]), (c3, ["退款"])):
+        for name in names:
+            await tag(talk.id, name)
+    await tag(c2.id, "急", "agent")
+    await tag(c6.id, "投诉", "classifier")
+    await Conversation.filter(id=c2.id).update(satisfaction_comment="回复很快，谢谢", rated_at=T + 14 * M)
+    await Conversation.filter(id=c6.id).update(satisfaction_comment="等太久了", rated_at=T + 3 * H + 6 * M)
+    await unanswered(c1, "运费怎么算？", T + 0.2 * M, "clarify", "物流")
+    await unanswered(c2, "运费 怎么算", T + 0.5 * M, "clarify", "物流")
+    await unanswered(c2, "能开发票吗", T + 0.6 * M)
+    await unanswered(c4, "能开发票吗？", T + 2 * H + M)
+    await unanswered(c4, "能开发票吗", T + 2 * H + 2 * M)
+    await unanswered(c4, "2", T + 2 * H + 3 * M)  # a menu choice, never a question
+    await unanswered(c3, "退款多久到账", T + H + M, "none", "退款")
+    await unanswered(c3, "运费险怎么赔", T + H + 2 * M, "none", "物流")
+    await unanswered(c3, "answered long ago", T - 3 * 24 * H, "none", "物流")  # before the range
+    c7 = await conversation(6, "webchat", "default", T + 16 * H + 30 * M, state="bot")
+    await message(c7, "bot", T + 16 * H + 31 * M)
+    await tag(c7.id, "物流")
+    return {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c6": c6, "c7": c7}

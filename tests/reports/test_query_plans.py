@@ -1,15 +1,16 @@
 """The read paths that must stay flat as the store grows use indexes, checked with EXPLAIN.
 
-Every statement the service report, the export and the agents' conversation and message lists
-send is captured on the connection and explained (SQLite: EXPLAIN QUERY PLAN; PostgreSQL:
+Every statement the service report (each breakdown, the trend, the questions left unanswered and
+the latest comments), the export and the agents' conversation and message lists send is captured on the connection and explained (SQLite: EXPLAIN QUERY PLAN; PostgreSQL:
 EXPLAIN with sequential scans priced out, so a Seq Scan means no index could serve). None may
-read a whole message or conversation table.
+read a whole message, conversation or conversation_tag table.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from tortoise.transactions import in_transaction
@@ -20,9 +21,9 @@ from csgw.gateway.reports import ReportRange, service_report
 from csgw.gateway.storage.db import current_connection
 from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
-from tests.reports.seed import H, T, seed
+from tests.reports.seed import H, T, seed_question_types
 
-GROWING = ("message", "conversation")
+GROWING = ("message", "conversation_tag", "conversation")
 
 
 class Captured:
@@ -78,13 +79,14 @@ async def full_scans(connection, query: str, values: list) -> list[str]:
 
 async def test_report_export_and_lists_read_through_indexes(tmp_path, database_url):
     async with running_gateway(tmp_path, database_url=database_url) as gw, aiohttp.ClientSession() as session:
-        await seed()
+        await seed_question_types()
         _, token = await add_agent("reader", status="online")
         agent = AgentClient(session, gw.url, token)
         conversation = await Conversation.filter(state="closed").first()
         connection = current_connection()
         with Captured(connection) as captured:
-            await service_report(ReportRange(T - 24 * H, T + 24 * H))
+            for by in (None, "category", "tag"):
+                await service_report(ReportRange(T - 24 * H, T + 24 * H, zone=ZoneInfo("Asia/Shanghai")), by)
             async for _ in export_records(ExportFilter(since=T - timedelta(days=1))):
                 pass
             for query in ("state=queued", "state=assigned&agent=me", "state=closed"):
@@ -92,5 +94,8 @@ async def test_report_export_and_lists_read_through_indexes(tmp_path, database_u
             await agent.call("GET", f"/conversations/{conversation.id}/messages", expect=200)
 
         explained = {query: await full_scans(connection, query, values) for query, values in captured.statements}
-        assert len(explained) >= 5, explained.keys()  # the paths above were really captured
+        assert len(explained) >= 10, explained.keys()  # the paths above were really captured
+        assert any("conversation_tag" in query for query in explained)  # categories and tags
+        assert any("reply_to_id" in query for query in explained)  # questions left unanswered
+        assert any("satisfaction_comment IS NOT NULL" in query for query in explained)  # latest comments
         assert {query[:300]: scans for query, scans in explained.items() if scans} == {}

@@ -35,7 +35,8 @@ async def test_totals_match_the_hand_computed_figures(seeded):
     assert total["handling"] == {"count": 3, "avg_seconds": 1500.0, "p90_seconds": 3540.0}
     assert (total["closed"], total["resolved"], total["resolution_rate"]) == (4, 3, 0.75)
     assert (total["bot_answered"], total["bot_contained"], total["bot_containment_rate"]) == (2, 1, 0.2)
-    assert total["satisfaction"] == {"average": 3.67, "responses": 3, "response_rate": 0.75}
+    assert total["satisfaction"] == {"average": 3.67, "responses": 3, "response_rate": 0.75, "comments": 0}
+    assert (total["reopened"], total["reopen_rate"]) == (1, 0.25)
     assert total["sla_missed"] == 2
 
 

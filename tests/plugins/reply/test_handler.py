@@ -65,3 +65,17 @@ async def test_the_category_becomes_a_tag_for_the_conversation(engine: ReplyEngi
     assert reply is not None and reply.tags == ("售后/退换",)
     nothing = await handler.reply(context("今天天气怎么样"))
     assert nothing is not None and nothing.tags == ()
+
+
+async def test_the_reply_names_the_question_s_category_even_unanswered(engine: ReplyEngine) -> None:
+    handler = KnowledgeBaseReplies(engine)
+    answered = await handler.reply(context("退货运费要我自己出吗"))
+    assert answered is not None and answered.payload["category"] == "售后/退换"
+    asked_back = await handler.reply(context("发票"))
+    assert asked_back is not None and asked_back.source == "clarify" and asked_back.payload["category"] == "支付/发票"
+    # no match: the category it came nearest to, for the report, but no tag (it may be far)
+    missed = await handler.reply(context("你们的退货地址在哪个城市的仓库"))
+    assert missed is not None and missed.source == "none" and missed.tags == ()
+    assert missed.payload["category"] == "订单/物流"  # nearest: 换个收货地址
+    handed = await handler.reply(context("你们的退货地址在哪个城市的仓库呢", bot_state=missed.bot_state))  # second miss
+    assert handed is not None and handed.handover and handed.payload["category"] == handed.group
