@@ -15,7 +15,7 @@ from tests.cluster.conftest import VISITOR_MESSAGES_PER_MINUTE
 from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_delivered
 
 
-async def test_a_visitor_on_one_instance_gets_what_an_agent_sends_through_another_and_one_allowance(cluster):
+async def test_three_instances_serve_as_one(cluster):
     a, b, c = cluster
     _, token = await add_agent("alice", status="online")
     async with aiohttp.ClientSession() as session, \
@@ -60,10 +60,11 @@ async def test_a_visitor_on_one_instance_gets_what_an_agent_sends_through_anothe
         for tab in tabs:
             await tab.close()
 
+    await a_killed_instances_visitor_resumes_on_another_with_nothing_lost(cluster, token)  # kills A: last
 
-async def test_a_killed_instances_visitor_resumes_on_another_with_nothing_lost(cluster):
+
+async def a_killed_instances_visitor_resumes_on_another_with_nothing_lost(cluster, token: str) -> None:
     a, b, c = cluster
-    _, token = await add_agent("bob", status="online")
     async with aiohttp.ClientSession() as session:
         visitor = await Visitor(session, a.url, "visitor-0002").connect()
         ack = await visitor.say("c1", "人工客服")
