@@ -105,6 +105,9 @@ def show(conversation_id: int, as_json: bool = typer.Option(False, "--json"), co
     customer = escape(view.get("customer_name") or f"#{view['customer_id']}")
     out.print(f"#{view['id']} {view['channel']}/{view['account']} state={view['state']} customer={customer}",
               highlight=False)
+    if view["satisfaction"] is not None:
+        comment = view["satisfaction_comment"]
+        out.print(f"rated / 评价 {view['satisfaction']}/5" + (f": {escape(comment)}" if comment else ""), highlight=False)
     for m in view["messages"]:
         stamp = shop_time(datetime.fromisoformat(m["created_at"]), zone, seconds=True)
         out.print(f"[dim]{stamp}[/dim] {m['sender']:>8}: {escape(m['text'] or '')}", highlight=False)

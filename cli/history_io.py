@@ -1,8 +1,10 @@
 """Message history out: a streamed export (keyset pages, flat memory), read back by `history_import`.
 
 An export record carries the contract's fields and the message's `id` (an import's identity for a
-message without a platform id); `--full` adds what an import needs to rebuild the store faithfully
-(`user_id`, `agent_id`, `kind`, `platform_ts`).
+message without a platform id), then its conversation's rating: `satisfaction` (1-5) and
+`satisfaction_comment` (null when not rated or not commented). `--full` adds what an import needs
+to rebuild the store faithfully (`user_id`, `agent_id`, `kind`, `platform_ts`) before the rating.
+Fields are only ever added at the end, so a spreadsheet that picks columns by position keeps working.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any
 from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.timestamps import as_datetime
 
-# `id` last: a spreadsheet that picks columns by position keeps working.
-EXPORT_FIELDS = ("conversation_id", "channel", "account", "customer_id", "direction", "sender", "text",
-                 "external_id", "created_at", "id")
-FULL_FIELDS = (*EXPORT_FIELDS, "user_id", "agent_id", "kind", "platform_ts")  # what an import needs
+# Each field keeps its place: new ones come last (`id`, then the rating).
+MESSAGE_FIELDS = ("conversation_id", "channel", "account", "customer_id", "direction", "sender", "text",
+                  "external_id", "created_at", "id")
+RATING_FIELDS = ("satisfaction", "satisfaction_comment")  # the conversation's, on each of its messages
+EXPORT_FIELDS = (*MESSAGE_FIELDS, *RATING_FIELDS)
+FULL_FIELDS = (*MESSAGE_FIELDS, "user_id", "agent_id", "kind", "platform_ts", *RATING_FIELDS)  # what an import needs
 PAGE = 1000
 # A spreadsheet runs a cell that starts with one of these as a formula ("=HYPERLINK(…)" from a
 # customer's message): such cells are written with a leading apostrophe, shown but never run.
@@ -67,7 +71,7 @@ class ExportFilter:
 
 
 EXPORT_QUERY = """SELECT m.id, m.conversation_id, m.channel, m.account, c.customer_id, m.direction, m.sender,
-  m.text, m.external_id, m.created_at, m.agent_id, m.kind, m.platform_ts,
+  m.text, m.external_id, m.created_at, m.agent_id, m.kind, m.platform_ts, c.satisfaction, c.satisfaction_comment,
   (SELECT ci.platform_user_id FROM customer_identity ci WHERE ci.customer_id = c.customer_id
      AND ci.channel = m.channel AND ci.account = m.account ORDER BY ci.id LIMIT 1) AS user_id
 FROM message m JOIN conversation c ON c.id = m.conversation_id

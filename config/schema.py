@@ -101,6 +101,9 @@ class ReplySettings(Section):
     close_keywords: list[str] = Field(default_factory=lambda: ["结束", "結束", "结束对话", "結束對話", "end chat"])
     # After a close, a reply of 1-5 within this window rates the closed conversation.
     survey_window_seconds: float = Field(600, ge=0)
+    # After a rating by message, the customer's next text within this window may be its comment
+    # (`gateway/rating_comments.py` says which); 0: no comment is asked for.
+    comment_window_seconds: float = Field(300, ge=0)
 
 
 class AssignmentSettings(Section):

@@ -26,7 +26,8 @@ import structlog
 
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
-from csgw.gateway.ratings import rating_of
+from csgw.gateway.rating_comments import clean_comment
+from csgw.gateway.ratings import is_comment, rated_values, rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
 from csgw.gateway.storage.records import ConversationState, StoredMessage
@@ -269,8 +270,11 @@ class Pipeline:
         return text.strip().lower() in words
 
     async def _closed_meanwhile(self, conversation: ConversationState, message: StoredMessage) -> list[OutboundMessage]:
-        """A rating (stored into the closed conversation it rates), or a message left unprocessed by a
-        crash whose conversation was closed since: an agent has seen it there, nothing is sent."""
+        """A rating (stored into the closed conversation it rates) or its comment, or a message left
+        unprocessed by a crash whose conversation was closed since: an agent has seen it there,
+        nothing is sent."""
+        if is_comment(message.payload):
+            return await self._commented(conversation, message)
         score = rating_of(message.payload)
         if score is None:
             log.info("message left in a conversation closed since", conversation_id=conversation.id,
@@ -279,9 +283,30 @@ class Pipeline:
             return []
         language = self.settings.server.language
         thanks = DraftReply(text("survey.thanks", language), "system")
+        invite = self.store.comment_window > 0
+        if invite:  # the thanks invites a comment too (`gateway/rating_comments.py`)
+            thanks = DraftReply(thanks.text + text("survey.comment_invite", language), "system")
         log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
-        outbound = await self._record(conversation, message, [thanks], {"satisfaction": score}, None)
+        values = rated_values(conversation, score, invite=invite)
+        outbound = await self._record(conversation, message, [thanks], values, None)
         self.events.publish("satisfaction.rated", rating_view(conversation, score, message.id))
+        return outbound
+
+    async def _commented(self, conversation: ConversationState, message: StoredMessage) -> list[OutboundMessage]:
+        """The text a customer sent soon after rating: the conversation's comment (cleaned, at
+        most `MAX_COMMENT` characters; two sent at once are joined), and thanks for it."""
+        comment = clean_comment(message.text)
+        [earlier] = await Conversation.filter(id=conversation.id).values_list("satisfaction_comment", flat=True)
+        if earlier and comment:
+            comment = clean_comment(f"{earlier}\n{comment}")
+        if comment is None or conversation.satisfaction is None:
+            await self.store.store_replies(conversation, [], answers=message.id)
+            return []
+        thanks = DraftReply(text("survey.comment_thanks", self.settings.server.language), "system")
+        log.info("rating commented", conversation_id=conversation.id, satisfaction=conversation.satisfaction)
+        outbound = await self._record(conversation, message, [thanks], {"satisfaction_comment": comment}, None)
+        self.events.publish("satisfaction.rated",
+                            rating_view(conversation, conversation.satisfaction, message.id, comment))
         return outbound
 
     async def _record(

@@ -228,8 +228,9 @@ class ChannelHost(Protocol):
         """The platform's id of the customer a conversation is with ("" when unknown)."""
         ...
 
-    async def rate(self, conversation_id: int, score: int) -> None:
-        """Record a customer's satisfaction score (1-5) for a conversation."""
+    async def rate(self, conversation_id: int, score: int, comment: str | None = None) -> None:
+        """Record a customer's satisfaction score (1-5) for a conversation, with their comment
+        (cleaned by `rating_comments.clean_comment`; None keeps one given before)."""
 
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
         """A reply the platform first took did not reach the customer after all: agents see why."""

@@ -27,12 +27,13 @@ from csgw.gateway.events import EventBus
 from csgw.gateway.health_check import HealthCheck
 from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
-from csgw.gateway.models import ChannelAccount, Conversation, Customer, Message
+from csgw.gateway.models import ChannelAccount, Customer, Message
 from csgw.gateway.orders import attach_order_plan
 from csgw.gateway.outbox import Outbox
 from csgw.gateway.outbox_claims import OutboxClaims, instance_name
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.plugin_host import PluginHost
+from csgw.gateway.ratings import record_rating
 from csgw.gateway.redis_bus import RedisTransport
 from csgw.gateway.redis_limits import RedisLimits
 from csgw.gateway.shared_limits import FailOpen, MemoryLimits, SharedLimitsBackend
@@ -42,13 +43,12 @@ from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
 from csgw.gateway.storage.pg_bus import PostgresTransport
 from csgw.gateway.storage.pg_leadership import PostgresLeadership
 from csgw.gateway.storage.pg_limits import PostgresLimits
-from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import MessageStore
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE, StoreWrites
 from csgw.gateway.storage.writer import GroupCommitWriter
 from csgw.gateway.timers import Timers
-from csgw.gateway.views import message_view, rating_view
+from csgw.gateway.views import message_view
 
 log = structlog.get_logger("csgw")
 
@@ -127,7 +127,8 @@ class GatewayServices:
         self.events = EventBus(relay=self._relay_event if self.bus.shared else None)
         self.bus.subscribe(EVENTS_TOPIC, self.events.deliver)
         self.writer = GroupCommitWriter(settings.database.max_batch)
-        self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds)
+        self.store = MessageStore(self.writer, survey_window=settings.reply.survey_window_seconds,
+                                  comment_window=settings.reply.comment_window_seconds)
         self.cursors = CursorStore(self.writer)
         self.leadership = leadership_for(settings, self.instance)  # once-per-cluster work
         self.limits = limits_for(settings)  # rate limits and replay guards of the whole cluster
@@ -188,11 +189,8 @@ class GatewayServices:
     async def platform_user_id(self, conversation_id: int) -> str:
         return await self.store.platform_user_id_for(conversation_id)
 
-    async def rate(self, conversation_id: int, score: int) -> None:
-        await self.writer.run_plan(update_row, "conversation", conversation_id, {"satisfaction": score})
-        if self.events.listening:
-            conversation = await Conversation.get(id=conversation_id)
-            self.events.publish("satisfaction.rated", rating_view(conversation, score))
+    async def rate(self, conversation_id: int, score: int, comment: str | None = None) -> None:
+        await record_rating(self.writer, self.events, conversation_id, score, comment)
 
     async def mark_undelivered(self, message_id: int, error: str, code: str | None = None) -> None:
         await self.outbox.mark_undelivered(message_id, error, code)

@@ -59,6 +59,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-Hant": "感謝您的評價，祝您生活愉快！",
         "en": "Thank you for your rating!",
     },
+    # after the thanks for a rating by message, in the same message (`[reply] comment_window_seconds`)
+    "survey.comment_invite": {
+        "zh-Hans": "如有意见或建议，欢迎直接回复文字告诉我们（选填）。",
+        "zh-Hant": "如有意見或建議，歡迎直接回覆文字告訴我們（選填）。",
+        "en": " Anything to add? Just reply with a few words (optional).",
+    },
+    "survey.comment_thanks": {
+        "zh-Hans": "已收到您的留言，感谢您的反馈！如需继续咨询，请直接发送您的问题。",
+        "zh-Hant": "已收到您的留言，感謝您的回饋！如需繼續諮詢，請直接傳送您的問題。",
+        "en": "Thank you for your comment! If you have another question, just send it.",
+    },
 }
 
 

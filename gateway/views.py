@@ -59,6 +59,8 @@ def conversation_view(conversation: ConversationState, last_message: StoredMessa
         "account": conversation.account,
         "flags": conversation.flags or {},
         "satisfaction": conversation.satisfaction,
+        "satisfaction_comment": conversation.satisfaction_comment,
+        "rated_at": iso(conversation.rated_at),
         "opened_at": iso(conversation.opened_at),
         "waiting_since": iso(conversation.waiting_since),
         "assigned_at": iso(conversation.assigned_at),
@@ -98,8 +100,10 @@ def customer_view(customer: Customer, identities: list[dict[str, Any]] | None = 
     }
 
 
-def rating_view(conversation: ConversationState, score: int, message_id: int | None = None) -> dict[str, Any]:
-    """The `satisfaction.rated` event: a customer rated a conversation (by message or survey frame)."""
+def rating_view(conversation: ConversationState, score: int, message_id: int | None = None,
+                comment: str | None = None) -> dict[str, Any]:
+    """The `satisfaction.rated` event: a customer rated a conversation (by message or survey
+    frame); published again, with the same score, when their comment comes."""
     return {
         "conversation_id": conversation.id,
         "customer_id": conversation.customer_id,
@@ -108,6 +112,7 @@ def rating_view(conversation: ConversationState, score: int, message_id: int | N
         "agent_id": conversation.agent_id,
         "group": conversation.group,
         "score": score,
+        "comment": comment,
         "message_id": message_id,
     }
 

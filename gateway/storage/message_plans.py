@@ -15,7 +15,14 @@ from typing import Any
 from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation
-from csgw.gateway.ratings import NOT_ASKED, rating_payload, score_in
+from csgw.gateway.rating_comments import takes_comment
+from csgw.gateway.ratings import (
+    NOT_ASKED,
+    comment_awaited,
+    comment_payload,
+    rating_payload,
+    score_in,
+)
 from csgw.gateway.storage.customer_plans import customer_for_identity
 from csgw.gateway.storage.plans import (
     ExecuteMany,
@@ -85,9 +92,10 @@ def _dedupe_key(inbound: InboundMessage) -> tuple[str, str, str]:
     return (inbound.channel, inbound.account, inbound.external_id or "")
 
 
-def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
-                       survey_window: float) -> Plan[list[StoredInbound]]:
-    """Deduplicate, resolve customer and open conversation, insert: one result per message."""
+def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints, survey_window: float,
+                       comment_window: float = 0) -> Plan[list[StoredInbound]]:
+    """Deduplicate, resolve customer and open conversation, insert: one result per message. A
+    rating or a rating's comment goes to the closed conversation it is about (marked in its payload)."""
     existing = yield from _existing_messages(inbounds)
     open_by_id = yield from _open_conversations(set(hints.conversations.values()))
     customers = yield from _confirmed_customers(hints.customers)
@@ -97,7 +105,7 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
         if ident in open_by_id and open_by_id[ident].customer_id == key[0]}  # not moved by a merge
     results: list[StoredInbound | None] = [None] * len(inbounds)
     first_in_batch: dict[tuple[str, str, str], int] = {}
-    fresh: list[tuple[int, ConversationRecord, bool]] = []
+    fresh: list[tuple[int, ConversationRecord, bool, dict[str, Any] | None]] = []  # index, conversation, new, payload
     for index, inbound in enumerate(inbounds):
         key = _dedupe_key(inbound)
         if inbound.external_id and key in existing:
@@ -113,16 +121,21 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
             if is_new:
                 created_customers.add(customers[identity])
         thread = (customers[identity], inbound.channel, inbound.account, inbound.thread_key)
-        created = False
-        if thread not in threads:
-            threads[thread], created = yield from _open_conversation(inbound, customers[identity], survey_window)
-        fresh.append((index, threads[thread], created))
+        created, mark = False, None
+        if thread in threads:
+            conversation = threads[thread]
+        else:
+            conversation, created, mark = yield from _open_conversation(
+                inbound, customers[identity], survey_window, comment_window)
+            if mark is None:  # open: the batch's next messages in the thread join it; a rated one they do not
+                threads[thread] = conversation
+        fresh.append((index, conversation, created, mark))
     at = now()
     rows = [[conversation.id, inbounds[i].channel, inbounds[i].account, "in", "customer", None, inbounds[i].kind,
-             inbounds[i].text, _payload(inbounds[i], conversation), inbounds[i].external_id, False, None, None, at,
-             inbounds[i].platform_ts] for i, conversation, _ in fresh]
+             inbounds[i].text, mark or inbounds[i].payload, inbounds[i].external_id, False, None, None, at,
+             inbounds[i].platform_ts] for i, conversation, _, mark in fresh]
     ids = yield Insert("message", MESSAGE_COLUMNS, rows)
-    for (index, conversation, created), ident, row in zip(fresh, ids, rows, strict=True):
+    for (index, conversation, created, _), ident, row in zip(fresh, ids, rows, strict=True):
         values: dict[str, Any] = dict(zip(MESSAGE_COLUMNS, row, strict=True))
         message = MessageRecord(**values, id=ident)
         results[index] = StoredInbound(ident, conversation.id, conversation.customer_id, False, created, message,
@@ -137,12 +150,6 @@ def store_inbound_plan(inbounds: list[InboundMessage], hints: InboundHints,
             result = StoredInbound(first.message_id, first.conversation_id, first.customer_id, True, False)
         stored.append(result)
     return stored
-
-
-def _payload(inbound: InboundMessage, conversation: ConversationRecord) -> dict[str, Any] | None:
-    """A message routed to a closed conversation rates it (see `_awaiting_rating`): say so."""
-    score = score_in(inbound.text) if conversation.state == "closed" else None
-    return inbound.payload if score is None else rating_payload(inbound.payload, score)
 
 
 def _existing_messages(inbounds: list[InboundMessage]) -> Plan[dict[tuple[str, str, str], StoredInbound]]:
@@ -200,9 +207,11 @@ def _same_thread(inbound: InboundMessage, customer_id: int) -> tuple[str, list[A
     return f'"customer_id" = ? AND "channel" = ? AND "account" = ? AND {thread}', params
 
 
-def _open_conversation(inbound: InboundMessage, customer_id: int,
-                       survey_window: float) -> Plan[tuple[ConversationRecord, bool]]:
-    """The customer's open conversation on this account (and thread); a closed one is never reopened.
+def _open_conversation(inbound: InboundMessage, customer_id: int, survey_window: float, comment_window: float,
+                       ) -> Plan[tuple[ConversationRecord, bool, dict[str, Any] | None]]:
+    """The customer's open conversation on this account (and thread), whether it is new, and
+    None; or a closed one the message rates or comments on, with the message's payload saying
+    so. A closed conversation is never reopened.
 
     Opened by two instances at once, the second insert fails on the store's unique index and the
     writer runs the batch again, which then finds the first one's (`open_conversations.py`)."""
@@ -210,16 +219,20 @@ def _open_conversation(inbound: InboundMessage, customer_id: int,
     rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" != \'closed\' ORDER BY "id" DESC LIMIT 1',
                         params)
     if rows:
-        return record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0]), False
+        return record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0]), False, None
+    score = score_in(inbound.text)
     rated = yield from _awaiting_rating(inbound, customer_id, survey_window)
-    if rated:
-        return rated, False
+    if rated and score is not None:
+        return rated, False, rating_payload(inbound.payload, score)
+    commented = yield from _awaiting_comment(inbound, customer_id, comment_window)
+    if commented:
+        return commented, False, comment_payload(inbound.payload)
     at = now()
     columns, row = new_row(Conversation, {
         "customer_id": customer_id, "channel": inbound.channel, "account": inbound.account,
         "thread_key": inbound.thread_key, "state": "bot", "opened_at": at, "last_message_at": at}, at)
     [ident] = yield Insert("conversation", columns, [row])
-    return ConversationRecord(**dict(zip(columns, row, strict=True)), id=ident), True
+    return ConversationRecord(**dict(zip(columns, row, strict=True)), id=ident), True, None
 
 
 def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: float) -> Plan[ConversationRecord | None]:
@@ -235,6 +248,21 @@ def _awaiting_rating(inbound: InboundMessage, customer_id: int, survey_window: f
     if (latest.flags or {}).get(NOT_ASKED):
         return None
     if latest.closed_at and (now() - latest.closed_at).total_seconds() <= survey_window:
+        return latest
+    return None
+
+
+def _awaiting_comment(inbound: InboundMessage, customer_id: int, window: float) -> Plan[ConversationRecord | None]:
+    """A text soon after a rating by message is its comment, by the rule of `rating_comments`."""
+    if window <= 0 or inbound.kind != "text" or not inbound.text.strip():
+        return None
+    where, params = _same_thread(inbound, customer_id)
+    rows = yield Select(f'{CONVERSATION_SELECT} WHERE {where} AND "state" = \'closed\' ORDER BY "id" DESC LIMIT 1',
+                        params)
+    if not rows:
+        return None
+    latest = record_from_row(ConversationRecord, CONVERSATION_COLUMNS, rows[0])
+    if comment_awaited(latest, window, now()) and takes_comment(inbound.text, latest.satisfaction or 0):
         return latest
     return None
 

@@ -37,9 +37,11 @@ class ConversationUpdate:
 
 
 class MessageStore:
-    def __init__(self, writer: GroupCommitWriter, cache_size: int = 100_000, survey_window: float = 0) -> None:
+    def __init__(self, writer: GroupCommitWriter, cache_size: int = 100_000, survey_window: float = 0,
+                 comment_window: float = 0) -> None:
         self.writer = writer
-        self.survey_window = survey_window
+        self.survey_window = survey_window  # after a close, a lone 1-5 rates it (`[reply] survey_window_seconds`)
+        self.comment_window = comment_window  # after a rating by message, a text may be its comment
         self._customers: BoundedCache = BoundedCache(cache_size)  # identity -> customer id
         self._open: BoundedCache = BoundedCache(cache_size)  # (customer, channel, account, thread) -> conv id
         self._users: BoundedCache = BoundedCache(cache_size)  # conversation id -> platform user id
@@ -86,7 +88,8 @@ class MessageStore:
             thread = (customer_id, inbound.channel, inbound.account, inbound.thread_key)
             if thread in self._open:
                 conversations[thread] = self._open[thread]
-        return store_inbound_plan(inbounds, InboundHints(customers, conversations), self.survey_window)
+        return store_inbound_plan(inbounds, InboundHints(customers, conversations), self.survey_window,
+                                  self.comment_window)
 
     async def store_replies(
         self, conversation: ConversationState, drafts: list[DraftReply], *, answers: int | None = None,

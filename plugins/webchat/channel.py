@@ -14,6 +14,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
 from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.models import CUSTOMER_DIRECTIONS, Agent, Conversation, CustomerIdentity, Message
+from csgw.gateway.ratings import NOT_ASKED
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
@@ -137,7 +138,7 @@ class WebchatChannel(Channel):
                     continue
                 try:
                     frame = parse_frame(raw.data, self.config.max_text_length)
-                    if isinstance(frame, VisitorMessage) and not await limits.admits("widget_messages", ip):
+                    if isinstance(frame, VisitorMessage | Survey) and not await limits.admits("widget_messages", ip):
                         raise FrameError("rate_limited", "too many messages, please slow down")
                     await self._handle(socket, visitor, frame)
                 except FrameError as error:
@@ -174,11 +175,12 @@ class WebchatChannel(Channel):
                 self.services.events.publish("conversation.typing", {"conversation_id": conversation.id,
                                                                      "from": "customer"})
         elif isinstance(frame, Survey):
-            conversation = await self._latest_conversation(visitor, include_closed=True)
+            await self._check_rate(visitor)  # each rating is announced (and may go to the shop's webhooks)
+            conversation = await self._rated_conversation(visitor)
             if conversation is None:
-                raise FrameError("no_conversation", "nothing to rate yet")
-            await self.services.rate(conversation.id, frame.score)
-            await socket.send_json({"type": "survey_thanks"})
+                raise FrameError("no_conversation", "nothing to rate: no conversation of yours was closed asking for it")
+            await self.services.rate(conversation.id, frame.score, frame.comment)
+            await socket.send_json({"type": "survey_thanks", "comment": frame.comment is not None})
 
     async def _check_rate(self, visitor: str) -> None:
         # Counted for the cluster: a visitor with tabs on two instances has one allowance.
@@ -227,6 +229,14 @@ class WebchatChannel(Channel):
         if not include_closed:
             query = query.filter(state__not="closed")
         return await query.order_by("-id").first()
+
+    async def _rated_conversation(self, visitor: str) -> Conversation | None:
+        """What a survey rates: the visitor's latest conversation, if closed asking for a rating
+        (not one they started since, nor one closed without serving them)."""
+        conversation = await self._latest_conversation(visitor, include_closed=True)
+        if conversation is None or conversation.state != "closed" or (conversation.flags or {}).get(NOT_ASKED):
+            return None
+        return conversation
 
     async def _history(self, visitor: str, after: int) -> list[Message]:
         customer_id = await self._customer_id(visitor)

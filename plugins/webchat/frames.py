@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csgw.gateway.api.errors import MAX_ID, is_storable
+from csgw.gateway.rating_comments import MAX_COMMENT, CommentError, clean_comment
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
 
@@ -40,6 +41,7 @@ class Typing:
 @dataclass(frozen=True, slots=True)
 class Survey:
     score: int
+    comment: str | None = None  # cleaned; None: none given (one given before stays)
 
 
 def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | Survey:
@@ -76,6 +78,20 @@ def parse_frame(raw: str, max_text: int) -> VisitorMessage | Resume | Typing | S
     if kind == "survey":
         score = frame.get("score")
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-            raise FrameError("bad_score", "score is 1 to 5")
-        return Survey(score)
+            raise FrameError("bad_score", "score is 1 to 5 (a comment comes with its score)")
+        return Survey(score, _comment(frame.get("comment")))
     raise FrameError("unknown_type", f"unknown frame type {kind!r}")
+
+
+def _comment(raw: Any) -> str | None:
+    """The survey's comment, cleaned (`rating_comments.clean_comment`); blank is none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise FrameError("bad_comment", "comment is a string")
+    if not is_storable(raw):
+        raise FrameError("bad_comment", "comment holds invalid Unicode (a lone surrogate)")
+    try:
+        return clean_comment(raw, trim=False)
+    except CommentError:
+        raise FrameError("comment_too_long", f"comment is at most {MAX_COMMENT} characters") from None

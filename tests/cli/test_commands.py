@@ -79,8 +79,8 @@ def test_export_jsonl_and_csv_and_health(served, tmp_path):
     exported = run("conversations", "export", "--format", "jsonl", "--config", config)
     records = [json.loads(line) for line in exported.stdout.splitlines() if line.startswith("{")]
     assert [(r["direction"], r["sender"]) for r in records] == [("in", "customer"), ("out", "bot")]
-    assert set(records[0]) == {"conversation_id", "channel", "account", "customer_id", "direction", "sender",
-                               "text", "external_id", "created_at", "id"}
+    assert list(records[0]) == ["conversation_id", "channel", "account", "customer_id", "direction", "sender",
+                                "text", "external_id", "created_at", "id", "satisfaction", "satisfaction_comment"]
     assert records[0]["external_id"] == "visitor-export:1" and records[0]["channel"] == "webchat"
     out_file = tmp_path / "history.csv"
     assert run("conversations", "export", "--format", "csv", "-o", str(out_file), "--config", config).exit_code == 0

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from csgw.cli.main import app
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.storage.db import close_database, open_database
-from tests.reports.seed import seed
+from tests.reports.seed import seed, seed_question_types
 
 runner = CliRunner()
 LASTING = ("channel", "account", "direction", "sender", "text", "created_at", "kind", "platform_ts")
@@ -102,3 +102,32 @@ def test_import_refuses_a_bad_file_before_writing(tmp_path):
     result = run("conversations", "import", str(bad), "--config", target)
     assert result.exit_code == 2 and "line 2" in result.output
     assert not (tmp_path / "target.db").exists()
+
+
+def test_export_carries_each_conversation_s_rating_after_the_fields_it_always_had(tmp_path, database_url):
+    async def seeded_with_comments() -> None:
+        await open_database(database_url)
+        try:
+            await seed_question_types()
+        finally:
+            await close_database()
+
+    asyncio.run(seeded_with_comments())
+    config = config_for(tmp_path, "rated", database_url)
+    records = exported(config, tmp_path)
+    always = ["conversation_id", "channel", "account", "customer_id", "direction", "sender", "text", "external_id",
+              "created_at", "id"]
+    assert list(records[0]) == [*always, "satisfaction", "satisfaction_comment"]
+    rated = {r["conversation_id"]: (r["satisfaction"], r["satisfaction_comment"]) for r in records}
+    assert rated[2] == (4, "回复很快，谢谢") and rated[6] == (2, "等太久了") and rated[1] == (5, None)
+    assert rated[4] == (None, None)
+    assert all((r["satisfaction"], r["satisfaction_comment"]) == rated[r["conversation_id"]] for r in records)
+    full = exported(config, tmp_path, "--full")
+    assert list(full[0]) == [*always, "user_id", "agent_id", "kind", "platform_ts", "satisfaction",
+                             "satisfaction_comment"]
+    csv_file = tmp_path / "rated.csv"
+    assert run("conversations", "export", "--format", "csv", "-o", str(csv_file), "--config", config).exit_code == 0
+    header = csv_file.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == ",".join([*always, "satisfaction", "satisfaction_comment"])
+    shown = run("conversations", "show", "2", "--config", config)
+    assert shown.exit_code == 0 and "rated / 评价 4/5: 回复很快，谢谢" in shown.stdout

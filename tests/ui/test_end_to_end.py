@@ -118,7 +118,22 @@ async def test_visitor_bot_agent_reply_reload_and_survey(tmp_path, browser: Brow
         await expect(visitor.locator(".survey")).to_contain_text("感谢您的评价")
         conversation = await Conversation.filter(state="closed").first()
         assert conversation is not None and conversation.satisfaction == 4
+
+        # Under the stars, a comment (optional): sent with the score, shown to the agent at once.
+        comment = visitor.locator(".survey textarea")
+        await expect(comment).to_have_attribute("placeholder", "还有什么想对我们说的？（选填）")
+        await expect(visitor.locator(".survey button[type=submit]")).to_be_disabled()
+        await comment.fill("回复很快，谢谢 Alice")
         await visitor.screenshot(path=artifacts / "widget-survey-360.png")
+        await comment.press("Enter")
+        await expect(visitor.locator(".survey .commented")).to_have_text("已收到您的留言，谢谢！")
+        await expect(visitor.locator(".survey textarea")).to_have_count(0)
+        rating = agent.locator("#conversation .rating")
+        await expect(rating.locator(".score")).to_have_text("客户评价 4/5")
+        await expect(rating.locator(".comment")).to_have_text("回复很快，谢谢 Alice")
+        stored = await Conversation.get(id=conversation.id)
+        assert (stored.satisfaction, stored.satisfaction_comment) == (4, "回复很快，谢谢 Alice")
+        await agent.screenshot(path=artifacts / "console-rating-360.png")
 
 
 async def test_console_status_switch_and_new_assignment_notice(tmp_path, browser: Browser, artifacts: Path):

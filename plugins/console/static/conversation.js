@@ -63,6 +63,17 @@ function blockedReason(conversation) {
   return null;
 }
 
+/* The customer's rating (and comment) of the conversation, when they gave one. */
+function ratingNode(conversation) {
+  const score = conversation.satisfaction;
+  if (!score) return h("div", { class: "rating", hidden: true });
+  return h("div", { class: "rating", role: "note" },
+    h("span", { class: "stars", "aria-hidden": "true" }, "★".repeat(score) + "☆".repeat(5 - score)),
+    h("span", { class: "score" }, t("rating", { score })),
+    conversation.satisfaction_comment
+      ? h("span", { class: "comment", dataset: { label: t("ratingComment") } }, conversation.satisfaction_comment) : null);
+}
+
 function header(conversation) {
   const agent = state.agents.get(conversation.agent_id);
   const mine = conversation.state === "assigned" && conversation.agent_id === state.me.id;
@@ -154,6 +165,7 @@ export function refreshConversation() {
   if (!view || !conversation) return;
   view.header.replaceWith(view.header = header(conversation));
   view.tags.show(conversation.tags || []);
+  view.rating.replaceWith(view.rating = ratingNode(conversation));
   applyReplyState(conversation);
 }
 
@@ -195,7 +207,8 @@ export async function openConversation(id) {
   view = { id, list, current, typing, seen: new Set(), reply: replyBox(id), typingTimer: 0 };
   view.header = header(conversation);
   view.tags = tagRow(conversation);
-  section.replaceChildren(view.header, view.tags.node, list, typing, view.reply.form);
+  view.rating = ratingNode(conversation);
+  section.replaceChildren(view.header, view.tags.node, view.rating, list, typing, view.reply.form);
   applyReplyState(conversation);
   renderInbox();
   const messages = await get(`/conversations/${id}/messages`).catch((error) => { toast(error.message, "error"); return { items: [] }; });

@@ -14,6 +14,7 @@
       typing: "客服正在输入…", joined: "{name} 已加入会话", agent: "客服", bot: "智能助手",
       rate: "请为本次服务打分", thanks: "感谢您的评价！", star: "{n} 分", unread: "{n} 条未读消息",
       sending: "发送中", rate_limited: "发送太快了，请稍后再试", image: "图片",
+      comment: "还有什么想对我们说的？（选填）", submitComment: "提交", commentThanks: "已收到您的留言，谢谢！",
     },
     "zh-Hant": {
       title: "線上客服", open: "聯絡客服", close: "關閉", placeholder: "輸入訊息，Enter 傳送",
@@ -21,6 +22,7 @@
       typing: "客服正在輸入…", joined: "{name} 已加入對話", agent: "客服", bot: "智能助手",
       rate: "請為本次服務評分", thanks: "感謝您的評價！", star: "{n} 分", unread: "{n} 則未讀訊息",
       sending: "傳送中", rate_limited: "傳送太快了，請稍後再試", image: "圖片",
+      comment: "還有什麼想對我們說的？（選填）", submitComment: "送出", commentThanks: "已收到您的留言，謝謝！",
     },
     en: {
       title: "Chat with us", open: "Chat with us", close: "Close", placeholder: "Type a message, Enter to send",
@@ -28,7 +30,8 @@
       typing: "Agent is typing…", joined: "{name} joined the chat", agent: "Agent", bot: "Assistant",
       rate: "How was our service?", thanks: "Thank you for your feedback!", star: "{n} of 5",
       unread: "{n} unread", sending: "Sending", rate_limited: "Too many messages, please slow down",
-      image: "Image",
+      image: "Image", comment: "Anything to add? (optional)", submitComment: "Send",
+      commentThanks: "Thanks for your comment!",
     },
   };
 
@@ -66,6 +69,9 @@ header img{width:32px;height:32px;border-radius:50%;object-fit:cover;background:
 .stars{display:flex;justify-content:center;gap:4px;margin-top:6px}
 .star{border:0;background:none;font-size:26px;color:#c9cdd4;cursor:pointer;padding:0 2px}
 .star:hover,.star:focus-visible,.star.on{color:#ff9a2e}
+.survey form{padding:8px 0 0;border-top:0;background:none}
+.survey textarea{text-align:left}
+.commented{margin-top:6px;font-size:12px;color:#646a73}
 .status{padding:4px 12px;font-size:12px;color:#646a73;background:#f5f6f7;min-height:0}
 .notice{color:#f53f3f}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e6eb;background:#fff}
@@ -332,12 +338,38 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
           stars.querySelectorAll("button").forEach((b, i) => { b.disabled = true; b.classList.toggle("on", i < score); });
           box.classList.add("done");
           transmit({ type: "survey", score });
+          box.append(commentForm(score));
+          scrollDown();
         },
       }, "★"));
     }
     box.append(stars);
     log.append(box);
     scrollDown();
+  }
+
+  /* After the stars: an optional comment, sent with the score again (the server keeps the latest). */
+  function commentForm(score) {
+    const area = el("textarea", { class: "comment", rows: "2", maxlength: "500", placeholder: t("comment"), "aria-label": t("comment") });
+    const submit = el("button", { class: "send", type: "submit" }, t("submitComment"));
+    submit.disabled = true;
+    const form = el("form", {
+      onsubmit: (event) => {
+        event.preventDefault();
+        const comment = area.value.trim();
+        if (!comment) return;
+        transmit({ type: "survey", score, comment });
+        form.replaceWith(el("div", { class: "commented" }, t("commentThanks")));
+      },
+    }, area, submit);
+    area.addEventListener("input", () => { submit.disabled = !area.value.trim(); });
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    return form;
   }
 
   function thanks() {
@@ -402,7 +434,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
         scrollDown();
         break;
       case "survey": survey(); break;
-      case "survey_thanks": thanks(); break;
+      case "survey_thanks": if (!frame.comment) thanks(); break;
       case "error": notice(frame.code === "rate_limited" ? t("rate_limited") : frame.message || frame.code); break;
       default: break;
     }
