@@ -16,7 +16,7 @@ from csgw.plugins.email.parse import AttachmentLimits, parse_mail
 from csgw.plugins.webchat.frames import FrameError, parse_frame
 from tests.fuzz.strategies import FUZZ, objects
 
-FRAME_KEYS = ["type", "client_id", "text", "after", "score"]
+FRAME_KEYS = ["type", "client_id", "text", "after", "score", "comment"]
 frames = (objects(FRAME_KEYS).map(json.dumps)
           | st.builds(lambda kind, rest: json.dumps({"type": kind, **rest}),
                       st.sampled_from(["message", "resume", "typing", "survey", "x"]), objects(FRAME_KEYS))

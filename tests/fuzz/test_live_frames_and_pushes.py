@@ -53,7 +53,7 @@ field_values = (st.none() | st.booleans() | st.integers() | st.integers(min_valu
                 | st.lists(st.integers(), max_size=3) | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
 typed_frames = st.builds(lambda kind, fields: {"type": kind, **fields},
                          st.sampled_from(["message", "resume", "typing", "survey", "", "MESSAGE"]),
-                         st.dictionaries(st.sampled_from(["client_id", "text", "after", "score"]), field_values))
+                         st.dictionaries(st.sampled_from(["client_id", "text", "after", "score", "comment"]), field_values))
 raw_frames = (typed_frames.map(json.dumps) | objects(["type", "client_id", "text", "after"]).map(json.dumps)
               | st.text(max_size=80) | st.sampled_from(["[" * 30_000, '{"a":' * 10_000, "null", "1e999", "\x00"]))  # under the 64 KiB frame limit
 
