@@ -33,7 +33,7 @@ async def test_replies_through_alternating_instances_reach_wechat_once_in_order(
         async with three_instances(tmp_path, channel) as servers:
             await open_database(shared_store)
             try:
-                _, token = await add_agent("alice", status="online")
+                _, token = await add_agent("alice", status="online", max_concurrent=CUSTOMERS)  # she takes them all
                 for n in range(CUSTOMERS):  # each writes to a different instance
                     openid = f"o{n}"
                     platform.oa.apps["wx1"].callback = f"{servers[n % 3].url}/webhooks/wechat_oa/shop"
