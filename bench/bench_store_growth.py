@@ -40,8 +40,8 @@ def seed(path: Path, conversations: int) -> int:
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous = OFF")
     agents = [(i, f"agent{i}") for i in range(1, 11)]
-    db.executemany("INSERT INTO agent (id, name, display_name, skills, max_concurrent, status, created_at) "
-                   "VALUES (?, ?, '', '[]', 5, 'offline', '2026-01-01 00:00:00+00:00')", agents)
+    db.executemany("INSERT INTO agent (id, name, display_name, skills, max_concurrent, status, role, created_at) "
+                   "VALUES (?, ?, '', '[]', 5, 'offline', 'agent', '2026-01-01 00:00:00+00:00')", agents)
     convs, messages = [], []
     message_id = 0
     for cid in range(1, conversations + 1):
