@@ -46,9 +46,12 @@ FAILED_PASS_BACKOFF_CAP = 30.0
 PARALLEL_CONVERSATIONS = 32  # per channel account
 
 
-def retry_delay(attempts: int, rng: Callable[[], float] = random.random, *, base: float = BASE_DELAY,
-                cap: float = MAX_DELAY) -> float:
-    """Capped exponential back-off with full jitter over the upper half."""
+def retry_delay(attempts: int, rng: Callable[[], float] = random.random, *, base: float | None = None,
+                cap: float | None = None) -> float:
+    """Capped exponential back-off with full jitter over the upper half; the outbox's own
+    `BASE_DELAY` and `MAX_DELAY` unless given (read at the call, so they can be tuned)."""
+    base = BASE_DELAY if base is None else base
+    cap = MAX_DELAY if cap is None else cap
     ceiling = min(cap, base * 2 ** max(0, attempts - 1))
     return ceiling / 2 + rng() * ceiling / 2
 
