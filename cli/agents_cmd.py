@@ -1,4 +1,5 @@
-"""`csgw agents`: add agents, list them, set status and capacity, issue API tokens (shown once, stored hashed)."""
+"""`csgw agents`: add agents, list them, set status and capacity, issue API tokens (shown once,
+stored hashed) and one-time login links to the console."""
 
 from __future__ import annotations
 
@@ -7,10 +8,23 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from tortoise.transactions import in_transaction
 
-from csgw.commands import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
+from csgw.cli.serve_loop import base_url
+from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.gateway.api.auth import hash_token, new_token
+from csgw.gateway.clock import shop_time, shop_zone
 from csgw.gateway.models import AGENT_ROLES, AGENT_STATUSES, Agent
+from csgw.gateway.sessions import (
+    LINK_MINUTES,
+    MAX_LINK_MINUTES,
+    LoginLink,
+    console_link,
+    end_sessions_of,
+    new_login_link,
+    store_login_link,
+)
+from csgw.gateway.storage.plans import run_plan_async
 
 app = typer.Typer(help="Agents and their API tokens / 客服与令牌。", no_args_is_help=True)
 
@@ -68,7 +82,8 @@ def set_role(name: str, role: str = typer.Argument(..., help="agent or superviso
 
 @app.command("token")
 def token(name: str, config: Path | None = ConfigOption) -> None:
-    """Issue a new API token for an agent; the old one stops working."""
+    """Issue a new API token for an agent; the old one stops working and every console session of
+    the agent ends (to sign someone in, use `csgw agents login-link`)."""
     settings = settings_or_exit(config)
 
     async def work() -> str | None:
@@ -76,13 +91,47 @@ def token(name: str, config: Path | None = ConfigOption) -> None:
         if agent is None:
             return None
         value = new_token()
-        await Agent.filter(id=agent.id).update(token_hash=hash_token(value))
+        async with in_transaction() as connection:
+            await Agent.filter(id=agent.id).using_db(connection).update(token_hash=hash_token(value))
+            await run_plan_async(connection, end_sessions_of(agent.id))
         return value
 
     value = with_store(settings, work)
     if value is None:
         fail(f"no agent named {name!r}")
     typer.echo(value)
+
+
+@app.command("login-link")
+def login_link(
+    name: str,
+    minutes: int = typer.Option(LINK_MINUTES, "--minutes", min=1, max=MAX_LINK_MINUTES,
+                                help="how long the link works (it works once)"),
+    base: str | None = typer.Option(None, "--base-url", metavar="URL",
+                                    help="where agents open the gateway, e.g. https://kf.example.com "
+                                         "(default: [server] host and port)"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print a one-time login link to the console for an agent; their API token stays as it is."""
+    if base is not None and not base.startswith(("http://", "https://")):
+        fail(f"--base-url is an http:// or https:// address, not {base!r}")
+    settings = settings_or_exit(config)
+
+    async def work() -> LoginLink | None:
+        agent = await Agent.get_or_none(name=name)
+        if agent is None:
+            return None
+        link = new_login_link(minutes)
+        async with in_transaction() as connection:
+            await run_plan_async(connection, store_login_link(agent.id, link, None))
+        return link
+
+    link = with_store(settings, work)
+    if link is None:
+        fail(f"no agent named {name!r}")
+    typer.echo(console_link(base or base_url(settings.server.host, settings.server.port), link.code))
+    until = shop_time(link.expires_at, shop_zone(settings.server.timezone))
+    err.print(f"works once, until {until} / 仅可使用一次，{until} 前有效", highlight=False)
 
 
 @app.command("list")

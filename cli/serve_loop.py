@@ -33,12 +33,16 @@ CLOSE_SECONDS = 1.0  # a cut drain still tries to close the database this long
 WATCHDOG_MARGIN_SECONDS = 2.0  # beyond grace + CLOSE_SECONDS: the interpreter's own exit hangs
 
 
+def base_url(host: str, port: int) -> str:
+    """Where to open a gateway listening on host:port from this machine (a wildcard host: loopback)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def announce(host: str, addresses: list[Any]) -> None:
     """Tell the person who started `csgw serve` where to open it (a wildcard host: this machine)."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     for address in addresses[:1]:
-        port = address[1]
-        base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+        base = base_url(host, address[1])
         err.print(f"csgw listening on {base}  console / 控制台: {base}/console/", highlight=False)
 
 

@@ -22,6 +22,7 @@ class RateLimitSettings(Section):
     webhook_per_minute: float = Field(6000, gt=0)
     widget_connections_per_minute: float = Field(60, gt=0)
     widget_messages_per_minute: float = Field(120, gt=0)
+    login_per_minute: float = Field(10, gt=0)  # console sign-ins (POST /api/v1/login), tried or not
     exempt_loopback: bool = True  # a local proxy that does not forward addresses looks like one client
 
 

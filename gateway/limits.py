@@ -1,4 +1,5 @@
-"""Per-IP rate limits: webhook requests, widget connections and widget messages, as token buckets.
+"""Per-IP rate limits: webhook requests, widget connections and messages, console sign-ins, as
+token buckets.
 
 X-Forwarded-For is read only when the socket's peer is one of `[server] trusted_proxies`
 (anyone else can write that header); then the client is the right-most address in it that is
@@ -64,6 +65,7 @@ class IpLimits:
     webhook_per_minute: float = 6000
     widget_connections_per_minute: float = 60
     widget_messages_per_minute: float = 120
+    login_per_minute: float = 10
     trusted_proxies: tuple[Network, ...] = ()
     exempt_loopback: bool = True
     clock: Callable[[], float] = time.monotonic

@@ -13,10 +13,19 @@ PREFIX = "/api/v1"
 def api_routes() -> list[ApiRoute]:
     # Imported here, so that plugins importing `csgw.gateway.api.routes` or `.errors` (through
     # `csgw.api`) do not load every handler and the whole gateway with them.
-    from csgw.gateway.api import agents, conversations, customers, events, notes, reports, tags
+    from csgw.gateway.api import (
+        agents,
+        conversations,
+        customers,
+        events,
+        notes,
+        reports,
+        signin,
+        tags,
+    )
 
-    return [*agents.routes, *conversations.routes, *notes.routes, *tags.routes, *customers.routes,
-            *events.routes, *reports.routes]
+    return [*agents.routes, *signin.routes, *conversations.routes, *notes.routes, *tags.routes,
+            *customers.routes, *events.routes, *reports.routes]
 
 
 def add_api(app: web.Application, extra: list[ApiRoute] | None = None) -> None:

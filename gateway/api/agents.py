@@ -8,6 +8,7 @@ from csgw.gateway.api.auth import authenticate, is_supervisor
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes
+from csgw.gateway.clock import shop_zone_name
 from csgw.gateway.models import AGENT_STATUSES, Agent
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.views import agent_view
@@ -23,14 +24,18 @@ async def active_agent(request: web.Request) -> Agent:
     return agent
 
 
-@routes.route("GET", "/me", "The calling agent")
+@routes.route("GET", "/me", "The calling agent, and the shop's time zone (`timezone`: an IANA name or an "
+              "offset such as +08:00) for showing times")
 async def me(request: web.Request) -> web.Response:
     agent = await active_agent(request)
-    loads = await services_of(request).conversations.agent_loads()
-    return web.json_response(agent_view(agent, loads.get(agent.id, 0)))
+    services = services_of(request)
+    loads = await services.conversations.agent_loads()
+    return web.json_response({**agent_view(agent, loads.get(agent.id, 0)),
+                              "timezone": shop_zone_name(services.settings.server.timezone)})
 
 
-@routes.route("PUT", "/me/status", "Set the calling agent's status",
+@routes.route("PUT", "/me/status", "Set the calling agent's status (remembered: a sign-in goes online unless "
+              "the last one chosen is away or offline)",
               body={"type": "object", "required": ["status"],
                     "properties": {"status": {"type": "string", "enum": list(AGENT_STATUSES)}}})
 async def set_status(request: web.Request) -> web.Response:
@@ -38,7 +43,9 @@ async def set_status(request: web.Request) -> web.Response:
     status = field(await read_json(request), "status", str)
     if status not in AGENT_STATUSES:
         raise ApiError(422, "bad_status", f"status is one of {', '.join(AGENT_STATUSES)}")
-    view = await services_of(request).conversations.set_agent_status(agent, status)
+    services = services_of(request)
+    await services.writer.run_plan(update_row, "agent", agent.id, {"chosen_status": status})
+    view = await services.conversations.set_agent_status(agent, status)
     return web.json_response(view)
 
 

@@ -1,10 +1,11 @@
-"""Agent API tokens: random, shown once, stored as SHA-256, compared in constant time."""
+"""Who is calling: an agent's API token, or a console session (`gateway/sessions.py`); both
+random, shown once, stored as SHA-256, compared in constant time, never logged."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -13,10 +14,28 @@ from csgw.gateway.api.errors import ApiError
 from csgw.gateway.api.routes import check_query
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.sessions import (
+    digest,
+    is_session_token,
+    keep_session,
+    live_session,
+    needs_keeping,
+)
 from csgw.gateway.storage.plans import update_row
 
 TOKEN_PREFIX = "csgw_"
 EVENTS_PATH = "/api/v1/events"
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What the request was authenticated with: the API token's digest, or a session's id."""
+
+    token_hash: str | None = None
+    session_id: int | None = None
+
+
+CREDENTIAL: web.RequestKey[Credential] = web.RequestKey("csgw_credential", Credential)
 
 
 def new_token() -> str:
@@ -24,7 +43,7 @@ def new_token() -> str:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return digest(token)
 
 
 def request_token(request: web.Request) -> str | None:
@@ -44,15 +63,34 @@ async def authenticate(request: web.Request) -> Agent:
     token = request_token(request)
     if not token:
         raise ApiError(401, "unauthorized", "a bearer token is required")
-    digest = hash_token(token)
-    agent = await Agent.get_or_none(token_hash=digest)
-    # The lookup is by digest; compare again in constant time so timing says nothing either way.
-    if agent is None or not hmac.compare_digest(agent.token_hash or "", digest):
+    agent = await (_session_agent(request, token) if is_session_token(token) else _token_agent(request, token))
+    if agent is None:
         raise ApiError(401, "unauthorized", "the token is not valid")
     check_query(request)
     agent.last_seen_at = now()
     await services_of(request).writer.run_plan(update_row, "agent", agent.id, {"last_seen_at": agent.last_seen_at})
     return agent
+
+
+async def _token_agent(request: web.Request, token: str) -> Agent | None:
+    token_hash = hash_token(token)
+    agent = await Agent.get_or_none(token_hash=token_hash)
+    # The lookup is by digest; compare again in constant time so timing says nothing either way.
+    if agent is None or not hmac.compare_digest(agent.token_hash or "", token_hash):
+        return None
+    request[CREDENTIAL] = Credential(token_hash=token_hash)
+    return agent
+
+
+async def _session_agent(request: web.Request, token: str) -> Agent | None:
+    session = await live_session(token)
+    if session is None:
+        return None
+    at = now()
+    if needs_keeping(session, at):
+        await services_of(request).writer.run_plan(keep_session, session.id, at)
+    request[CREDENTIAL] = Credential(session_id=session.id)
+    return await Agent.get_or_none(id=session.agent_id)
 
 
 def is_supervisor(agent: Agent) -> bool:

@@ -14,7 +14,13 @@ from csgw.gateway.api.errors import ApiError, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoutes, Param
 from csgw.gateway.conversations import ConversationError
 from csgw.gateway.messages import DraftReply
-from csgw.gateway.models import CUSTOMER_DIRECTIONS, Conversation, Customer, Message
+from csgw.gateway.models import (
+    CUSTOMER_DIRECTIONS,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    Message,
+)
 from csgw.gateway.tags import TagError, tagged, tags_of
 from csgw.gateway.views import conversation_view, message_view
 
@@ -35,6 +41,35 @@ async def conversation_or_404(request: web.Request) -> Conversation:
 async def last_message(conversation_id: int) -> Message | None:
     """The conversation's last word with the customer (an agents' note is not one)."""
     return await Message.filter(conversation_id=conversation_id, direction__in=CUSTOMER_DIRECTIONS).order_by("-id").first()
+
+
+async def customer_names(conversations: list[Conversation]) -> dict[int, str]:
+    """What agents call each conversation's customer, by conversation id: the profile's name, else
+    the nickname a channel gave (the conversation's own first, e.g. a WeChat follower's). A
+    customer with neither (an anonymous site visitor) is left out."""
+    names = dict(await Customer.filter(id__in={c.customer_id for c in conversations}).values_list("id", "name"))
+    found: dict[int, str] = {}
+    unnamed = []
+    for conversation in conversations:
+        name = str(names.get(conversation.customer_id) or "").strip()
+        if name:
+            found[conversation.id] = name
+        else:
+            unnamed.append(conversation)
+    if unnamed:
+        identities = await CustomerIdentity.filter(customer_id__in={c.customer_id for c in unnamed}).order_by("id")
+        for conversation in unnamed:
+            theirs = sorted((i for i in identities if i.customer_id == conversation.customer_id),
+                            key=lambda i: (i.channel, i.account) != (conversation.channel, conversation.account))
+            nickname = next((n for n in map(_nickname, theirs) if n), "")
+            if nickname:
+                found[conversation.id] = nickname
+    return found
+
+
+def _nickname(identity: CustomerIdentity) -> str:
+    profile = identity.profile if isinstance(identity.profile, dict) else {}
+    return str(profile.get("nickname") or "").strip()
 
 
 def _encode_cursor(conversation: Conversation) -> str:
@@ -101,12 +136,12 @@ async def list_conversations(request: web.Request) -> web.Response:
     if limit is None or not 1 <= limit <= 200:
         raise ApiError(400, "bad_limit", "limit is a number from 1 to 200")
     page = await query.order_by("-last_message_at", "-id").limit(limit + 1)
-    names = dict(await Customer.filter(id__in=[c.customer_id for c in page]).values_list("id", "name"))
+    names = await customer_names(page[:limit])
     tags = await tags_of(c.id for c in page[:limit])
     items = []
     for conversation in page[:limit]:
         last = await last_message(conversation.id)
-        items.append({**conversation_view(conversation, last, names.get(conversation.customer_id) or None),
+        items.append({**conversation_view(conversation, last, names.get(conversation.id)),
                       "tags": tags.get(conversation.id, [])})
     cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
     return web.json_response({"items": items, "next_cursor": cursor})
@@ -118,10 +153,9 @@ async def get_conversation(request: web.Request) -> web.Response:
     await authenticate(request)
     conversation = await conversation_or_404(request)
     last = await last_message(conversation.id)
-    customer = await Customer.get_or_none(id=conversation.customer_id)
+    names = await customer_names([conversation])
     tags = (await tags_of([conversation.id])).get(conversation.id, [])
-    return web.json_response({**conversation_view(conversation, last, customer.name if customer else None),
-                              "tags": tags})
+    return web.json_response({**conversation_view(conversation, last, names.get(conversation.id)), "tags": tags})
 
 
 @routes.route("GET", "/conversations/{id}/messages", "Messages of a conversation in order, agents' notes "

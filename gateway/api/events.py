@@ -7,15 +7,16 @@ import asyncio
 import structlog
 from aiohttp import WSMsgType, web
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import CREDENTIAL, Credential, authenticate
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.routes import ApiRoutes, Param
-from csgw.gateway.models import Agent
+from csgw.gateway.clock import now
+from csgw.gateway.models import Agent, AgentSession
 
 log = structlog.get_logger(__name__)
 routes = ApiRoutes()
-TOKEN_CHECK_SECONDS = 2.0  # a rotated token (`csgw agents token`, maybe from another process) ends
-# the sockets it opened within this long
+TOKEN_CHECK_SECONDS = 2.0  # a rotated token (`csgw agents token`, maybe from another process) or an
+# ended session (sign-out, on any instance) ends the sockets it opened within this long
 
 
 @routes.route("GET", "/events", "Live events (WebSocket): message.created, note.created, tags.updated, "
@@ -29,14 +30,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     log.info("agent events connected", agent=agent.name)
     async with services.events.subscribe() as queue:
         reader = asyncio.create_task(_discard_incoming(socket))
-        revoked = asyncio.create_task(_token_revoked(agent.id, agent.token_hash))
+        revoked = asyncio.create_task(_token_revoked(agent.id, request[CREDENTIAL]))
         try:
             while not socket.closed:
                 getter = asyncio.create_task(queue.get())
                 done, _ = await asyncio.wait({getter, reader, revoked}, return_when=asyncio.FIRST_COMPLETED)
                 if revoked in done:
                     getter.cancel()
-                    log.info("agent events closed: token rotated", agent=agent.name)
+                    log.info("agent events closed: token rotated or session ended", agent=agent.name)
                     await socket.close(code=4401, message=b"token revoked")
                     break
                 if getter not in done:
@@ -58,12 +59,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     return socket
 
 
-async def _token_revoked(agent_id: int, token_hash: str | None) -> None:
-    """Returns once the agent's token is no longer the one the socket was opened with."""
+async def _token_revoked(agent_id: int, credential: Credential) -> None:
+    """Returns once the socket's credential no longer holds: the agent's token is not the one the
+    socket was opened with, or its session has ended."""
     while True:
         await asyncio.sleep(TOKEN_CHECK_SECONDS)
+        if credential.session_id is not None:
+            if not await AgentSession.filter(id=credential.session_id, expires_at__gt=now()).exists():
+                return
+            continue
         current = await Agent.filter(id=agent_id).values_list("token_hash", flat=True)
-        if not current or current[0] != token_hash:
+        if not current or current[0] != credential.token_hash:
             return
 
 

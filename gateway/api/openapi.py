@@ -26,14 +26,15 @@ def openapi_document(routes: list[ApiRoute], prefix: str = "/api/v1") -> dict[st
         operation: dict[str, Any] = {
             "summary": route.summary,
             "operationId": route.handler.__name__,
-            "security": [{"bearer": []}],
+            "security": [] if route.public else [{"bearer": []}],
             "parameters": [
                 *({"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                   for name in re.findall(r"{(\w+)}", route.path)),
                 *(query_parameter(param) for param in route.query),
             ],
             "responses": {
-                str(route.status): {"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                str(route.status): {"description": "no content"} if route.status == 204 else
+                {"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}},
                 "4XX": {"description": "client error", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
             },
         }

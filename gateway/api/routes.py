@@ -38,6 +38,7 @@ class ApiRoute:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # OpenAPI links: (operationId, runtime expression giving that operation's `id` path parameter)
     links: tuple[tuple[str, str], ...] = ()
+    public: bool = False  # needs no bearer token (signing in)
 
 
     @property

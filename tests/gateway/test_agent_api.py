@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.models import Agent, Conversation
+from csgw.gateway.models import Agent, Conversation, Customer, CustomerIdentity
 from csgw.testing import running_gateway
 from tests.gateway.helpers import AgentClient, add_agent
 
@@ -205,3 +205,19 @@ async def test_an_agent_acts_on_their_own_and_waiting_conversations_a_supervisor
         await boss.call("PATCH", f"/agents/{ann.id}", {"max_concurrent": 7}, expect=200)
         me = await ann_api.call("GET", "/me", expect=200)
         assert me["role"] == "agent" and me["max_concurrent"] == 7
+
+
+async def test_conversations_name_the_customer_by_profile_name_or_channel_nickname(tmp_path):
+    async with running_gateway(tmp_path, channels=FAKE) as gw, aiohttp.ClientSession() as session:
+        _, token = await add_agent("ivy", status="online")
+        agent = AgentClient(session, gw.url, token)
+        named, nicknamed, anonymous = await start_conversations(gw, 3)
+        for conversation_id, name, profile in ((named, "王女士", {"nickname": "wang"}),
+                                               (nicknamed, "", {"nickname": " 阿强 "}), (anonymous, "", {})):
+            customer_id = (await Conversation.get(id=conversation_id)).customer_id
+            await Customer.filter(id=customer_id).update(name=name)
+            await CustomerIdentity.filter(customer_id=customer_id).update(profile=profile)
+        listed = {c["id"]: c["customer_name"] for c in (await agent.call("GET", "/conversations", expect=200))["items"]}
+        assert listed == {named: "王女士", nicknamed: "阿强", anonymous: None}
+        for conversation_id, name in listed.items():
+            assert (await agent.call("GET", f"/conversations/{conversation_id}", expect=200))["customer_name"] == name

@@ -11,7 +11,7 @@ import aiohttp
 from playwright.async_api import Browser, Page, expect
 
 import csgw.plugins.console as console_plugin
-from csgw.gateway.models import Conversation
+from csgw.gateway.models import Agent, Conversation
 from csgw.testing import RunningGateway, running_gateway
 from tests.gateway.helpers import AgentClient, Visitor, add_agent
 from tests.ui.conftest import PHONE
@@ -54,6 +54,8 @@ async def visitor_says(page: Page, text: str) -> None:
 async def test_visitor_bot_agent_reply_reload_and_survey(tmp_path, browser: Browser, artifacts: Path):
     async with gateway(tmp_path) as gw:
         _, token = await add_agent("alice", status="away")
+        # she chose away last time: signing in keeps her away, so the conversation waits in the queue
+        await Agent.filter(name="alice").update(chosen_status="away")
         agent = await phone_page(browser)
         agent.on("dialog", lambda dialog: dialog.accept())
         await sign_in(agent, gw.url, token)
@@ -139,6 +141,7 @@ async def test_visitor_bot_agent_reply_reload_and_survey(tmp_path, browser: Brow
 async def test_console_status_switch_and_new_assignment_notice(tmp_path, browser: Browser, artifacts: Path):
     async with gateway(tmp_path) as gw, aiohttp.ClientSession() as session:
         _, token = await add_agent("bob", status="away")
+        await Agent.filter(name="bob").update(chosen_status="away")  # so signing in keeps him away
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
         agent = await context.new_page()
         await sign_in(agent, gw.url, token)

@@ -1,11 +1,12 @@
-// The agent console: sign-in, inbox and conversation wiring, live events.
-import { clearToken, get, api, setToken, token, whenUnauthorized } from "./api.js";
+// The agent console: sign-in (a login link or an API token), inbox and conversation wiring, live events.
+import { clearToken, get, api, signIn, signOut, token, whenUnauthorized } from "./api.js";
+import { agentChanged, wireAgents } from "./agents.js";
 import { openCannedAdmin, wireCannedAdmin } from "./canned_admin.js";
 import { addMessage, catchUp, openConversation, refreshConversation, showTyping, startNote } from "./conversation.js";
 import { connectEvents } from "./events.js";
 import { h, $, toast } from "./dom.js";
-import { LANGUAGES, currentLanguage, setLanguage, t, translatePage } from "./i18n.js";
-import { filterByTag, refreshTagFilter, renderInbox } from "./inbox.js";
+import { LANGUAGES, currentLanguage, setLanguage, setTimeZone, t, translatePage } from "./i18n.js";
+import { customerLabel, fetchName, filterByTag, refreshTagFilter, renderInbox } from "./inbox.js";
 import { installShortcuts } from "./keys.js";
 import { askPermission, notify } from "./notify.js";
 import { state, remember, setUnread } from "./state.js";
@@ -14,6 +15,8 @@ import { fillTagOptions, tagsChanged } from "./tags.js";
 let events = null;
 let ticker = 0;
 let drawQueued = false;
+const LOGIN_LINK = /^#login=([A-Za-z0-9_-]{1,128})$/;
+const REFUSALS = { bad_code: "badCode", code_used: "codeUsed", code_expired: "codeExpired", rate_limited: "rateLimited" };
 
 /* Many events can arrive at once; draw the inbox once per frame. */
 function redraw() {
@@ -65,6 +68,7 @@ function showMe() {
   $("#status").value = state.me.status;
   $("#status").className = `status-select st-${state.me.status}`;
   $("#canned-manage").hidden = state.me.role !== "supervisor";
+  $("#agents-manage").hidden = state.me.role !== "supervisor";
 }
 
 async function setStatus(status) {
@@ -100,9 +104,10 @@ async function onEvent(event) {
   } else if (event.type === "conversation.updated") {
     const before = state.conversations.get(data.id);
     const after = remember(data);
+    fetchName(after);
     if (isNewAssignment(before, data)) {
-      toast(t("newAssigned", { id: after.id }));
-      notify(t("newAssigned", { id: after.id }), after.last_message?.text || "", () => open(after.id));
+      toast(t("newAssigned", { name: customerLabel(after) }));
+      notify(t("newAssigned", { name: customerLabel(after) }), after.last_message?.text || "", () => open(after.id));
     }
     if (after.id === state.currentId) refreshConversation();
     redraw();
@@ -116,6 +121,8 @@ async function onEvent(event) {
   } else if (event.type === "agent.updated") {
     state.agents.set(data.id, data);
     if (data.id === state.me.id) { state.me = { ...state.me, ...data }; showMe(); }
+    agentChanged();
+    redraw();
   } else if (event.type === "conversation.typing" && data.conversation_id === state.currentId) {
     showTyping(true);
   }
@@ -146,6 +153,7 @@ function switchTab(tab) {
 
 async function enter() {
   state.me = await get("/me");
+  setTimeZone(state.me.timezone);
   $("#signin").hidden = true;
   $("#app").hidden = false;
   showMe();
@@ -159,6 +167,28 @@ async function enter() {
   if (fromHash) open(fromHash);
 }
 
+/* A login link's code in the address (#login=CODE), or null. */
+function linkCode() {
+  return location.hash.match(LOGIN_LINK)?.[1] || null;
+}
+
+/* Sign in with a login link's code or an API token, then show the desk; a refusal shows the
+   sign-in form with why. The code is spent either way: it leaves the address at once. */
+async function signInWith(body) {
+  if (body.code) history.replaceState(null, "", location.pathname + location.search);
+  try {
+    if (token()) await signOut(); // this tab's earlier session, if any
+    await signIn(body);
+    await enter();
+    return true;
+  } catch (error) {
+    clearToken();
+    const key = REFUSALS[error.code] || (error.status === 401 ? "badToken" : null);
+    showSignin(key ? t(key) : error.message);
+    return false;
+  }
+}
+
 function wire() {
   fillLanguages($("#signin-lang"));
   fillLanguages($("#lang"));
@@ -166,20 +196,14 @@ function wire() {
   $("#signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     askPermission();
-    setToken($("#token-input").value.trim());
-    try {
-      await enter();
-      $("#token-input").value = "";
-    } catch (error) {
-      clearToken();
-      showSignin(error.status === 401 ? t("badToken") : error.message);
-    }
+    if (await signInWith({ token: $("#token-input").value.trim() })) $("#token-input").value = "";
   });
-  $("#signout").addEventListener("click", () => { clearToken(); state.me = null; showSignin(); });
+  $("#signout").addEventListener("click", () => { signOut(); state.me = null; showSignin(); });
   $("#status").addEventListener("change", (event) => setStatus(event.target.value));
   $("#help-button").addEventListener("click", () => $("#help-dialog").showModal());
   $("#canned-manage").addEventListener("click", openCannedAdmin);
   wireCannedAdmin();
+  wireAgents();
   $("#tag-filter").addEventListener("focus", fillTagOptions);
   $("#tag-filter-form").addEventListener("submit", (event) => { event.preventDefault(); filterByTag($("#tag-filter").value); });
   $("#tag-filter").addEventListener("search", () => { if (!$("#tag-filter").value) filterByTag(null); });
@@ -192,6 +216,7 @@ function wire() {
     if (item) open(Number(item.dataset.id));
   });
   window.addEventListener("hashchange", () => {
+    if (linkCode()) return void signInWith({ code: linkCode() });
     const id = Number(location.hash.slice(1));
     if (state.me && id && id !== state.currentId) open(id);
   });
@@ -206,6 +231,7 @@ async function start() {
   document.documentElement.lang = currentLanguage();
   translatePage();
   wire();
+  if (linkCode()) return signInWith({ code: linkCode() });
   if (!token()) return showSignin();
   try {
     await enter();

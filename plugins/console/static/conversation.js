@@ -3,10 +3,10 @@
 import { get, post } from "./api.js";
 import { attachCanned, closeCanned, openCannedSearch } from "./canned.js";
 import { h, $, linkify, safeUrl, toast } from "./dom.js";
-import { t, clock, stateName } from "./i18n.js";
+import { t, clock, fullTime, stateName } from "./i18n.js";
 import { customerLabel, renderInbox } from "./inbox.js";
 import { renderProfile } from "./profile.js";
-import { state, remember, setUnread } from "./state.js";
+import { agentName, state, remember, setUnread } from "./state.js";
 import { tagRow } from "./tags.js";
 
 const EARLIER_LIMIT = 5;
@@ -23,7 +23,7 @@ function senderLabel(message, conversation) {
 function noteNode(message) {
   return h("div", { class: "msg note", dataset: { id: message.id } },
     h("div", { class: "by" }, `${t("noteLabel")} · ${message.payload?.agent_name || t("agent")}`,
-      h("time", { datetime: message.created_at || "" }, clock(message.created_at))),
+      h("time", { datetime: message.created_at || "", title: fullTime(message.created_at) }, clock(message.created_at))),
     h("div", { class: "bubble" }, linkify(message.text)));
 }
 
@@ -33,7 +33,7 @@ function messageNode(message, conversation) {
   const failed = message.delivery === "failed";
   return h("div", { class: `msg from-${message.sender}${failed ? " failed" : ""}`, dataset: { id: message.id } },
     message.sender === "system" ? null : h("div", { class: "by" }, senderLabel(message, conversation),
-      h("time", { datetime: message.created_at || "" }, clock(message.created_at)),
+      h("time", { datetime: message.created_at || "", title: fullTime(message.created_at) }, clock(message.created_at)),
       message.channel !== conversation.channel ? h("span", { class: "chan" }, message.channel) : null),
     h("div", { class: "bubble" }, image ? h("img", { src: image, alt: message.text || "image", loading: "lazy" }) : linkify(message.text)),
     failed ? h("div", { class: "fail" }, t("failed")) : null,
@@ -75,7 +75,7 @@ function ratingNode(conversation) {
 }
 
 function header(conversation) {
-  const agent = state.agents.get(conversation.agent_id);
+  const agent = agentName(conversation.agent_id);
   const mine = conversation.state === "assigned" && conversation.agent_id === state.me.id;
   return h("header", { class: "conv-head" },
     h("button", { type: "button", class: "ghost back", onclick: closeView, "aria-label": t("back") }, "‹"),
@@ -83,7 +83,7 @@ function header(conversation) {
       h("strong", {}, customerLabel(conversation)),
       h("span", { class: "small" }, `#${conversation.id} · ${conversation.channel}/${conversation.account} · `,
         h("span", { class: `state s-${conversation.state}` }, stateName(conversation.state)),
-        agent ? ` · ${agent.display_name}` : "", conversation.group ? ` · ${conversation.group}` : "",
+        agent ? ` · ${agent}` : "", conversation.group ? ` · ${conversation.group}` : "",
         conversation.priority > 0 ? ` · P${conversation.priority}` : "")),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "take", onclick: take, disabled: mine || conversation.state === "closed", title: "t" }, t("take")),

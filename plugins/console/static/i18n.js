@@ -1,8 +1,13 @@
 // Console texts in simplified Chinese (default), traditional Chinese and English.
 const TEXTS = {
   "zh-Hans": {
-    app: "csgw 客服台", token: "客服令牌", signIn: "登录", signOut: "退出",
-    tokenHint: "运行 csgw agents token 名字 获取令牌；仅保存在本标签页。", badToken: "令牌无效",
+    app: "csgw 客服台", token: "API 令牌", signIn: "登录", signOut: "退出",
+    tokenHint: "打开主管发给您的登录链接即可登录（主管在“客服团队”里生成，或运行 csgw agents login-link 名字）；也可在此粘贴 API 令牌。登录只保存在本标签页。",
+    badToken: "令牌无效", badCode: "登录链接无效，请向主管要一个新的", codeUsed: "这个登录链接已经用过了（每个只能用一次），请向主管要一个新的",
+    codeExpired: "登录链接已过期，请向主管要一个新的", rateLimited: "登录尝试太频繁，请一分钟后再试",
+    agentsManage: "客服团队", loginLink: "登录链接", loginLinkFor: "{name} 的登录链接", copy: "复制", copied: "已复制",
+    loginLinkHint: "仅可使用一次，{time} 前有效。发给对方，打开即登录，不影响其 API 令牌。",
+    role_supervisor: "主管", role_agent: "客服", visitor: "访客",
     online: "在线", away: "离开", offline: "离线", mine: "我的", queue: "排队", all: "全部进行中",
     empty: "暂无会话", pick: "从左侧选择一个会话", take: "接入", transfer: "转接", close: "结束",
     confirmClose: "结束这个会话？", reply: "输入回复，Enter 发送，Shift+Enter 换行", send: "发送",
@@ -25,7 +30,7 @@ const TEXTS = {
     decision_close_call: "两条相近，已反问", decision_unsure: "不确定，已反问", decision_topic: "只提到话题，已反问",
     decision_no_match: "无匹配", decision_no_candidates: "无候选",
     rating: "客户评价 {score}/5", ratingComment: "留言",
-    newAssigned: "新会话分配给您：#{id}", live: "实时", reconnecting: "重连中…",
+    newAssigned: "新会话分配给您：{name}", live: "实时", reconnecting: "重连中…",
     transferTo: "转接给", toAgent: "客服", toGroup: "分组", note: "备注（可选）", cancel: "取消",
     confirm: "确定", shortcuts: "快捷键", typing: "客户正在输入…", earlier: "更早的会话",
     blocked: "暂时无法回复：{reason}", states: "bot:机器人,queued:排队中,assigned:已接入,closed:已结束",
@@ -34,8 +39,13 @@ const TEXTS = {
     help: "j / k 下一个 / 上一个会话\n1 2 3 切换列表\nr 或 / 回复\nn 内部备注\nt 接入\nf 转接\nx 结束\ns 切换在线/离开\n回复框开头输入 / 或 Ctrl+K 常用语\nEsc 返回 / 取消\n? 显示帮助",
   },
   "zh-Hant": {
-    app: "csgw 客服台", token: "客服權杖", signIn: "登入", signOut: "登出",
-    tokenHint: "執行 csgw agents token 名字 取得權杖；僅保存在此分頁。", badToken: "權杖無效",
+    app: "csgw 客服台", token: "API 權杖", signIn: "登入", signOut: "登出",
+    tokenHint: "開啟主管傳給您的登入連結即可登入（主管在「客服團隊」裡產生，或執行 csgw agents login-link 名字）；也可在此貼上 API 權杖。登入只保存在此分頁。",
+    badToken: "權杖無效", badCode: "登入連結無效，請向主管要一個新的", codeUsed: "這個登入連結已經用過了（每個只能用一次），請向主管要一個新的",
+    codeExpired: "登入連結已過期，請向主管要一個新的", rateLimited: "登入嘗試太頻繁，請一分鐘後再試",
+    agentsManage: "客服團隊", loginLink: "登入連結", loginLinkFor: "{name} 的登入連結", copy: "複製", copied: "已複製",
+    loginLinkHint: "僅可使用一次，{time} 前有效。傳給對方，開啟即登入，不影響其 API 權杖。",
+    role_supervisor: "主管", role_agent: "客服", visitor: "訪客",
     online: "在線", away: "離開", offline: "離線", mine: "我的", queue: "排隊", all: "全部進行中",
     empty: "暫無對話", pick: "從左側選擇一個對話", take: "接入", transfer: "轉接", close: "結束",
     confirmClose: "結束這個對話？", reply: "輸入回覆，Enter 傳送，Shift+Enter 換行", send: "傳送",
@@ -58,7 +68,7 @@ const TEXTS = {
     decision_close_call: "兩條相近，已反問", decision_unsure: "不確定，已反問", decision_topic: "只提到話題，已反問",
     decision_no_match: "無匹配", decision_no_candidates: "無候選",
     rating: "客戶評價 {score}/5", ratingComment: "留言",
-    newAssigned: "新對話分配給您：#{id}", live: "即時", reconnecting: "重新連線中…",
+    newAssigned: "新對話分配給您：{name}", live: "即時", reconnecting: "重新連線中…",
     transferTo: "轉接給", toAgent: "客服", toGroup: "分組", note: "備註（可選）", cancel: "取消",
     confirm: "確定", shortcuts: "快速鍵", typing: "客戶正在輸入…", earlier: "更早的對話",
     blocked: "暫時無法回覆：{reason}", states: "bot:機器人,queued:排隊中,assigned:已接入,closed:已結束",
@@ -67,8 +77,15 @@ const TEXTS = {
     help: "j / k 下一個 / 上一個對話\n1 2 3 切換列表\nr 或 / 回覆\nn 內部備註\nt 接入\nf 轉接\nx 結束\ns 切換在線/離開\n回覆框開頭輸入 / 或 Ctrl+K 常用語\nEsc 返回 / 取消\n? 顯示說明",
   },
   en: {
-    app: "csgw console", token: "Agent token", signIn: "Sign in", signOut: "Sign out",
-    tokenHint: "Get one with csgw agents token NAME; kept in this tab only.", badToken: "The token is not valid",
+    app: "csgw console", token: "API token", signIn: "Sign in", signOut: "Sign out",
+    tokenHint: "Open the login link your supervisor sent you (made under Agents, or with csgw agents login-link NAME), or paste an API token here. The sign-in is kept in this tab only.",
+    badToken: "The token is not valid", badCode: "The login link is not valid: ask your supervisor for a new one",
+    codeUsed: "This login link was used already (each works once): ask your supervisor for a new one",
+    codeExpired: "The login link has expired: ask your supervisor for a new one",
+    rateLimited: "Too many sign-in attempts: try again in a minute", agentsManage: "Agents", loginLink: "Login link",
+    loginLinkFor: "Login link for {name}", copy: "Copy", copied: "Copied",
+    loginLinkHint: "Works once, until {time}. Send it to them: opening it signs them in; their API token stays as it is.",
+    role_supervisor: "supervisor", role_agent: "agent", visitor: "Visitor",
     online: "Online", away: "Away", offline: "Offline", mine: "Mine", queue: "Queue", all: "All open",
     empty: "No conversations", pick: "Pick a conversation", take: "Take", transfer: "Transfer", close: "Close",
     confirmClose: "Close this conversation?", reply: "Reply — Enter to send, Shift+Enter for a new line",
@@ -92,7 +109,7 @@ const TEXTS = {
     decision_close_call: "two close entries, asked back", decision_unsure: "unsure, asked back",
     decision_topic: "names a topic, asked back", decision_no_match: "no match", decision_no_candidates: "no candidates",
     rating: "Customer rating {score}/5", ratingComment: "Comment",
-    failed: "Not delivered", newAssigned: "New conversation for you: #{id}", live: "Live",
+    failed: "Not delivered", newAssigned: "New conversation for you: {name}", live: "Live",
     reconnecting: "Reconnecting…", transferTo: "Transfer to", toAgent: "Agent", toGroup: "Group",
     note: "Note (optional)", cancel: "Cancel", confirm: "OK", shortcuts: "Shortcuts",
     typing: "Customer is typing…", earlier: "Earlier conversation", blocked: "Replies paused: {reason}",
@@ -137,14 +154,39 @@ export function duration(ms) {
   return zh ? `${Math.floor(hours / 24)}天` : `${Math.floor(hours / 24)} d`;
 }
 
+/* Times are shown in the shop's time zone (`[server] timezone`, from /me), not the browser's. */
+let timeZone;
+const formats = new Map();
+
+export function setTimeZone(name) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    timeZone = name;
+  } catch {
+    timeZone = undefined; // a zone this browser does not know: its own
+  }
+  formats.clear();
+}
+
+function format(options) {
+  const key = `${language}|${JSON.stringify(options)}`;
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(language, { ...options, timeZone }));
+  return formats.get(key);
+}
+
+const day = (date) => format({ year: "numeric", month: "numeric", day: "numeric" }).format(date);
+
 export function clock(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  const sameDay = date.toDateString() === new Date().toDateString();
+  const sameDay = day(date) === day(new Date());
   return sameDay
-    ? date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString(language, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    ? format({ hour: "2-digit", minute: "2-digit" }).format(date)
+    : format({ month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(date);
 }
+
+/* Date and time in full, for tooltips. */
+export const fullTime = (iso) => (iso ? format({ dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "");
 
 /* Static markup carries data-i18n (text), data-i18n-placeholder, data-i18n-title. */
 export function translatePage(root = document) {

@@ -2,14 +2,29 @@
 // or, with a tag filter, every conversation carrying the tag.
 import { get } from "./api.js";
 import { h, $, toast } from "./dom.js";
-import { t, clock, duration, stateName } from "./i18n.js";
-import { remember, shown, state, listed, unreadOf } from "./state.js";
+import { t, clock, duration, fullTime, stateName } from "./i18n.js";
+import { agentName, remember, shown, state, listed, unreadOf } from "./state.js";
 import { chip } from "./tags.js";
 
 const CHIPS = 3;
 
+/* The customer's name (or the nickname their channel gave); a visitor who gave neither is
+   numbered, so two of them can still be told apart. */
 export function customerLabel(conversation) {
-  return conversation.customer_name || `${t("customer")} ${conversation.customer_id}`;
+  return conversation.customer_name || `${t("visitor")} ${conversation.customer_id}`;
+}
+
+const named = new Set(); // conversations whose name was asked for
+
+/* Conversations learnt from events come without the customer's name: fetch it once. */
+export async function fetchName(conversation) {
+  if (conversation.customer_name || named.has(conversation.id)) return;
+  named.add(conversation.id);
+  const fetched = await get(`/conversations/${conversation.id}`).catch(() => null);
+  if (fetched?.customer_name) {
+    remember({ id: conversation.id, customer_name: fetched.customer_name });
+    renderInbox();
+  }
 }
 
 function preview(conversation) {
@@ -21,8 +36,10 @@ function preview(conversation) {
 
 function item(conversation) {
   const unread = unreadOf(conversation);
+  const when = conversation.last_message?.created_at || conversation.opened_at;
   const waiting = conversation.state !== "assigned" && conversation.state !== "closed" && conversation.waiting_since;
   const selected = conversation.id === state.currentId;
+  const agent = conversation.state === "assigned" && conversation.agent_id !== state.me.id ? agentName(conversation.agent_id) : "";
   return h("li", {
     class: `conv-item${selected ? " selected" : ""}${unread ? " has-unread" : ""}`,
     role: "option", "aria-selected": String(selected), tabindex: "-1",
@@ -31,7 +48,7 @@ function item(conversation) {
   h("div", { class: "line" },
     h("span", { class: "who" }, customerLabel(conversation)),
     conversation.priority > 0 ? h("span", { class: "prio", title: t("priority", { n: conversation.priority }) }, `P${conversation.priority}`) : null,
-    h("span", { class: "when" }, clock(conversation.last_message?.created_at || conversation.opened_at))),
+    h("time", { class: "when", title: fullTime(when) }, clock(when))),
   h("div", { class: "line" },
     h("span", { class: "preview" }, preview(conversation)),
     unread ? h("b", { class: "unread", "aria-label": `${unread}` }, String(unread)) : null),
@@ -39,6 +56,7 @@ function item(conversation) {
     h("span", { class: "chan" }, `${conversation.channel}/${conversation.account}`),
     h("span", { class: `state s-${conversation.state}` }, stateName(conversation.state)),
     conversation.group ? h("span", { class: "group" }, conversation.group) : null,
+    agent ? h("span", { class: "agent-name" }, agent) : null,
     waiting ? h("span", { class: "waiting" }, t("waiting", { time: duration(Date.now() - Date.parse(conversation.waiting_since)) })) : null),
   tagLine(conversation.tags || []));
 }

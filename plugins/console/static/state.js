@@ -50,11 +50,19 @@ export function listed(tab) {
   return items.sort((a, b) => activity(b) - activity(a) || b.id - a.id);
 }
 
-/* Merge a conversation view in; events may omit last_message, so keep what we had. */
+/* Merge a conversation view in; events carry neither last_message nor the customer's name, so
+   keep what we had. */
 export function remember(conversation) {
   const known = state.conversations.get(conversation.id) || {};
   const merged = { ...known, ...conversation };
   if (!conversation.last_message && known.last_message) merged.last_message = known.last_message;
+  if (!conversation.customer_name && known.customer_name) merged.customer_name = known.customer_name;
   state.conversations.set(conversation.id, merged);
   return merged;
+}
+
+/* An agent by name, never by id. */
+export function agentName(id) {
+  const agent = state.agents.get(id);
+  return agent ? agent.display_name || agent.name : "";
 }
