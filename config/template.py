@@ -23,7 +23,6 @@ webhook_per_minute = 6000
 widget_connections_per_minute = 60
 widget_messages_per_minute = 120
 login_per_minute = 10           # console sign-ins with a login link or token
-login_per_minute = 10           # console sign-ins with a login link or token
 
 [database]
 url = "sqlite://./data/csgw.db"   # or postgres://user:password@host:5432/dbname
