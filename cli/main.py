@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import typer
 
-from csgw.cli import agents_cmd, conversations_cmd, plugins_cmd
+from csgw.cli import agents_cmd, conversations_cmd, plugins_cmd, texts_cmd
 from csgw.cli.health_cmd import health
 from csgw.cli.init_cmd import init
 from csgw.cli.report_cmd import report
@@ -40,6 +40,7 @@ app.command()(report)
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(agents_cmd.app, name="agents")
 app.add_typer(conversations_cmd.app, name="conversations")
+app.add_typer(texts_cmd.app, name="texts")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from csgw.config.errors import ConfigError
 from csgw.config.interpolate import interpolate
 from csgw.config.plugin_sections import unclaimed_problem
 from csgw.config.schema import Settings
+from csgw.config.texts import check_text_overrides
 
 DEFAULT_CONFIG = "csgw.toml"
 SectionModel = TypeVar("SectionModel", bound=BaseModel)
@@ -129,10 +130,14 @@ def _absent(model: type[BaseModel]) -> dict[str, Any] | list[Any]:
     return [] if issubclass(model, RootModel) else {}
 
 
-def validate_plugin_sections(settings: Settings, models: Mapping[str, type[BaseModel]]) -> None:
+def validate_plugin_sections(settings: Settings, models: Mapping[str, type[BaseModel]],
+                             texts: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Stage two, once the plugins are loaded: validate each declared section (an absent table as
     `{}`, an absent array of tables as `[]`) and refuse every table no model claims; all mistakes
-    in one ConfigError."""
+    in one ConfigError.
+
+    Given `texts`, every built-in text (key -> language -> template), the `[texts.*]` overrides
+    are checked against them too, and kept (`settings.text_overrides`)."""
     problems: list[str] = []
     validated: dict[str, BaseModel] = {}
     for name, model in models.items():
@@ -143,9 +148,13 @@ def validate_plugin_sections(settings: Settings, models: Mapping[str, type[BaseM
             problems.extend(error.problems)
     known = CORE_SECTIONS | set(models)
     problems.extend(unclaimed_problem(name, known) for name in settings.plugin_sections if name not in models)
+    overrides, text_problems = check_text_overrides(settings.texts, texts) if texts is not None else ({}, [])
+    problems.extend(text_problems)
     if problems:
         raise ConfigError(settings.source_path, problems)
     settings.store_sections(validated)
+    if texts is not None:
+        settings.store_text_overrides(overrides)
 
 
 def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from csgw.config.plugin_sections import PluginSections
+from csgw.config.texts import TextOverrides
 
 
 class Section(BaseModel):
@@ -205,7 +206,7 @@ class HealthSettings(Section):
     report_reopen_hours: float = Field(24, ge=0)  # closed and not reopened within this counts as resolved
 
 
-class Settings(Section, PluginSections):
+class Settings(Section, PluginSections, TextOverrides):
     """The core sections; plugins' own tables are in `plugin_sections`, read with `section()`."""
 
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -219,6 +220,9 @@ class Settings(Section, PluginSections):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     customers: CustomersSettings = Field(default_factory=CustomersSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    # [texts.LANGUAGE]: the shop's wording of built-in customer-facing texts, as written; checked
+    # against every registered text once the plugins are loaded, then read as `text_overrides`
+    texts: dict[str, Any] = Field(default_factory=dict)
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     source_path: str = Field("csgw.toml", exclude=True)

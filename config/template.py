@@ -70,6 +70,10 @@ mode = "least_load"
 [health]
 # notify_url = "https://hooks.example/csgw"   # POSTed on every health state change
 
+# Your own wording of what csgw tells customers, per language; `csgw texts list` shows every text
+# [texts.zh-Hans]
+# "handover.queued" = "客服马上就来，您前面还有 {{ahead}} 位～"
+
 # Events to your own systems (CRM, ERP), signed with the secret; see docs/webhooks.md
 # [[webhooks]]
 # url = "https://crm.example.com/hooks/csgw"

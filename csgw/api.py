@@ -44,6 +44,7 @@ from csgw.gateway.routing import (
     Classifier,
     QueueSpot,
 )
+from csgw.gateway.texts import Texts
 
 __all__ = [
     # registering
@@ -80,6 +81,9 @@ __all__ = [
     "Reply",
     "ReplyContext",
     "ReplyHandler",
+    # customer-facing texts: register a table with `csgw_texts`, render it with
+    # `Texts(table, settings.text_overrides)` (the shop's `[texts.*]` wording where it has one)
+    "Texts",
     # escalation and assignment
     "Classification",
     "Classifier",

@@ -47,11 +47,12 @@ def core_settings_or_exit(config: Path | None) -> Settings:
 
 
 def settings_or_exit(config: Path | None, host: PluginHost | None = None) -> Settings:
-    """The whole config, plugins' sections validated by the plugins `csgw serve` would load (or
-    by `host`'s), so `settings.section(name, Model)` works; exit 2 on any mistake."""
+    """The whole config, plugins' sections and `[texts.*]` validated with the plugins `csgw serve`
+    would load (or `host`'s), so `settings.section(name, Model)` works; exit 2 on any mistake."""
     settings = core_settings_or_exit(config)
+    plugins = host or plugin_host_for(settings)
     try:
-        validate_plugin_sections(settings, (host or plugin_host_for(settings)).config_sections())
+        validate_plugin_sections(settings, plugins.config_sections(), plugins.texts())
     except ConfigError as error:
         fail_config(error)
     return settings

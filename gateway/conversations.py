@@ -32,7 +32,7 @@ from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpo
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
-from csgw.gateway.texts import text
+from csgw.gateway.texts import TEXTS, Texts
 from csgw.gateway.views import agent_view, conversation_view
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ class ConversationService:
         self.gateway = gateway
         self._lock = asyncio.Lock()
         self.cluster_lock = cluster_lock
+        self.texts = Texts(TEXTS, settings.text_overrides)  # the core's texts in the shop's wording
 
     @property
     def language(self) -> str:
@@ -244,7 +245,7 @@ class ConversationService:
             await self.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
-                text("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
+                self.texts.render("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
         if decision.action == "wait" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
             update.update(state="queued", agent_id=agent.id, flags=flags)
@@ -258,8 +259,8 @@ class ConversationService:
         if notes:
             return notes
         if not spot.agents:
-            return [DraftReply(text("handover.offline", self.language), "system")]
-        return [DraftReply(text("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
+            return [DraftReply(self.texts.render("handover.offline", self.language), "system")]
+        return [DraftReply(self.texts.render("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
 
     async def queue_spot(self, conversation: ConversationState, group: str | None, priority: int,
                          waiting_since: datetime) -> QueueSpot:
@@ -348,9 +349,9 @@ class ConversationService:
         freed = conversation.agent_id
         values: dict[str, Any] = {"state": "closed", "closed_at": now()}
         if await served(conversation.id):
-            note = DraftReply(text("conversation.closed", self.language), "system", {"survey": True})
+            note = DraftReply(self.texts.render("conversation.closed", self.language), "system", {"survey": True})
         else:
-            note = DraftReply(text("conversation.ended", self.language), "system")
+            note = DraftReply(self.texts.render("conversation.ended", self.language), "system")
             values["flags"] = {**(conversation.flags or {}), NOT_ASKED: True}
         await self._write(conversation, "closed", [note], values)
         if freed:

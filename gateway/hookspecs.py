@@ -50,6 +50,13 @@ def csgw_config_sections() -> dict[str, type[BaseModel]]:
 
 
 @hookspec
+def csgw_texts() -> dict[str, dict[str, str]]:
+    """Customer-facing texts this plugin sends: key (dotted, e.g. "loyalty.points") -> language
+    -> built-in template with `{name}` placeholders, "zh-Hans" required. `[texts.LANGUAGE]` may
+    reword them (checked at start); render with `Texts(table, settings.text_overrides)`."""
+
+
+@hookspec
 def csgw_reply_handlers(settings: Settings) -> list[ReplyHandler]:
     """Return `ReplyHandler` objects; the host asks them by priority, first answer wins."""
 

@@ -34,7 +34,6 @@ from csgw.gateway.storage.records import ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.gateway.tags import AutoTags
-from csgw.gateway.texts import text
 from csgw.gateway.views import conversation_view, message_view, outbound_view, rating_view
 
 if TYPE_CHECKING:
@@ -282,10 +281,10 @@ class Pipeline:
             await self.store.store_replies(conversation, [], answers=message.id)
             return []
         language = self.settings.server.language
-        thanks = DraftReply(text("survey.thanks", language), "system")
+        thanks = DraftReply(self.conversations.texts.render("survey.thanks", language), "system")
         invite = self.store.comment_window > 0
         if invite:  # the thanks invites a comment too (`gateway/rating_comments.py`)
-            thanks = DraftReply(thanks.text + text("survey.comment_invite", language), "system")
+            thanks = DraftReply(thanks.text + self.conversations.texts.render("survey.comment_invite", language), "system")
         log.info("conversation rated", conversation_id=conversation.id, satisfaction=score)
         values = rated_values(conversation, score, invite=invite)
         outbound = await self._record(conversation, message, [thanks], values, None)
@@ -302,7 +301,7 @@ class Pipeline:
         if comment is None or conversation.satisfaction is None:
             await self.store.store_replies(conversation, [], answers=message.id)
             return []
-        thanks = DraftReply(text("survey.comment_thanks", self.settings.server.language), "system")
+        thanks = DraftReply(self.conversations.texts.render("survey.comment_thanks", self.settings.server.language), "system")
         log.info("rating commented", conversation_id=conversation.id, satisfaction=conversation.satisfaction)
         outbound = await self._record(conversation, message, [thanks], {"satisfaction_comment": comment}, None)
         self.events.publish("satisfaction.rated",

@@ -7,7 +7,7 @@ import importlib
 import importlib.metadata
 import inspect
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -20,6 +20,7 @@ from csgw.gateway import hookspecs
 from csgw.gateway.channel import Channel
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+from csgw.gateway.texts import TEXTS, malformed_text
 
 if TYPE_CHECKING:
     import typer
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 ENTRY_POINT_GROUP = "csgw"
+CORE_TEXTS_OWNER = "csgw"  # who `csgw texts list` says registered the core's own texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,31 @@ class PluginHost:
                 else:
                     found[name] = (model, impl.plugin_name)
         return {name: model for name, (model, _) in found.items()}
+
+    def text_tables(self) -> dict[str, dict[str, Mapping[str, str]]]:
+        """plugin name -> the customer-facing texts it registered (`csgw_texts`), the core's first
+        (as "csgw"). A key registered twice keeps the first; a malformed text is left out (both
+        logged)."""
+        tables: dict[str, dict[str, Mapping[str, str]]] = {CORE_TEXTS_OWNER: dict(TEXTS)}
+        owners = dict.fromkeys(TEXTS, CORE_TEXTS_OWNER)
+        for impl in self.pm.hook.csgw_texts.get_hookimpls():
+            table = cast("dict[str, Any] | None", impl.function())
+            for key, variants in (table or {}).items():
+                problem = malformed_text(key, variants)
+                if problem:
+                    log.warning("plugin text left out", text=key, plugin=impl.plugin_name, problem=problem)
+                elif key in owners:
+                    log.warning("text registered twice; first wins", text=key, plugin=impl.plugin_name,
+                                kept=owners[key])
+                else:
+                    owners[key] = impl.plugin_name
+                    tables.setdefault(impl.plugin_name, {})[key] = variants
+        return tables
+
+    def texts(self) -> dict[str, Mapping[str, str]]:
+        """Every built-in customer-facing text, the core's and the loaded plugins': key -> language
+        -> template (what `[texts.*]` is checked against)."""
+        return {key: variants for table in self.text_tables().values() for key, variants in table.items()}
 
     def reply_handlers(self, settings: Settings) -> list[ReplyHandler]:
         """Handlers by priority (config overrides a handler's own), disabled ones left out."""

@@ -118,7 +118,8 @@ class GatewayServices:
     and wires the core's parts, each handed only the collaborators it uses."""
 
     def __init__(self, settings: Settings, host: PluginHost) -> None:
-        validate_plugin_sections(settings, host.config_sections())  # before any hook reads settings
+        # before any hook reads settings: plugins' sections and the shop's wording of their texts
+        validate_plugin_sections(settings, host.config_sections(), host.texts())
         self.settings = settings
         self.host = host
         self.log = log

@@ -1,7 +1,14 @@
 """Customer-facing system texts of the core in simplified Chinese (default), traditional Chinese
-and English; a plugin keeps its own texts in the same shape and renders them with `render`."""
+and English, and `Texts`, which renders them (and a plugin's own, registered with `csgw_texts`)
+in the shop's wording from `[texts.LANGUAGE]` where it has one."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from csgw.config.texts import DEFAULT_LANGUAGE, LANGUAGES, TemplateError, placeholders
+
+TextTable = Mapping[str, Mapping[str, str]]  # key -> language -> template with {name} placeholders
 
 TEXTS: dict[str, dict[str, str]] = {
     "handover.assigned": {
@@ -73,11 +80,54 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def render(variants: dict[str, str], language: str = "zh-Hans", **values: object) -> str:
-    """One text in `language` (simplified Chinese when it has no such variant), filled in."""
-    template = variants.get(language) or variants["zh-Hans"]
+class Texts:
+    """Built-in texts in the shop's wording: what a customer-facing text is rendered from. The
+    core renders its own `TEXTS`; a plugin its table, `Texts(TEXTS, settings.text_overrides)`."""
+
+    def __init__(self, builtin: TextTable, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.builtin = builtin
+        self.overrides = overrides or {}
+
+    def template(self, key: str, language: str = DEFAULT_LANGUAGE) -> str:
+        """The shop's wording in `language`, else the built-in one; a text with neither in
+        `language` reads as the simplified Chinese one."""
+        variants = self.builtin[key]
+        for wanted in dict.fromkeys((language, DEFAULT_LANGUAGE)):
+            shop = self.overrides.get(wanted, {}).get(key)
+            if shop is not None:
+                return shop
+            if wanted in variants:
+                return variants[wanted]
+        raise KeyError(f"{key} has no {DEFAULT_LANGUAGE} text")
+
+    def render(self, key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:
+        """The text filled in (a placeholder the shop's wording leaves out is simply not used)."""
+        return self.template(key, language).format(**values)
+
+
+def render(variants: Mapping[str, str], language: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """One built-in text in `language` (simplified Chinese when it has no such variant), filled
+    in, without the shop's wording: what tests compare against. Send texts through `Texts`."""
+    template = variants.get(language) or variants[DEFAULT_LANGUAGE]
     return template.format(**values)
 
 
-def text(key: str, language: str = "zh-Hans", **values: object) -> str:
+def text(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The core's built-in text, without the shop's wording (see `render`)."""
     return render(TEXTS[key], language, **values)
+
+
+def malformed_text(key: object, variants: object) -> str | None:
+    """What is wrong with one built-in text a plugin registers, if anything."""
+    if not isinstance(key, str) or not key or not isinstance(variants, Mapping):
+        return "expected a key and a mapping of language -> template"
+    if DEFAULT_LANGUAGE not in variants:
+        return f"no {DEFAULT_LANGUAGE} variant"
+    for language, template in variants.items():
+        if language not in LANGUAGES or not isinstance(template, str):
+            return f"expected {', '.join(LANGUAGES)} -> a template, got {language!r}"
+        try:
+            placeholders(template)
+        except TemplateError as error:
+            return f"{language}: {error}"
+    return None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from csgw.gateway.hookspecs import hookimpl
 from csgw.plugins.assignment.assigner import RoutingAssigner
 from csgw.plugins.assignment.presence import back_if_active
+from csgw.plugins.assignment.texts import TEXTS, assignment_texts
 from csgw.plugins.assignment.timers import AssignmentTimer
 from csgw.plugins.assignment.vip_lane import VipClassifier
 
@@ -18,8 +19,13 @@ if TYPE_CHECKING:
 
 
 @hookimpl
+def csgw_texts() -> dict[str, dict[str, str]]:
+    return TEXTS
+
+
+@hookimpl
 def csgw_assigners(settings: Settings) -> list[RoutingAssigner]:
-    return [RoutingAssigner(settings.assignment, settings.server.language)]
+    return [RoutingAssigner(settings.assignment, settings.server.language, assignment_texts(settings))]
 
 
 @hookimpl
@@ -30,7 +36,8 @@ def csgw_classifiers(settings: Settings) -> list[VipClassifier]:
 @hookimpl
 def csgw_startup(services: Gateway) -> None:
     rules = services.settings.assignment
-    services.timers.every("assignment", AssignmentTimer(services.conversations, rules).tick, rules.tick_seconds)
+    timer = AssignmentTimer(services.conversations, rules, assignment_texts(services.settings))
+    services.timers.every("assignment", timer.tick, rules.tick_seconds)
 
 
 @hookimpl

@@ -13,7 +13,9 @@ from csgw.config.schema import AssignmentSettings
 from csgw.gateway.conversations import agent_loads
 from csgw.gateway.models import Agent
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
+from csgw.gateway.texts import Texts
 from csgw.plugins.assignment.offers import OFFER, offer_flags
+from csgw.plugins.assignment.texts import assignment_texts
 from csgw.plugins.assignment.vip import is_vip
 from csgw.plugins.assignment.vip_waits import FALLBACK, WAIT_UNTIL, hold
 
@@ -32,8 +34,9 @@ class RoutingAssigner:
     priority = 0
     handover_flags = (OFFER, WAIT_UNTIL)
 
-    def __init__(self, rules: AssignmentSettings, language: str = "zh-Hans") -> None:
+    def __init__(self, rules: AssignmentSettings, language: str = "zh-Hans", texts: Texts | None = None) -> None:
         self.rules, self.language = rules, language
+        self.texts = texts or assignment_texts()
 
     async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
         decision = await self.choose(request)
@@ -51,7 +54,7 @@ class RoutingAssigner:
                 return AssignmentDecision("assign", agent_id=exclusive, group=request.group, reason="exclusive agent")
             agent = await Agent.get_or_none(id=exclusive) if self.rules.vip_wait_seconds > 0 else None
             if agent is not None:
-                flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.language)
+                flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.texts, self.language)
                 return AssignmentDecision("wait", agent_id=exclusive, group=request.group,
                                           reason="exclusive agent busy or away", flags=flags, note=note)
         eligible = [a for a in free if request.group is None or request.group in (a.skills or [])]

@@ -11,14 +11,16 @@ from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Conversation
 from csgw.gateway.ports import ConversationOps
-from csgw.plugins.assignment.texts import text
+from csgw.gateway.texts import Texts
+from csgw.plugins.assignment.texts import assignment_texts
 
 log = structlog.get_logger(__name__)
 
 
 class QueuePositionNotices:
-    def __init__(self, conversations: ConversationOps, every: float) -> None:
+    def __init__(self, conversations: ConversationOps, every: float, texts: Texts | None = None) -> None:
         self.conversations, self.every = conversations, every
+        self.texts = texts or assignment_texts()
 
     async def tick(self) -> int:
         """Tell every queued customer whose place moved and who was not told lately; how many were told."""
@@ -38,7 +40,7 @@ class QueuePositionNotices:
                 if last and last["ahead"] == spot.ahead:
                     continue
                 flags = {**(conversation.flags or {}), "queue_told": {"ahead": spot.ahead, "at": at.isoformat()}}
-                note = text("queue.position", conversations.language, ahead=spot.ahead, minutes=spot.minutes)
+                note = self.texts.render("queue.position", conversations.language, ahead=spot.ahead, minutes=spot.minutes)
                 await conversations.tell(conversation, "queue_position", [DraftReply(note, "system")], flags=flags)
                 log.info("queue position told", conversation_id=conversation.id, ahead=spot.ahead,
                          before=last["ahead"] if last else None)

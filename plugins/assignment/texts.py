@@ -1,9 +1,14 @@
 """The assignment plugin's customer-facing texts (a hold for one's exclusive agent, its end, queue
-updates), in the core's languages; rendered with `csgw.gateway.texts.render`."""
+updates), in the core's languages; registered with `csgw_texts`, so `[texts.*]` may reword them."""
 
 from __future__ import annotations
 
-from csgw.gateway.texts import render
+from typing import TYPE_CHECKING
+
+from csgw.gateway.texts import Texts
+
+if TYPE_CHECKING:
+    from csgw.config.schema import Settings
 
 TEXTS: dict[str, dict[str, str]] = {
     "vip.waiting": {
@@ -24,5 +29,6 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(key: str, language: str = "zh-Hans", **values: object) -> str:
-    return render(TEXTS[key], language, **values)
+def assignment_texts(settings: Settings | None = None) -> Texts:
+    """The plugin's texts in the shop's wording (built-in only without settings)."""
+    return Texts(TEXTS, settings.text_overrides if settings is not None else None)

@@ -9,20 +9,23 @@ from csgw.config.schema import AssignmentSettings
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent
 from csgw.gateway.ports import ConversationOps
+from csgw.gateway.texts import Texts
 from csgw.plugins.assignment.idle_close import close_idle
 from csgw.plugins.assignment.offers import expire_offers
 from csgw.plugins.assignment.presence import bring_back_active, mark_quiet_agents_away
 from csgw.plugins.assignment.queue_notices import QueuePositionNotices
+from csgw.plugins.assignment.texts import assignment_texts
 from csgw.plugins.assignment.vip_waits import expire_waits
 
 AgentState = tuple[str, int, tuple[str, ...]]
 
 
 class AssignmentTimer:
-    def __init__(self, conversations: ConversationOps, rules: AssignmentSettings) -> None:
+    def __init__(self, conversations: ConversationOps, rules: AssignmentSettings, texts: Texts | None = None) -> None:
         self.conversations, self.rules = conversations, rules
+        self.texts = texts or assignment_texts()
         self._known: dict[int, AgentState] | None = None
-        self.queue_notices = QueuePositionNotices(conversations, rules.queue_update_seconds)
+        self.queue_notices = QueuePositionNotices(conversations, rules.queue_update_seconds, self.texts)
 
     async def tick(self) -> None:
         await mark_quiet_agents_away(self.conversations, self.rules.away_after_seconds)
@@ -30,7 +33,7 @@ class AssignmentTimer:
         await self.notice_changes_from_outside()
         if self.rules.offer_timeout_seconds:
             await expire_offers(self.conversations)
-        await expire_waits(self.conversations)
+        await expire_waits(self.conversations, self.texts)
         await self.close_idle_conversations()
         await self.queue_notices.tick()
 

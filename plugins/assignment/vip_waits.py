@@ -16,7 +16,8 @@ from csgw.gateway.clock import now
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.ports import ConversationOps
-from csgw.plugins.assignment.texts import text
+from csgw.gateway.texts import Texts
+from csgw.plugins.assignment.texts import assignment_texts
 
 log = structlog.get_logger(__name__)
 
@@ -24,16 +25,19 @@ WAIT_UNTIL = "vip_wait_until"
 FALLBACK = "vip_fallback"
 
 
-def hold(agent: Agent, flags: dict[str, Any], seconds: float, language: str) -> tuple[dict[str, Any], str | None]:
+def hold(agent: Agent, flags: dict[str, Any], seconds: float, texts: Texts,
+         language: str) -> tuple[dict[str, Any], str | None]:
     """(flags, note) of a hold for `agent`: a hold already running keeps its deadline and says nothing."""
     if WAIT_UNTIL in flags:
         return {WAIT_UNTIL: flags[WAIT_UNTIL]}, None
-    note = text("vip.waiting", language, agent=agent.display_name or agent.name, minutes=max(1, round(seconds / 60)))
+    note = texts.render("vip.waiting", language, agent=agent.display_name or agent.name,
+                        minutes=max(1, round(seconds / 60)))
     return {WAIT_UNTIL: (now() + timedelta(seconds=seconds)).isoformat()}, note
 
 
-async def expire_waits(conversations: ConversationOps) -> int:
+async def expire_waits(conversations: ConversationOps, texts: Texts | None = None) -> int:
     """Conversations that waited their limit for an exclusive agent fall back to the group."""
+    texts = texts or assignment_texts()
     at = now()
     expired = [c for c in await Conversation.filter(state="queued", agent_id__isnull=False)
                if (c.flags or {}).get(WAIT_UNTIL) and datetime.fromisoformat(c.flags[WAIT_UNTIL]) <= at]
@@ -44,7 +48,7 @@ async def expire_waits(conversations: ConversationOps) -> int:
             flags = {k: v for k, v in (conversation.flags or {}).items() if k != WAIT_UNTIL}
             log.info("exclusive agent wait ended", conversation_id=conversation.id, agent_id=conversation.agent_id)
             await conversations.tell(conversation, FALLBACK,
-                                     [DraftReply(text("vip.fallback", conversations.language), "system")],
+                                     [DraftReply(texts.render("vip.fallback", conversations.language), "system")],
                                      agent_id=None, flags={**flags, FALLBACK: True})
     await conversations.dispatch_queue()
     return len(expired)

@@ -14,7 +14,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation, Customer, CustomerIdentity
 from csgw.gateway.reply import Reply, ReplyContext
-from csgw.gateway.texts import text
+from csgw.gateway.texts import TEXTS, Texts
 from csgw.plugins.binding.codes import MODULES, use_code
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class Binder:
     def __init__(self, services: Gateway) -> None:
         self.services = services
         self.checked: set[tuple[str, str, str]] = set()
+        self.texts = Texts(TEXTS, services.settings.text_overrides)  # binding.* in the shop's wording
 
     async def bind_code(self, customer_id: int, code: str, language: str) -> str:
         """Bind the customer the code names, using the code up; the customer's answer either way."""
@@ -40,7 +41,7 @@ class Binder:
             customer = await Customer.get_or_none(id=customer_id)
             bound = customer.shop_user_id if customer is not None else None
             if bound == found.shop_user_id:
-                return text("binding.done", language)  # sent again by the customer it bound
+                return self.texts.render("binding.done", language)  # sent again by the customer it bound
             if bound:  # refused before the code is used up
                 raise BindingError("already_bound", "this customer is bound to another shop account")
             if not await self.services.writer.run_plan(use_code, found, customer_id, now()):
@@ -48,8 +49,8 @@ class Binder:
             await self.services.bind_customer(customer_id, found.shop_user_id)
         except BindingError as error:
             log.info("binding code refused", customer_id=customer_id, reason=error.code)
-            return text(f"binding.{error.code}", language)
-        return text("binding.done", language)
+            return self.texts.render(f"binding.{error.code}", language)
+        return self.texts.render("binding.done", language)
 
     async def bind_verified(self, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
         """A customer the channel verified (signed widget visitor) is that shop account.

@@ -15,10 +15,10 @@ from csgw.commands import ConfigOption, dump_json, err, fail, settings_or_exit, 
 
 from . import gaps, kb_store, learning
 from .embeddings import VectorCache
-from .engine import EngineSettings, ReplyEngine
+from .engine import ReplyEngine
 from .kb import KBError, KnowledgeBase, load_kb, render_yaml, save_kb
 from .models import APP
-from .plugin import VECTORS_FILE, default_embedder
+from .plugin import VECTORS_FILE, default_embedder, engine_settings_for
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
@@ -63,7 +63,7 @@ def import_kb(
 def _index_meaning(settings: Settings, kb: KnowledgeBase) -> ReplyEngine:
     """The engine over `kb` with its entries' vectors computed now (stored for the gateway);
     on words alone, with a warning, when the model or its store cannot be used."""
-    engine_settings = EngineSettings.model_validate(settings.reply.engine)
+    engine_settings = engine_settings_for(settings)
     embedder = default_embedder(engine_settings.model_copy(update={"model_threads": None}))
     if embedder is None:
         return ReplyEngine.from_kb(kb, engine_settings)

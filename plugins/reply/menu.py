@@ -13,49 +13,69 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from csgw.config.texts import DEFAULT_LANGUAGE, LANGUAGES
+from csgw.gateway.texts import Texts
 
 from .kb import Entry
 
+# What the menu says, registered with `csgw_texts` under "menu." (`[texts.en] "menu.intro" = …`)
 TEXTS: dict[str, dict[str, str]] = {
-    "zh-Hans": {
-        "intro": "请回复数字选择您要咨询的问题：",
-        "fallback": "抱歉，我还没理解您的问题。",
-        "clarify": "您是想问：",
-        "related": "相关问题：",
-        "back_hint": "回复 0 返回上一级",
-        "person_hint": "回复 {person} 转人工客服",
-        "invalid": "没有这个选项哦，请回复列表中的数字。",
-        "handover": "正在为您转接人工客服，请稍候～",
-        "greeting": "您好！很高兴为您服务～",
-        "thanks": "不客气～还有其他问题随时问我哦。",
-        "separator": "，",
+    "menu.intro": {
+        "zh-Hans": "请回复数字选择您要咨询的问题：",
+        "zh-Hant": "請回覆數字選擇您要諮詢的問題：",
+        "en": "Reply with a number to choose a topic:",
     },
-    "zh-Hant": {
-        "intro": "請回覆數字選擇您要諮詢的問題：",
-        "fallback": "抱歉，我還沒理解您的問題。",
-        "clarify": "您是想問：",
-        "related": "相關問題：",
-        "back_hint": "回覆 0 返回上一級",
-        "person_hint": "回覆 {person} 轉人工客服",
-        "invalid": "沒有這個選項哦，請回覆列表中的數字。",
-        "handover": "正在為您轉接人工客服，請稍候～",
-        "greeting": "您好！很高興為您服務～",
-        "thanks": "不客氣～還有其他問題隨時問我哦。",
-        "separator": "，",
+    "menu.fallback": {
+        "zh-Hans": "抱歉，我还没理解您的问题。",
+        "zh-Hant": "抱歉，我還沒理解您的問題。",
+        "en": "Sorry, I did not understand your question.",
     },
-    "en": {
-        "intro": "Reply with a number to choose a topic:",
-        "fallback": "Sorry, I did not understand your question.",
-        "clarify": "Did you mean:",
-        "related": "Related questions:",
-        "back_hint": "reply 0 to go back",
-        "person_hint": "reply {person} to talk to a person",
-        "invalid": "That is not one of the options; please reply with a number from the list.",
-        "handover": "Connecting you with a person, please wait a moment.",
-        "greeting": "Hello! Happy to help.",
-        "thanks": "You're welcome! Ask me anytime.",
-        "separator": ", ",
+    "menu.clarify": {
+        "zh-Hans": "您是想问：",
+        "zh-Hant": "您是想問：",
+        "en": "Did you mean:",
+    },
+    "menu.related": {
+        "zh-Hans": "相关问题：",
+        "zh-Hant": "相關問題：",
+        "en": "Related questions:",
+    },
+    "menu.back_hint": {
+        "zh-Hans": "回复 0 返回上一级",
+        "zh-Hant": "回覆 0 返回上一級",
+        "en": "reply 0 to go back",
+    },
+    "menu.person_hint": {
+        "zh-Hans": "回复 {person} 转人工客服",
+        "zh-Hant": "回覆 {person} 轉人工客服",
+        "en": "reply {person} to talk to a person",
+    },
+    "menu.invalid": {
+        "zh-Hans": "没有这个选项哦，请回复列表中的数字。",
+        "zh-Hant": "沒有這個選項哦，請回覆列表中的數字。",
+        "en": "That is not one of the options; please reply with a number from the list.",
+    },
+    "menu.handover": {
+        "zh-Hans": "正在为您转接人工客服，请稍候～",
+        "zh-Hant": "正在為您轉接人工客服，請稍候～",
+        "en": "Connecting you with a person, please wait a moment.",
+    },
+    "menu.greeting": {
+        "zh-Hans": "您好！很高兴为您服务～",
+        "zh-Hant": "您好！很高興為您服務～",
+        "en": "Hello! Happy to help.",
+    },
+    "menu.thanks": {
+        "zh-Hans": "不客气～还有其他问题随时问我哦。",
+        "zh-Hant": "不客氣～還有其他問題隨時問我哦。",
+        "en": "You're welcome! Ask me anytime.",
+    },
+    "menu.separator": {
+        "zh-Hans": "，",
+        "zh-Hant": "，",
+        "en": ", ",
     },
 }
 
@@ -65,7 +85,9 @@ _NUMBER = re.compile(r"^\s*(\d{1,3})\s*$")
 
 
 class MenuSettings(BaseModel):
-    """How the menu reads and speaks; `texts` overrides single texts of `language`."""
+    """How the menu reads and speaks. The shop words its texts in `[texts.LANGUAGE]` ("menu.intro",
+    …); `texts` here is the older way (language -> key without "menu."), still read for a key
+    `[texts.*]` leaves alone."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +95,7 @@ class MenuSettings(BaseModel):
     person_number: str = "9"
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # language -> key -> text
     max_related: int = 5
+    _shop_texts: Mapping[str, Mapping[str, str]] = PrivateAttr(default_factory=dict)
 
     @field_validator("person_number")
     @classmethod
@@ -82,12 +105,18 @@ class MenuSettings(BaseModel):
             raise ValueError("person_number must be a number other than 0 (0 means back)")
         return value
 
+    def use_shop_texts(self, overrides: Mapping[str, Mapping[str, str]]) -> None:
+        """Speak with `[texts.*]` (`settings.text_overrides`), which wins over `texts`."""
+        self._shop_texts = overrides
+
     def text(self, key: str, language: str | None = None) -> str:
         language = language or self.language
-        if language not in TEXTS:
-            language = self.language if self.language in TEXTS else "zh-Hans"
-        override = self.texts.get(language, {}).get(key)
-        return (override or TEXTS[language][key]).replace("{person}", self.person_number)
+        if language not in LANGUAGES:
+            language = self.language if self.language in LANGUAGES else DEFAULT_LANGUAGE
+        older = self.texts.get(language, {}).get(key)
+        if older and f"menu.{key}" not in self._shop_texts.get(language, {}):
+            return older.replace("{person}", self.person_number)  # as the older setting always read
+        return Texts(TEXTS, self._shop_texts).render(f"menu.{key}", language, person=self.person_number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from .embeddings import E5Embedder, Embedder, VectorCache, missing
 from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import KnowledgeBase, load_kb
+from .menu import TEXTS as MENU_TEXTS
 from .models import APP, KnowledgeEntry
 from .query_encoder import QueryEncoder
 
@@ -47,6 +48,13 @@ class IndexingStopped(Exception):
     """The gateway is stopping: a background indexing run ends at its next batch."""
 
 
+def engine_settings_for(settings: Settings) -> EngineSettings:
+    """`[reply] engine`, its menu speaking in the shop's wording (`[texts.*] "menu.…"`)."""
+    engine = EngineSettings.model_validate(settings.reply.engine)
+    engine.menu.use_shop_texts(settings.text_overrides)
+    return engine
+
+
 def default_embedder(settings: EngineSettings) -> Embedder | None:
     if settings.model == "off":
         return None
@@ -62,7 +70,7 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
     vectors are computed in the background, then swapped in with meaning."""
 
     def __init__(self, settings: Settings) -> None:
-        self.engine_settings = EngineSettings.model_validate(settings.reply.engine)
+        self.engine_settings = engine_settings_for(settings)
         self.embedder = default_embedder(self.engine_settings)
         encoder = None
         if self.embedder is not None:
@@ -203,6 +211,11 @@ def knowledge_base_for(settings: Settings) -> StoredKnowledgeBase | None:
 @hookimpl
 def csgw_models() -> list[str]:
     return [module for modules in APP.values() for module in modules]
+
+
+@hookimpl
+def csgw_texts() -> dict[str, dict[str, str]]:
+    return MENU_TEXTS
 
 
 @hookimpl

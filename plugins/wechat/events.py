@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from csgw.gateway.reply import Reply, ReplyContext
+from csgw.gateway.texts import Texts
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
@@ -30,15 +31,20 @@ DEFAULT_GREETINGS: dict[str, dict[str, str]] = {
 }
 
 
+def greeting_texts(plugin: str) -> dict[str, dict[str, str]]:
+    """The channel type's default greeting as a text it registers (`csgw_texts`), so that
+    `[texts.*] "wechat_oa.greeting"` rewords it for every account of the type."""
+    return {f"{plugin}.greeting": DEFAULT_GREETINGS[plugin]}
+
+
 def greeting_for(settings: Settings, plugin: str, account: str, language: str) -> str:
-    """The account's `greeting` from the config; absent: the default in the server's language;
-    an empty string turns greeting off."""
+    """The account's `greeting` from the config; absent: the channel type's default in the
+    server's language, as `[texts.*]` words it; an empty string turns greeting off."""
     for entry in settings.channels:
         if entry.get("plugin") == plugin and entry.get("account") == account:
             if entry.get("greeting") is not None:
                 return str(entry["greeting"])
-    defaults = DEFAULT_GREETINGS[plugin]
-    return defaults.get(language) or defaults["zh-Hans"]
+    return Texts(greeting_texts(plugin), settings.text_overrides).render(f"{plugin}.greeting", language)
 
 
 class EventReplies:

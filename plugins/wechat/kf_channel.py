@@ -48,7 +48,7 @@ from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_f
 from csgw.plugins.wechat import kf_messages
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
-from csgw.plugins.wechat.events import EventReplies
+from csgw.plugins.wechat.events import EventReplies, greeting_texts
 from csgw.plugins.wechat.kf_api import KfApi
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
 from csgw.plugins.wechat.xml import parse_push
@@ -317,3 +317,8 @@ def csgw_channel_types() -> list[type]:
 @hookimpl
 def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
     return [EventReplies(WecomKfChannel.plugin, settings)]
+
+
+@hookimpl
+def csgw_texts() -> dict[str, dict[str, str]]:
+    return greeting_texts(WecomKfChannel.plugin)

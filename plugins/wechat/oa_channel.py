@@ -39,7 +39,7 @@ from csgw.gateway.webhook_crypto import (
 from csgw.gateway.webhook_requests import NonceGuard, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
-from csgw.plugins.wechat.events import EventReplies
+from csgw.plugins.wechat.events import EventReplies, greeting_texts
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
@@ -247,3 +247,8 @@ def csgw_channel_types() -> list[type]:
 @hookimpl
 def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
     return [EventReplies(WechatOAChannel.plugin, settings)]
+
+
+@hookimpl
+def csgw_texts() -> dict[str, dict[str, str]]:
+    return greeting_texts(WechatOAChannel.plugin)

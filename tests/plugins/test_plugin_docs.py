@@ -117,6 +117,18 @@ def test_every_code_block_imports_only_the_published_api(index):
                 assert alias.name in published[node.module], f"{alias.name} is not in {node.module}.__all__"
 
 
+async def test_the_documented_texts_are_reworded_by_the_documented_toml(tmp_path):
+    import tomllib
+
+    plugin = load(tmp_path, "loyalty_balance", under("Customer-facing texts", "python")[0])
+    wording = tomllib.loads(under("Customer-facing texts", "toml")[0])["texts"]
+    async with running_gateway(tmp_path, channels=[{"plugin": "fake", "account": "a"}],
+                               extra_plugins=[("loyalty", plugin)], texts=wording) as gw:
+        await gw.services.accept(InboundMessage("fake", "a", "user-1", "我有多少积分？", "m1"))
+        sent = await gw.fake("a").wait_sent(1)
+        assert sent[0].text == "积分余额：120"
+
+
 def test_every_hook_has_an_entry_with_its_types():
     docs = DOCS.read_text(encoding="utf-8")
     hooks = [name for name, value in inspect.getmembers(hookspecs) if name.startswith("csgw_") and callable(value)]

@@ -200,6 +200,11 @@ class Recorder:
         return []
 
     @hookimpl
+    def csgw_texts(self):
+        self._seen("csgw_texts")
+        return {"recorder.hello": {"zh-Hans": "你好"}}
+
+    @hookimpl
     async def csgw_conversation_changed(self, services, conversation, change):
         self._seen(f"csgw_conversation_changed:{change}")
 
@@ -239,7 +244,8 @@ async def test_every_hook_is_reached(tmp_path):
 
     result = CliRunner().invoke(app, ["recorder-hello"])
     assert result.output.strip() == "hello from a plugin command"
-    for name in ("csgw_channel_types", "csgw_config_sections", "csgw_models", "csgw_reply_handlers", "csgw_assigners", "csgw_classifiers",
+    assert gw.services.host.texts()["recorder.hello"] == {"zh-Hans": "你好"}
+    for name in ("csgw_channel_types", "csgw_config_sections", "csgw_models", "csgw_texts", "csgw_reply_handlers", "csgw_assigners", "csgw_classifiers",
                  "csgw_health_checks", "health_check_run", "csgw_routes", "csgw_cli", "csgw_startup",
                  "csgw_shutdown", "csgw_message_received", "csgw_message_sent",
                  "csgw_conversation_changed:closed", "csgw_health_changed:outbox:ok->degraded"):
@@ -253,7 +259,7 @@ def hook_names() -> list[str]:
 def test_every_hook_has_a_docstring_a_doc_entry_and_a_test():
     docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
-    assert len(hook_names()) == 17
+    assert len(hook_names()) == 18
     for name in hook_names():
         assert getattr(hookspecs, name).__doc__, name
         assert f"`{name}`" in docs, f"{name} missing from docs/plugins.md"
