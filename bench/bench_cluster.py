@@ -76,11 +76,12 @@ def per_second(results: list[dict]) -> float:
     return sum((r["requests"] - r["non_2xx"]) / (r["duration_us"] / 1e6) for r in results)
 
 
-async def reset() -> None:
+async def reset(database: str = DATABASE) -> None:
+    """A fresh, empty `database` on the tests' PostgreSQL server (never the tests' own database)."""
     connection = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
+        await connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        await connection.execute(f'CREATE DATABASE "{database}"')
     finally:
         await connection.close()
 

@@ -14,14 +14,12 @@ import statistics
 import time
 import uuid
 
-import asyncpg
-
+from bench.bench_cluster import SERVER_URL, reset
 from csgw.gateway.redis_limits import RedisLimits
 from csgw.gateway.shared_limits import MemoryLimits
 from csgw.gateway.storage.db import close_database, open_database
 from csgw.gateway.storage.pg_limits import PostgresLimits
 
-SERVER_URL = os.environ.get("CSGW_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 DATABASE = "csgw_bench_limits"
 POSTGRES_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + DATABASE
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -29,15 +27,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SEQUENTIAL = 2_000
 CONCURRENT = 32
 PER_CALLER = 300
-
-
-async def fresh_database() -> None:
-    admin = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
 
 
 async def one_round(limits: MemoryLimits | PostgresLimits | RedisLimits) -> dict[str, float]:
@@ -73,7 +62,7 @@ async def main() -> None:
         results["redis"] = medians([await one_round(redis_limits) for _ in range(ROUNDS)])
     finally:
         await redis_limits.stop()
-    await fresh_database()
+    await reset(DATABASE)
     await open_database(POSTGRES_URL)
     try:
         pg_limits = PostgresLimits()

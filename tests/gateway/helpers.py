@@ -82,3 +82,14 @@ async def wait_delivered(message_ids: list[int], timeout: float = 10) -> None:
         return await Message.filter(id__in=message_ids, delivery="sent").count() == len(message_ids)
 
     await wait_for_condition(delivered, timeout)
+
+
+async def next_event(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
+    """The data of the next agent event of `kind` on an events socket, skipping others."""
+    async def loop() -> dict[str, Any]:
+        while True:
+            event = await socket.receive_json()
+            if event["type"] == kind:
+                return event["data"]
+
+    return await asyncio.wait_for(loop(), timeout)

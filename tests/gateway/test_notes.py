@@ -3,9 +3,7 @@ agents, and never on any way to the customer (outbox, widget history, waiting li
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
 import aiohttp
 
@@ -15,20 +13,10 @@ from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation, Message, OutboxItem
 from csgw.plugins.escalation.limits import WaitingLimits
 from csgw.testing import running_gateway
-from tests.gateway.helpers import AgentClient, Visitor, add_agent, wait_for_condition
+from tests.gateway.helpers import AgentClient, Visitor, add_agent, next_event, wait_for_condition
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
 WEBCHAT = [{"plugin": "webchat", "account": "default"}, *FAKE]
-
-
-async def next_event(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
-    async def loop() -> dict[str, Any]:
-        while True:
-            event = await socket.receive_json()
-            if event["type"] == kind:
-                return event["data"]
-
-    return await asyncio.wait_for(loop(), timeout)
 
 
 async def test_a_note_is_listed_announced_exported_and_never_sent(tmp_path, database_url):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -13,19 +12,9 @@ from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import ConversationTag
 from csgw.gateway.tags import TagError, normalise_tag
 from csgw.testing import running_gateway
-from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
+from tests.gateway.helpers import AgentClient, add_agent, next_event, wait_for_condition
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
-
-
-async def next_event(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
-    async def loop() -> dict[str, Any]:
-        while True:
-            event = await socket.receive_json()
-            if event["type"] == kind:
-                return event["data"]
-
-    return await asyncio.wait_for(loop(), timeout)
 
 
 async def conversation_with(gw, user: str, text: str) -> int:
