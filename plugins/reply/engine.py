@@ -114,7 +114,8 @@ class _Index:
     menu: Menu
     homophones: HomophoneCorrector
     semantic: SemanticIndex | None
-    # (text, channel, language, with a vector) -> the decision for a conversation without engine state
+    # (text, channel as plugin/account, language, with a vector) -> the decision for a
+    # conversation without engine state: one site's answer or menu is never another's
     decisions: BoundedCache = field(default_factory=lambda: BoundedCache(DECISION_CACHE_SIZE))
 
 
@@ -200,11 +201,16 @@ class ReplyEngine:
     def entries(self) -> Mapping[str, Entry]:
         return self._index.entries
 
+    def suggestions(self, channel: str | None = None, limit: int = 4) -> list[str]:
+        """Questions to offer a customer on `channel` who has not asked yet (see `Menu.suggestions`)."""
+        return self._index.menu.suggestions(channel, limit)
+
     def match(self, text: str, channel: str | None = None,
               bot_state: Mapping[str, Any] | None = None, language: str | None = None,
               vector: np.ndarray | None = None) -> MatchResult:
-        """Decide how to answer `text`; `bot_state` is the conversation's bot memory, `vector`
-        the message's embedding (without one, words alone decide)."""
+        """Decide how to answer `text` asked from `channel` (`plugin/account`, or a bare plugin;
+        entries scoped elsewhere never answer nor show); `bot_state` is the conversation's bot
+        memory, `vector` the message's embedding (without one, words alone decide)."""
         index = self._index
         if index.semantic is None:
             vector = None
@@ -217,6 +223,13 @@ class ReplyEngine:
             decided = _Match(self, index, text, channel, None, language, vector).run()
             index.decisions.put(key, decided)
         return _in_state(decided, state)
+
+    def act(self, action: str, channel: str | None = None,
+            bot_state: Mapping[str, Any] | None = None, language: str | None = None) -> MatchResult:
+        """A menu button's answer, as the numbered menu gives it: `entry:ID` answers the entry,
+        `category:NAME` lists the category (`A/B`: a sub-category); an entry or category the
+        knowledge base no longer has shows the top of the menu."""
+        return _Match(self, self._index, "", channel, bot_state, language).act(action)
 
     def retrieve(self, text: str, channel: str | None = None,
                  vector: np.ndarray | None = None) -> tuple[list[Candidate], list[dict[str, float]]]:
@@ -290,6 +303,14 @@ class _Match:
         return replace(self._from_retrieval(decision.candidates, decision),
                        decision=decision.reason, semantic=self.vector is not None,
                        best=decision.candidates[0] if decision.candidates else None)
+
+    def act(self, action: str) -> MatchResult:
+        kind, _, name = action.partition(":")
+        menu = self.index.menu
+        if kind == "entry" and name in self.index.entries:
+            return self._from_menu(menu.answer(name, self.channel, self.language))
+        path = tuple(part for part in name.split("/") if part) if kind == "category" else ()
+        return self._from_menu(menu.show(path, self.channel, self.language))
 
     def _from_retrieval(self, ranked: Sequence[Candidate], decision: Decision) -> MatchResult:
         if decision.kind == "answer":

@@ -33,6 +33,9 @@ class KnowledgeBaseReplies:
                             vector=vector)
 
     async def reply(self, context: ReplyContext) -> Reply | None:
+        action = context.payload.get("menu_action") if context.kind == "event" else None
+        if isinstance(action, str) and action != "handover":  # a channel's menu button
+            return to_reply(self.engine.act(action, context.channel, context.bot_state, context.language))
         if not context.text or not context.text.strip():
             return None  # images, stickers, voice without recognition: nothing to match
         result = await self.match(context.text, context.channel, context.bot_state, context.language)

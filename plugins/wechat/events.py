@@ -1,5 +1,6 @@
 """WeChat events in the reply chain: following the Official Account, or entering a kf session
-with a welcome code, greets the customer; every other event is recorded without an answer.
+with a welcome code, greets the customer; a custom-menu button hands over or is left to the
+knowledge base (`menu_clicks`); every other event is recorded without an answer.
 
 Events carry no text, so without this handler the pipeline would take them as questions the
 bot cannot answer and hand them over to a person.
@@ -61,6 +62,11 @@ class EventReplies:
         if context.channel != self.plugin or context.kind != "event":
             return None
         event = context.payload.get("event")
+        action = context.payload.get("menu_action")
+        if action == "handover":
+            return Reply(None, handover=True, source=f"{self.name}:menu")
+        if action:
+            return None  # entry:ID or category:NAME: the knowledge base answers the button
         welcome_code = context.payload.get("welcome_code")
         # kf: the platform only lets an account greet with the event's welcome code
         wanted = event == GREETING_EVENT[self.plugin] and (self.plugin != "wecom_kf" or welcome_code)

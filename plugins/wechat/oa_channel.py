@@ -40,6 +40,7 @@ from csgw.gateway.webhook_requests import NonceGuard, read_body, timestamp_is_fr
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
 from csgw.plugins.wechat.events import EventReplies, greeting_texts
+from csgw.plugins.wechat.menu_clicks import checked_menu
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
 from csgw.plugins.wechat.xml import (
@@ -79,8 +80,10 @@ class WechatOAConfig(ChannelConfig):
     max_clock_skew: float = 300
     api_timeout: float = 10.0
     greeting: str | None = None  # said on follow; None: the default in the server language, "": none
+    menu: dict[str, str] = {}  # custom-menu CLICK key -> entry:ID | category:NAME | handover
 
     _aes = field_validator("encoding_aes_key", "previous_encoding_aes_key")(_check_aes_key)
+    _menu = field_validator("menu")(checked_menu)
 
 
 class WechatOAChannel(Channel):
@@ -144,6 +147,7 @@ class WechatOAChannel(Channel):
             return web.Response(text="success")
         if inbound.payload.get("event") == "subscribe":
             inbound = await self._with_profile(inbound)
+        inbound = self._with_menu_action(inbound)
         remaining = max(0.1, self.config.reply_budget - (time.monotonic() - started))
         accepted = await self.services.accept(inbound, wait_reply=remaining)
         texts = [r.text for r in accepted.inline_replies if r.text]
@@ -186,6 +190,16 @@ class WechatOAChannel(Channel):
         if inbound.kind not in ACCEPTED_KINDS or not inbound.user_id:
             return False
         return inbound.kind != "event" or inbound.payload.get("event") in ACCEPTED_EVENTS
+
+    def _with_menu_action(self, inbound: InboundMessage) -> InboundMessage:
+        if inbound.payload.get("event") != "CLICK":
+            return inbound
+        key = str(inbound.payload.get("EventKey", ""))
+        action = self.config.menu.get(key)
+        if action is None:  # a button the config does not know: recorded, not answered
+            self.log.info("wechat.menu_key_unmapped", menu_key=key)
+            return inbound
+        return dataclasses.replace(inbound, payload={**inbound.payload, "menu_action": action})
 
     async def _with_profile(self, inbound: InboundMessage) -> InboundMessage:
         if self.api is None:

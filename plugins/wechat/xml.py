@@ -109,8 +109,11 @@ def to_inbound(fields: dict[str, Any], *, channel: str, account: str) -> Inbound
         if payload["event"] == "subscribe" and key.startswith("qrscene_"):
             payload["scene"] = key[len("qrscene_") :]
         # WeChat's rule is sender + CreateTime; the event name keeps two different events of
-        # one second apart (a follow and a menu click), and a retry repeats all three
+        # one second apart (a follow and a menu click), a click's key two buttons tapped within
+        # one second, and a retry repeats them all
         external_id = f"{user}:{fields.get('CreateTime', '')}:{payload['event']}"
+        if payload["event"] == "CLICK":
+            external_id += f":{key}"
         text = ""
     else:
         external_id = str(fields.get("MsgId", "")) or f"{user}:{fields.get('CreateTime', '')}"

@@ -46,19 +46,21 @@ def test_image_voice_video_location_link():
 
 
 @pytest.mark.parametrize(
-    "event, extra, expected",
+    "event, extra, expected, key",
     [
-        ("subscribe", "<EventKey><![CDATA[qrscene_123]]></EventKey>", "subscribe"),
-        ("unsubscribe", "", "unsubscribe"),
-        ("CLICK", "<EventKey>MENU_HELP</EventKey>", "CLICK"),
-        ("SCAN", "<EventKey>123</EventKey><Ticket>t</Ticket>", "SCAN"),
-        ("VIEW", "<EventKey>http://x</EventKey>", "VIEW"),
-        ("LOCATION", "<Latitude>23</Latitude><Longitude>113</Longitude><Precision>1</Precision>", "LOCATION"),
+        ("subscribe", "<EventKey><![CDATA[qrscene_123]]></EventKey>", "subscribe", "subscribe"),
+        ("unsubscribe", "", "unsubscribe", "unsubscribe"),
+        # a click's key too: two buttons tapped within one second are two clicks
+        ("CLICK", "<EventKey>MENU_HELP</EventKey>", "CLICK", "CLICK:MENU_HELP"),
+        ("SCAN", "<EventKey>123</EventKey><Ticket>t</Ticket>", "SCAN", "SCAN"),
+        ("VIEW", "<EventKey>http://x</EventKey>", "VIEW", "VIEW"),
+        ("LOCATION", "<Latitude>23</Latitude><Longitude>113</Longitude><Precision>1</Precision>", "LOCATION",
+         "LOCATION"),
     ],
 )
-def test_events_are_keyed_by_sender_create_time_and_event(event, extra, expected):
+def test_events_are_keyed_by_sender_create_time_and_event(event, extra, expected, key):
     m = normalise(push("event", f"<Event><![CDATA[{event}]]></Event>{extra}", create="1700000123"))
-    assert (m.kind, m.payload["event"], m.external_id) == ("event", expected, f"openid-1:1700000123:{expected}")
+    assert (m.kind, m.payload["event"], m.external_id) == ("event", expected, f"openid-1:1700000123:{key}")
     if event == "subscribe":
         assert m.payload["scene"] == "123"
 
