@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from csgw.gateway.api.auth import authenticate
+from csgw.gateway.api.auth import authenticate, require_supervisor
 from csgw.gateway.api.context import services_of
 from csgw.gateway.api.errors import ApiError
 from csgw.gateway.api.routes import ApiRoutes, Param
@@ -22,10 +22,11 @@ routes = ApiRoutes()
 @routes.route("GET", "/reports", "Service figures: response and handling times, resolution and reopening, bot "
               "containment, satisfaction with the latest comments, SLA misses; in total, a trend per day in the "
               "shop's time zone, and per agent, channel account and group, or only the breakdown `by` names "
-              "(category: per KB category, with the questions the bot left unanswered; tag: per tag)",
+              "(category: per KB category, with the questions the bot left unanswered; tag: per tag). "
+              "Supervisors only: it holds customers' comments and every agent's figures",
               query=("since", "until", Param.of("by", type="string", enum=list(BREAKDOWNS))))
 async def reports(request: web.Request) -> web.Response:
-    await authenticate(request)
+    require_supervisor(await authenticate(request), "read the reports")
     by = request.query.get("by")
     try:
         breakdowns_for(by)

@@ -88,5 +88,9 @@ async def test_reports_api(tmp_path, database_url):
         assert bad["error"]["code"] == "bad_range"
         async with session.get(gw.url + "/api/v1/reports") as response:
             assert response.status == 401
+        # customers' comments and every agent's figures are a supervisor's to read
+        _, agent_token = await add_agent("dan", role="agent")
+        refused = await AgentClient(session, gw.url, agent_token).call("GET", query, expect=403)
+        assert refused["error"]["code"] == "forbidden" and "supervisor" in refused["error"]["message"]
         async with session.get(gw.url + "/api/v1/openapi.json") as response:
             assert "get" in (await response.json())["paths"]["/api/v1/reports"]

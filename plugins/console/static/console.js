@@ -9,6 +9,7 @@ import { LANGUAGES, currentLanguage, setLanguage, setTimeZone, t, translatePage 
 import { customerLabel, fetchName, filterByTag, refreshTagFilter, renderInbox } from "./inbox.js";
 import { installShortcuts } from "./keys.js";
 import { askPermission, notify } from "./notify.js";
+import { closeReports, redrawReports, wireReports } from "./reports.js";
 import { state, remember, setUnread } from "./state.js";
 import { fillTagOptions, tagsChanged } from "./tags.js";
 
@@ -32,12 +33,13 @@ function fillLanguages(select) {
     setLanguage(select.value);
     for (const other of document.querySelectorAll("select.lang")) other.value = select.value;
     $("#help-text").textContent = t("help");
-    if (state.me) { renderInbox(); refreshConversation(); }
+    if (state.me) { renderInbox(); refreshConversation(); redrawReports(); }
   });
 }
 
 function showSignin(message) {
   events?.stop();
+  closeReports();
   clearInterval(ticker);
   $("#app").hidden = true;
   $("#signin").hidden = false;
@@ -67,8 +69,11 @@ function showMe() {
   $("#me-name").textContent = state.me.display_name || state.me.name;
   $("#status").value = state.me.status;
   $("#status").className = `status-select st-${state.me.status}`;
-  $("#canned-manage").hidden = state.me.role !== "supervisor";
-  $("#agents-manage").hidden = state.me.role !== "supervisor";
+  const supervisor = state.me.role === "supervisor";
+  $("#canned-manage").hidden = !supervisor;
+  $("#agents-manage").hidden = !supervisor;
+  $("#reports-open").hidden = !supervisor;
+  if (!supervisor) closeReports();
 }
 
 async function setStatus(status) {
@@ -140,6 +145,7 @@ function onLive(status) {
 
 function open(id) {
   if (!id) return;
+  closeReports();
   if (location.hash !== `#${id}`) history.replaceState(null, "", `#${id}`);
   openConversation(id);
 }
@@ -204,6 +210,7 @@ function wire() {
   $("#canned-manage").addEventListener("click", openCannedAdmin);
   wireCannedAdmin();
   wireAgents();
+  wireReports();
   $("#tag-filter").addEventListener("focus", fillTagOptions);
   $("#tag-filter-form").addEventListener("submit", (event) => { event.preventDefault(); filterByTag($("#tag-filter").value); });
   $("#tag-filter").addEventListener("search", () => { if (!$("#tag-filter").value) filterByTag(null); });

@@ -36,6 +36,16 @@ const TEXTS = {
     blocked: "暂时无法回复：{reason}", states: "bot:机器人,queued:排队中,assigned:已接入,closed:已结束",
     presale: "售前", ordered: "已下单", aftersale: "售后", lang: "语言", load: "{load}/{max} 个会话",
     unassigned: "未分配", nothing: "无",
+    reports: "报表", reportsBack: "返回会话", reportsRefresh: "刷新", reportPeriod: "时间范围",
+    period_today: "今天", period_week: "近 7 天", period_month: "近 30 天", reportBy: "分类方式",
+    by_category: "按知识库分类", by_tag: "按标签", by_agent: "按客服", by_channel: "按渠道", by_group: "按分组",
+    col_category: "分类", col_tag: "标签", col_agent: "客服", col_channel: "渠道", col_group: "分组",
+    reportConversations: "会话量", reportHandedOver: "转人工", reportContainment: "机器人解决率",
+    reportFirstResponse: "首次响应", reportHandling: "处理时长", reportSatisfaction: "满意度",
+    reportResolution: "解决率", reportReopen: "重复咨询率", reportSla: "超时", reportTrend: "每日趋势",
+    reportDay: "日期", reportTotal: "总览", reportUnanswered: "机器人未解决的问题", reportAvgP90: "平均 · P90 {p90}",
+    reportRatings: "{avg}（{n} 条）", reportAsked: "{n} 次", reportUncategorised: "未分类", reportUntagged: "无标签",
+    reportNone: "无", noData: "暂无数据", reportTimes: "时长为 分:秒，店铺时间（{zone}）",
     help: "j / k 下一个 / 上一个会话\n1 2 3 切换列表\nr 或 / 回复\nn 内部备注\nt 接入\nf 转接\nx 结束\ns 切换在线/离开\n回复框开头输入 / 或 Ctrl+K 常用语\nEsc 返回 / 取消\n? 显示帮助",
   },
   "zh-Hant": {
@@ -74,6 +84,16 @@ const TEXTS = {
     blocked: "暫時無法回覆：{reason}", states: "bot:機器人,queued:排隊中,assigned:已接入,closed:已結束",
     presale: "售前", ordered: "已下單", aftersale: "售後", lang: "語言", load: "{load}/{max} 個對話",
     unassigned: "未分配", nothing: "無",
+    reports: "報表", reportsBack: "返回對話", reportsRefresh: "重新整理", reportPeriod: "時間範圍",
+    period_today: "今天", period_week: "近 7 天", period_month: "近 30 天", reportBy: "分類方式",
+    by_category: "按知識庫分類", by_tag: "按標籤", by_agent: "按客服", by_channel: "按渠道", by_group: "按分組",
+    col_category: "分類", col_tag: "標籤", col_agent: "客服", col_channel: "渠道", col_group: "分組",
+    reportConversations: "對話量", reportHandedOver: "轉人工", reportContainment: "機器人解決率",
+    reportFirstResponse: "首次回應", reportHandling: "處理時長", reportSatisfaction: "滿意度",
+    reportResolution: "解決率", reportReopen: "重複諮詢率", reportSla: "逾時", reportTrend: "每日趨勢",
+    reportDay: "日期", reportTotal: "總覽", reportUnanswered: "機器人未解決的問題", reportAvgP90: "平均 · P90 {p90}",
+    reportRatings: "{avg}（{n} 則）", reportAsked: "{n} 次", reportUncategorised: "未分類", reportUntagged: "無標籤",
+    reportNone: "無", noData: "暫無資料", reportTimes: "時長為 分:秒，店鋪時間（{zone}）",
     help: "j / k 下一個 / 上一個對話\n1 2 3 切換列表\nr 或 / 回覆\nn 內部備註\nt 接入\nf 轉接\nx 結束\ns 切換在線/離開\n回覆框開頭輸入 / 或 Ctrl+K 常用語\nEsc 返回 / 取消\n? 顯示說明",
   },
   en: {
@@ -116,6 +136,17 @@ const TEXTS = {
     states: "bot:bot,queued:queued,assigned:assigned,closed:closed", presale: "Pre-sale",
     ordered: "Ordered", aftersale: "After-sale", lang: "Language", load: "{load}/{max} conversations",
     unassigned: "unassigned", nothing: "none",
+    reports: "Reports", reportsBack: "Back to conversations", reportsRefresh: "Refresh", reportPeriod: "Period",
+    period_today: "Today", period_week: "7 days", period_month: "30 days", reportBy: "Break down",
+    by_category: "by KB category", by_tag: "by tag", by_agent: "by agent", by_channel: "by channel", by_group: "by group",
+    col_category: "Category", col_tag: "Tag", col_agent: "Agent", col_channel: "Channel", col_group: "Group",
+    reportConversations: "Conversations", reportHandedOver: "Handed over", reportContainment: "Bot only",
+    reportFirstResponse: "First response", reportHandling: "Handling", reportSatisfaction: "Satisfaction",
+    reportResolution: "Resolved", reportReopen: "Reopened", reportSla: "SLA missed", reportTrend: "Per day",
+    reportDay: "Day", reportTotal: "Overall", reportUnanswered: "Questions the bot left unanswered",
+    reportAvgP90: "average · p90 {p90}", reportRatings: "{avg} ({n})", reportAsked: "{n}×",
+    reportUncategorised: "(none)", reportUntagged: "(no tag)", reportNone: "(none)", noData: "No data yet",
+    reportTimes: "Times as m:ss, shop time ({zone})",
     help: "j / k  next / previous conversation\n1 2 3  switch list\nr or /  reply\nn  internal note\nt  take\nf  transfer\nx  close\ns  toggle online/away\n/ at the start of the reply box, or Ctrl+K  canned replies\nEsc  back / cancel\n?  this help",
   },
 };
@@ -184,6 +215,21 @@ export function clock(iso) {
     ? format({ hour: "2-digit", minute: "2-digit" }).format(date)
     : format({ month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(date);
 }
+
+/* A day (YYYY-MM-DD) as the shop counts them: the one holding now, or `back` days before it. */
+export function shopDay(back = 0) {
+  const parts = new Intl.DateTimeFormat("en", { year: "numeric", month: "numeric", day: "numeric", timeZone })
+    .formatToParts(new Date());
+  const today = Object.fromEntries(parts.map((part) => [part.type, Number(part.value)]));
+  return new Date(Date.UTC(today.year, today.month - 1, today.day - back)).toISOString().slice(0, 10);
+}
+
+/* A YYYY-MM-DD day, short, with its weekday. */
+export const dayLabel = (iso) => new Intl.DateTimeFormat(language, { month: "numeric", day: "numeric", weekday: "short", timeZone: "UTC" })
+  .format(new Date(`${iso}T00:00:00Z`));
+
+/* The shop's time zone as /me gave it (the browser's when it did not know that one). */
+export const shopZone = () => timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /* Date and time in full, for tooltips. */
 export const fullTime = (iso) => (iso ? format({ dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "");

@@ -3,11 +3,17 @@ import { closeCanned } from "./canned.js";
 import { close, closeView, take, transfer } from "./conversation.js";
 import { $ } from "./dom.js";
 import { neighbour } from "./inbox.js";
+import { closeReports, reportsOpen } from "./reports.js";
 import { state } from "./state.js";
 
 export function installShortcuts({ open, switchTab, toggleStatus, note, help }) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (reportsOpen()) {
+      // the desk is out of sight: its keys would act on what the agent cannot see
+      if (event.key === "Escape" && !document.querySelector("dialog[open]")) closeReports();
+      return;
+    }
     const typing = event.target.closest?.("input, textarea, select, [contenteditable]");
     if (event.key === "Escape") {
       if (document.querySelector("dialog[open]")) return;
