@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, RootModel, ValidationError
 
 from csgw.config.errors import ConfigError
+from csgw.config.hours import HoursSettings
 from csgw.config.interpolate import interpolate
 from csgw.config.plugin_sections import unclaimed_problem
 from csgw.config.schema import Settings
@@ -98,6 +99,7 @@ def settings_from_dict(
         raise ConfigError(shown, problems) from None
     settings.plugin_sections = tables
     problems.extend(_channel_shape_problems(settings.channels))
+    problems.extend(_channel_hours_problems(settings.channels))
     if problems:
         raise ConfigError(shown, problems)
     base = base_dir or Path.cwd()
@@ -173,6 +175,18 @@ def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:
 def resolve_path(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path).resolve()
+def _channel_hours_problems(channels: list[dict[str, Any]]) -> list[str]:
+    """A `[[channels]]` entry's `hours` is checked with the core's sections, whatever its plugin."""
+    problems = []
+    for index, entry in enumerate(channels):
+        if entry.get("hours") is not None:
+            try:
+                HoursSettings.model_validate(entry["hours"])
+            except ValidationError as error:
+                problems.extend(describe_errors(error, f"channels[{index}].hours"))
+    return problems
+
+
 
 
 def resolve_sqlite_url(base: Path, url: str) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from csgw.config.hours import HoursSettings, known_zone
 from csgw.config.plugin_sections import PluginSections
 from csgw.config.texts import TextOverrides
 
@@ -50,12 +50,7 @@ class ServerSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        if name:
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {name!r} (an IANA name such as \"Asia/Shanghai\")") from None
-        return name
+        return known_zone(name) if name else name
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -108,6 +103,12 @@ class ReplySettings(Section):
     comment_window_seconds: float = Field(300, ge=0)
 
 
+class GroupSettings(Section):
+    """`[assignment.groups.NAME]`: what is particular to one group of agents."""
+
+    hours: HoursSettings | None = None  # the group's own hours, before its channel's and `[hours]`
+
+
 class AssignmentSettings(Section):
     mode: Literal["least_load", "round_robin"] = "least_load"
     default_group: str | None = None
@@ -125,6 +126,7 @@ class AssignmentSettings(Section):
     idle_close_seconds: float = Field(0, ge=0)
     tick_seconds: float = Field(1.0, gt=0, le=60)  # how often timers (offers, VIP waits, presence) run
     queue_update_seconds: float = Field(60, ge=0)  # tell a queued customer their new place at most this often (0: never)
+    groups: dict[str, GroupSettings] = Field(default_factory=dict)
 
 
 class CustomersSettings(Section):
@@ -220,6 +222,8 @@ class Settings(Section, PluginSections, TextOverrides):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     customers: CustomersSettings = Field(default_factory=CustomersSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    # When people are at the desk (`gateway/hours.py`); None: always
+    hours: HoursSettings | None = None
     # [texts.LANGUAGE]: the shop's wording of built-in customer-facing texts, as written; checked
     # against every registered text once the plugins are loaded, then read as `text_overrides`
     texts: dict[str, Any] = Field(default_factory=dict)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from csgw.config.hours import HoursSettings
 from csgw.gateway.connection_stats import ConnectionStats
 from csgw.gateway.messages import Accepted, InboundMessage, OutboundMessage
 from csgw.gateway.redact import redact
@@ -30,6 +31,7 @@ class ChannelConfig(BaseModel):
     account: str
     enabled: bool = True
     group: str | None = None  # default group for conversations from this account
+    hours: HoursSettings | None = None  # this account's own business hours, before `[hours]`
 
 
 class ChannelConfigError(Exception):

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+_source: Callable[[], datetime] | None = None  # a test's clock; None: the real one
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return _source() if _source is not None else datetime.now(UTC)
+
+
+@contextmanager
+def use_clock(source: Callable[[], datetime]) -> Iterator[None]:
+    """`now()` answers `source()` inside the block (a test's fake clock), the real time after it."""
+    global _source
+    previous, _source = _source, source
+    try:
+        yield
+    finally:
+        _source = previous
 
 
 def shop_zone(name: str) -> tzinfo:

@@ -6,6 +6,7 @@ The running gateway (`running_gateway`) is in `csgw.testing`: it needs the whole
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,6 +14,21 @@ from csgw.config.loader import settings_from_dict
 from csgw.gateway.channel import Channel, ChannelConfig, OutboundMessage, SendError
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.services import GatewayServices
+
+
+class FakeClock:
+    """A clock a test sets and moves; install it with `csgw.gateway.clock.use_clock(clock)`."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        """Move on by `timedelta(**delta)` (hours=1, seconds=30); the new time."""
+        self.at += timedelta(**delta)
+        return self.at
 
 
 class FakeChannelConfig(ChannelConfig):
