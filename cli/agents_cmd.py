@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from tortoise.transactions import in_transaction
 
-from csgw.cli.serve_loop import base_url
+from csgw.cli.addresses import base_url
 from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.gateway.api.auth import hash_token, new_token
 from csgw.gateway.clock import shop_time, shop_zone

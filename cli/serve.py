@@ -6,21 +6,22 @@ import gc
 import ipaddress
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pluggy
 import structlog
 import typer
-from aiohttp import web
 from rich.markup import escape
 
-from csgw.app import create_app
-from csgw.cli.serve_loop import serve_until_signalled
 from csgw.commands import ConfigOption, core_settings_or_exit, err, fail, fail_config
 from csgw.config.errors import ConfigError
 from csgw.config.schema import Settings
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.plugin_host import plugin_host_for
 from csgw.gateway.storage.sqlite_owner import StoreInUse, sole_sqlite_server
+
+if TYPE_CHECKING:
+    import pluggy
+    from aiohttp import web
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,10 @@ def serve(
 
 def run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
     """Load the plugins, build the app and serve it until a stop signal."""
+    # here, not at the top: every other command (`csgw kb test`, …) starts without the web stack
+    from csgw.app import create_app
+    from csgw.cli.serve_loop import serve_until_signalled
+
     plugin_host = plugin_host_for(settings)
     pm = plugin_host.pm
     missing = enabled_but_not_loaded(settings.plugins.enabled, pm)

@@ -23,6 +23,7 @@ import structlog
 from aiohttp import web
 from tortoise import Tortoise
 
+from csgw.cli.addresses import base_url
 from csgw.commands import err
 
 log = structlog.get_logger("csgw.serve")
@@ -31,12 +32,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REQUESTS_SHARE = 0.7  # of the grace period, for requests under way; the rest stops the gateway
 CLOSE_SECONDS = 1.0  # a cut drain still tries to close the database this long
 WATCHDOG_MARGIN_SECONDS = 2.0  # beyond grace + CLOSE_SECONDS: the interpreter's own exit hangs
-
-
-def base_url(host: str, port: int) -> str:
-    """Where to open a gateway listening on host:port from this machine (a wildcard host: loopback)."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def announce(host: str, addresses: list[Any]) -> None:

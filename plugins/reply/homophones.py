@@ -10,12 +10,30 @@ so real words ("重庆", "还没") stay as they are.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.metadata import version
+from typing import Any
 
-from pypinyin import lazy_pinyin
+from . import data_cache
 
 MAX_WORD = 4  # longest KB word looked for; longer ones are rarely mistyped by sound alone
 _FOLDS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+
+
+@cache
+def _syllables() -> dict[str, str]:
+    """Each character's tone-less pinyin as pypinyin reads it alone (一 to 鿿), from the cache."""
+    return data_cache.cached("pinyin", f"pypinyin:{version('pypinyin')}", _read_syllables, _complete)
+
+
+def _read_syllables() -> dict[str, str]:
+    from pypinyin import lazy_pinyin  # only to build the cache: its import alone takes 0.2 s
+
+    return {chr(code): lazy_pinyin(chr(code))[0] for code in range(0x4E00, 0xA000)}
+
+
+def _complete(table: Any) -> bool:
+    return isinstance(table, dict) and len(table) == 0xA000 - 0x4E00
 
 
 @lru_cache(maxsize=65536)
@@ -23,7 +41,7 @@ def sound(char: str) -> str:
     """The folded, tone-less pinyin of one character (the character itself if it has none)."""
     if not "\u4e00" <= char <= "\u9fff":
         return char
-    syllable = lazy_pinyin(char)[0]
+    syllable = _syllables()[char]
     for long, short in _FOLDS:
         if syllable.startswith(long):
             syllable = short + syllable[len(long):]

@@ -21,7 +21,7 @@ from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
 from csgw.gateway.reply import Reply, ReplyContext
 
-from . import kb_store, learning
+from . import data_cache, kb_store, learning
 from .embeddings import E5Embedder, Embedder, VectorCache, missing
 from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
@@ -49,7 +49,9 @@ class IndexingStopped(Exception):
 
 
 def engine_settings_for(settings: Settings) -> EngineSettings:
-    """`[reply] engine`, its menu speaking in the shop's wording (`[texts.*] "menu.…"`)."""
+    """`[reply] engine`, its menu speaking in the shop's wording (`[texts.*] "menu.…"`); engines
+    built after this keep their word dictionary's cache in the data directory."""
+    data_cache.keep_in(settings.server.data_dir)
     engine = EngineSettings.model_validate(settings.reply.engine)
     engine.menu.use_shop_texts(settings.text_overrides)
     return engine

@@ -14,7 +14,6 @@ import heapq
 import logging
 import math
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import jieba
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
+from . import dictionary
 from .kb import Entry
 from .normalize import normalize
 
@@ -118,20 +118,11 @@ class Decision:
         return self.candidates[0] if self.candidates else None
 
 
-_base_lock = threading.Lock()
-_base: jieba.Tokenizer | None = None
-
-
 def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
     """A jieba tokenizer of its own with `words` added: the global one is never touched."""
-    global _base
-    with _base_lock:
-        if _base is None:
-            base = jieba.Tokenizer()
-            base.initialize()
-            _base = base
+    freq, total = dictionary.frequencies()
     tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ, tokenizer.total = dict(_base.FREQ), _base.total
+    tokenizer.FREQ, tokenizer.total = dict(freq), total
     tokenizer.initialized = True
     for word in words:
         if len(word) >= 2 and word not in tokenizer.FREQ:
