@@ -1,7 +1,7 @@
 """The outbox: every reply waits here until its channel took it; retried with capped back-off.
 
 Sends for one channel account go out in order, one account's slow platform never holds up
-another's. `message_id` is the idempotency key a channel passes to platforms that support one,
+another's, and a failing platform pauses its whole account (`AccountPauses`), not each reply. `message_id` is the idempotency key a channel passes to platforms that support one,
 so a send retried after a crash (sent, but not yet marked) is not delivered twice there.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from tortoise.functions import Min
 
+from csgw.gateway.account_pauses import AccountPauses
 from csgw.gateway.channel import Channel, SendError
 from csgw.gateway.clock import now
 from csgw.gateway.due_loop import DueLoop
@@ -70,6 +71,7 @@ class Outbox(DueLoop):
         self.on_result = on_result
         self._busy: set[tuple[str, str]] = set()
         self._parallel = asyncio.Semaphore(PARALLEL_CONVERSATIONS)
+        self.pauses = AccountPauses(lambda failures: retry_delay(failures))
 
     async def backlog(self) -> tuple[int, float | None]:
         """(pending items, age in seconds of the oldest)."""
@@ -86,7 +88,7 @@ class Outbox(DueLoop):
     async def _dispatch_due(self) -> float:
         """Start sends for due items; return seconds until the next item is due (at most 5)."""
         at = now()
-        due = await self.claims.due(at, 500)
+        due = await self.claims.due(at, 500, skip=self.pauses.paused_accounts())
         by_account: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in due:
             key = (item.channel, item.account)
@@ -97,9 +99,11 @@ class Outbox(DueLoop):
             self._busy.add(key)
             self.spawn(self._send_all(key, items))
         upcoming = await OutboxItem.filter(state="pending", next_attempt_at__gt=at).order_by("next_attempt_at").first()
-        if upcoming is None:
+        next_times = [when for when in (upcoming.next_attempt_at if upcoming else None, self.pauses.next_end())
+                      if when is not None]
+        if not next_times:
             return 5.0
-        return max(0.05, min(5.0, (upcoming.next_attempt_at - at).total_seconds()))
+        return max(0.05, min(5.0, (min(next_times) - at).total_seconds()))
 
     async def _send_all(self, key: tuple[str, str], items: list[OutboxItem]) -> None:
         """Conversations go out side by side; each conversation's messages strictly in order."""
@@ -116,6 +120,8 @@ class Outbox(DueLoop):
             # A reply stored while an earlier one of its conversation is backing off waits for it.
             ready = [queue for conversation_id, queue in by_conversation.items()
                      if queue[0][1].id == oldest.get(conversation_id)]
+            if self.pauses.probing(key):  # the platform failed lately: one conversation tries first
+                ready = ready[:1]
             await asyncio.gather(*(self._send_in_order(key, queue) for queue in ready))
         finally:
             try:
@@ -145,6 +151,8 @@ class Outbox(DueLoop):
             await self._give_up(item, message, "channel account is not configured")
             bound.warning("outbound dropped: channel account not configured")
             return False
+        if self.pauses.paused(key):  # another conversation's send just failed: wait with it
+            return False
         conversation_user = await self.store.platform_user_id_for(message.conversation_id)
         outbound = to_outbound(message, conversation_user, attempt=item.attempts)
         try:
@@ -155,15 +163,19 @@ class Outbox(DueLoop):
                 await self._give_up(item, message, str(error), error.code)
                 bound.warning("outbound failed for good", error=str(error), code=error.code)
             else:
+                until = self.pauses.failed(key)
                 await self._retry_later(item, message, str(error))
-                bound.info("outbound will be retried", error=str(error), attempts=item.attempts + 1)
+                bound.info("outbound will be retried", error=str(error), attempts=item.attempts + 1,
+                           account_paused_until=until.isoformat())
             return False
         except Exception as error:  # a channel bug must not stop the outbox
             channel.stats.failure(repr(error))
+            self.pauses.failed(key)
             await self._retry_later(item, message, repr(error))
             bound.exception("channel send raised")
             return False
         channel.stats.success()
+        self.pauses.succeeded(key)
         await self._mark_sent(item, message)
         self._notify("sent", outbound)
         return True

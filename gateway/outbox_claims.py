@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
+from tortoise.expressions import Q
 
 from csgw.gateway.clock import now
 from csgw.gateway.models import OutboxItem
@@ -57,16 +58,21 @@ class LeasedRows:
         self.ready = f" AND {ready}" if ready else ""
         self._renewed_at: datetime | None = None
 
-    async def due_ids(self, at: datetime, limit: int) -> list[int]:
-        """Ids of due rows; on a shared store only those this instance now holds."""
+    async def due_ids(self, at: datetime, limit: int, skip: Sequence[tuple[str, str]] = ()) -> list[int]:
+        """Ids of due rows; on a shared store only those this instance now holds. Rows of the
+        (channel, account) pairs in `skip` are left where they are (tables with those columns)."""
+        skipped = "".join(' AND NOT ("due"."channel" = ? AND "due"."account" = ?)' for _ in skip)
+        skip_params = [value for pair in skip for value in pair]
         if not self.shared:
+            names = {f"skip{i}": value for i, value in enumerate(skip_params)}
             rows = await Sql().rows(
                 f'SELECT "id" FROM "{self.table}" AS "due" WHERE "state" = :pending '
-                f'AND "next_attempt_at" <= :at{self.ready} ORDER BY "id" LIMIT :limit',
-                pending="pending", at=at, limit=limit)
+                f'AND "next_attempt_at" <= :at{self.ready}'
+                + _named(skipped, list(names)) + ' ORDER BY "id" LIMIT :limit',
+                pending="pending", at=at, limit=limit, **names)
             return [row["id"] for row in rows]
-        return await self.writer.run_plan(_claim_plan, self.table, self.ready, self.instance, at,
-                                          at + self.lease, limit)
+        return await self.writer.run_plan(_claim_plan, self.table, self.ready + skipped, skip_params,
+                                          self.instance, at, at + self.lease, limit)
 
     async def release(self, item_ids: Sequence[int]) -> None:
         """Hand back rows this instance holds but did not finish (sent or failed rows are done anyway)."""
@@ -93,22 +99,33 @@ class OutboxClaims(LeasedRows):
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         super().__init__(writer, "outbox", shared=shared, instance=instance, lease_seconds=lease_seconds)
 
-    async def due(self, at: datetime, limit: int) -> list[OutboxItem]:
-        """Due rows, oldest first; on a shared store only those this instance now holds."""
+    async def due(self, at: datetime, limit: int, skip: Sequence[tuple[str, str]] = ()) -> list[OutboxItem]:
+        """Due rows, oldest first, but none of the (channel, account) pairs in `skip`; on a
+        shared store only those this instance now holds."""
         if not self.shared:
-            return await OutboxItem.filter(state="pending", next_attempt_at__lte=at).order_by("id").limit(limit)
-        ids = await self.due_ids(at, limit)
+            query = OutboxItem.filter(state="pending", next_attempt_at__lte=at)
+            for channel, account in skip:  # (exclude(channel=, account=) would skip either)
+                query = query.filter(~Q(channel=channel, account=account))
+            return await query.order_by("id").limit(limit)
+        ids = await self.due_ids(at, limit, skip)
         return await OutboxItem.filter(id__in=ids).order_by("id") if ids else []
 
 
-def _claim_plan(table: str, ready: str, instance: str, at: datetime, until: datetime,
-                limit: int) -> Plan[list[int]]:
+def _named(condition: str, names: list[str]) -> str:
+    """`condition`'s ? marks as the named parameters `Sql.rows` takes, in order."""
+    for name in names:
+        condition = condition.replace("?", f":{name}", 1)
+    return condition
+
+
+def _claim_plan(table: str, ready: str, ready_params: list[str], instance: str, at: datetime,
+                until: datetime, limit: int) -> Plan[list[int]]:
     rows = yield Select(
         f'UPDATE "{table}" SET "claimed_by" = ?, "claimed_until" = ? WHERE "id" IN ('
         f'SELECT "id" FROM "{table}" AS "due" WHERE "state" = ? AND "next_attempt_at" <= ? '
         f'AND ("claimed_until" IS NULL OR "claimed_until" < ? OR "claimed_by" = ?){ready} '
         'ORDER BY "id" LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING "id"',
-        [instance, until, "pending", at, at, instance, limit])
+        [instance, until, "pending", at, at, instance, *ready_params, limit])
     return sorted(row[0] for row in rows)
 
 

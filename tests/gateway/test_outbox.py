@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from csgw.gateway import outbox
 from csgw.gateway.channel import InboundMessage
+from csgw.gateway.clock import now, use_clock
 from csgw.gateway.models import Message, OutboxItem
 from csgw.testing import running_gateway
 from tests.gateway.helpers import wait_for_condition
@@ -124,3 +126,42 @@ async def test_a_failing_store_makes_the_outbox_back_off_whatever_wakes_it(monke
         await asyncio.sleep(0)
     assert passes == 1
     await asyncio.wait_for(box.stop(), timeout=10)  # stopping is not held up by the back-off
+
+
+async def test_a_dead_platform_pauses_its_account_not_each_reply(tmp_path, monkeypatch, database_url):
+    """40 customers of an account whose platform is down cost a try per pause, not 40; another
+    account's replies go out meanwhile; when the pause ends one conversation tries first, and
+    its success sends the rest, each once."""
+    monkeypatch.setattr(outbox, "BASE_DELAY", 600.0)  # the pause outlasts the test until the clock moves
+    channels = [{"plugin": "fake", "account": "down", "fail_times": 10**6}, {"plugin": "fake", "account": "up"}]
+    async with running_gateway(tmp_path, database_url=database_url, channels=channels) as gw:
+        box, down, paused = gw.services.outbox, gw.fake("down"), ("fake", "down")
+        for i in range(40):
+            await gw.services.accept(InboundMessage("fake", "down", f"u-{i}", "你好", f"m-{i}"))
+        await gw.services.pipeline.drain()
+
+        async def all_waiting() -> bool:
+            return box.pauses.paused(paused) and await OutboxItem.filter(account="down").count() == 40
+
+        await wait_for_condition(all_waiting)
+        tried = len(down.attempts)
+        assert 1 <= tried <= outbox.PARALLEL_CONVERSATIONS
+        for _ in range(3):  # new replies wake the outbox: nothing more is tried while paused
+            await box.run_pass()
+        await gw.services.accept(InboundMessage("fake", "down", "u-late", "你好", "m-late"))
+        await gw.services.pipeline.drain()
+        await box.run_pass()
+        assert len(down.attempts) == tried
+        assert await OutboxItem.filter(account="down", attempts=0).count() == 41 - tried
+
+        await gw.services.accept(InboundMessage("fake", "up", "u-1", "你好", "m-up"))
+        assert len(await gw.fake("up").wait_sent(1)) == 1  # the other account is not held up
+
+        down.config.fail_times = tried  # the platform is back
+        later = now() + timedelta(hours=1)
+        with use_clock(lambda: later):
+            box.wake()
+            sent = await down.wait_sent(41)
+            assert len({m.message_id for m in sent}) == 41
+            assert len(down.attempts) == tried + 41  # no reply tried twice once it worked
+            assert not box.pauses.paused(paused) and not box.pauses.probing(paused)
