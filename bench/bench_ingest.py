@@ -1,9 +1,12 @@
-"""Ingest benchmark: wrk floods the WeChat webhook and, in the same run, a bare aiohttp handler
+"""Ingest benchmark: wrk floods the WeChat webhook and, in the same round, a bare aiohttp handler
 and the durable floor (`durable_floor_server.py`: verify, parse, one row per message, answer).
 
-Every server is pinned to core 0 and wrk to core 1. Reports messages/s, the ratios to the bare
-handler (csgw's and the floor's), p50/p99 latency, and checks every acknowledged message is in
-the database.
+csgw runs once per mix (`ingest_mixes.py`): the answered mix and the realistic mix with the
+semantic model on (the shipped default), and the answered mix on words alone. Every server is
+pinned to core 0 and wrk to core 1. Reports, per mix, messages/s, the ratios to the bare handler
+and to the floor, p50/p99 latency, what the bot did with the messages, and checks that every
+acknowledged message is stored once and no message is answered twice. With BENCH_ROUNDS > 1 each
+figure is the median of the rounds, every round's ratios listed beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,12 +26,20 @@ from pathlib import Path
 
 from csgw.plugins.demo import DEMO_KB
 
+if __package__ in (None, ""):  # run as a script: bench/ is on the path
+    from ingest_mixes import MIXES, write_mix  # type: ignore[import-not-found,no-redef]
+else:
+    from bench.ingest_mixes import MIXES, write_mix
+
 HERE = Path(__file__).parent
 TOKEN = "benchtoken"
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))  # several: the median round is reported, with every ratio
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))  # several: each figure is the median of the rounds
 SYNCHRONOUS = os.environ.get("BENCH_SQLITE_SYNCHRONOUS", "FULL")
+# name: (mix, [reply.engine] model)
+RUNS = {"answered": ("answered", "e5"), "realistic": ("realistic", "e5"), "answered_words": ("answered", "off")}
+SELECTED = [name for name in os.environ.get("BENCH_MIXES", ",".join(RUNS)).split(",") if name]
 
 
 def free_port() -> int:
@@ -64,10 +76,11 @@ def signed_queries(path: Path, count: int = QUERIES) -> Path:
     return path
 
 
-def run_wrk(url: str, queries: Path) -> dict:
+def run_wrk(url: str, queries: Path, mix: Path | None = None) -> dict:
+    extra = [str(queries), "", str(mix)] if mix else [str(queries)]
     output = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency",
-         "-s", str(HERE / "wechat_push.lua"), url, "--", str(queries)],
+         "-s", str(HERE / "wechat_push.lua"), url, "--", *extra],
         capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in output.splitlines() if line.startswith("{")))
 
@@ -78,11 +91,11 @@ def serve(command: list[str], health_url: str, log: Path) -> subprocess.Popen:
     return process
 
 
-def measure(command: list[str], port: int, health_path: str, log: Path) -> dict:
+def measure(command: list[str], port: int, health_path: str, log: Path, mix: Path | None = None) -> dict:
     server = serve(command, f"http://127.0.0.1:{port}{health_path}", log)
     try:
         return run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop",
-                       signed_queries(log.with_suffix(".queries")))
+                       signed_queries(log.with_suffix(".queries")), mix)
     finally:
         server.terminate()
         server.wait()
@@ -92,47 +105,103 @@ def per_second(result: dict) -> float:
     return (result["requests"] - result["non_2xx"]) / (result["duration_us"] / 1e6)
 
 
-def one_round(work: Path) -> dict:
-    """Bare handler, durable floor, csgw, one after the other: the ratios compare like with like."""
-    bare_port, floor_port, csgw_port = free_port(), free_port(), free_port()
-    baseline = measure([sys.executable, str(HERE / "bare_server.py"), str(bare_port)], bare_port, "/",
-                       work / "bare.log")
-    floor = measure([sys.executable, str(HERE / "durable_floor_server.py"), str(floor_port), str(work / "floor.db"),
-                     SYNCHRONOUS], floor_port, "/", work / "floor.log")
-    (work / "csgw.toml").write_text(
+def csgw_config(work: Path, model: str) -> Path:
+    path = work / "csgw.toml"
+    path.write_text(
         '[logging]\nlevel = "warning"\nformat = "json"\n'
         f'[database]\nurl = "sqlite://./data/csgw.db?synchronous={SYNCHRONOUS}"\n'
-        f'[reply]\nknowledge_base = "{DEMO_KB}"\n'
+        f'[reply]\nknowledge_base = "{DEMO_KB}"\n[reply.engine]\nmodel = "{model}"\n'
         '[[channels]]\nplugin = "wechat_oa"\naccount = "shop"\n'
         f'token = "{TOKEN}"\napp_id = "wxbench"\napp_secret = "secret"\napi_base = "http://127.0.0.1:9"\n',
         encoding="utf-8")
-    result = measure([sys.executable, "-m", "csgw", "serve", "--config", str(work / "csgw.toml"),
-                      "--port", str(csgw_port)], csgw_port, "/healthz", work / "csgw.log")
-    with sqlite3.connect(work / "data" / "csgw.db") as db:
-        stored = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'in'").fetchone()[0]
-        answered = db.execute("SELECT COUNT(*) FROM message WHERE direction = 'out'").fetchone()[0]
-    acknowledged = result["requests"] - result["non_2xx"]
-    bare_per_s = per_second(baseline)
-    return {
-        "messages_per_s": round(per_second(result), 1), "bare_per_s": round(bare_per_s, 1),
-        "ratio": round(per_second(result) / bare_per_s, 3),
-        "durable_floor_per_s": round(per_second(floor), 1),
-        "durable_floor_ratio": round(per_second(floor) / bare_per_s, 3),
-        "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
-        "acknowledged": acknowledged, "stored": stored, "answered": answered,
-        "errors": result["errors"], "all_acknowledged_stored": stored >= acknowledged,
-    }
+    return path
+
+
+def run_csgw(work: Path, mix: Path, model: str) -> dict:
+    work.mkdir()
+    port = free_port()
+    result = measure([sys.executable, "-m", "csgw", "serve", "--config", str(csgw_config(work, model)),
+                      "--port", str(port)], port, "/healthz", work / "csgw.log", mix)
+    return {"result": result, **stored_check(work / "data" / "csgw.db", result["requests"] - result["non_2xx"])}
+
+
+def stored_check(database: Path, acknowledged: int) -> dict:
+    """Every acknowledged message stored once, none left unanswered, none answered twice; and
+    what the bot did: its replies by source, hand-over notes, messages left to a person."""
+    with sqlite3.connect(database) as db:
+        stored, distinct, unprocessed = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT external_id), COALESCE(SUM(processed = 0), 0) FROM message "
+            "WHERE direction = 'in'").fetchone()
+        twice = db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM message WHERE direction = 'out' AND "
+                           "reply_to_id IS NOT NULL GROUP BY reply_to_id, text HAVING COUNT(*) > 1)").fetchone()[0]
+        replies = dict(db.execute(
+            "SELECT CASE sender WHEN 'bot' THEN json_extract(payload, '$.source') ELSE sender END, COUNT(*) "
+            "FROM message WHERE direction = 'out' GROUP BY 1").fetchall())
+        silent = db.execute("SELECT COUNT(*) FROM message m WHERE direction = 'in' AND NOT EXISTS "
+                            "(SELECT 1 FROM message r WHERE r.reply_to_id = m.id)").fetchone()[0]
+        queued = db.execute("SELECT COUNT(*) FROM conversation WHERE state = 'queued'").fetchone()[0]
+    return {"acknowledged": acknowledged, "stored": stored,
+            "all_acknowledged_stored": distinct >= acknowledged and distinct == stored,
+            "unanswered_left": unprocessed, "answered_twice": twice,
+            "replies": {str(source): count for source, count in sorted(replies.items(), key=str)},
+            "left_to_a_person": silent, "queued_conversations": queued}
+
+
+def one_round(work: Path, mixes: dict[str, Path]) -> dict:
+    """Bare handler, durable floor, then csgw per mix, one after the other: like with like."""
+    bare_port, floor_port = free_port(), free_port()
+    bare = per_second(measure([sys.executable, str(HERE / "bare_server.py"), str(bare_port)], bare_port, "/",
+                              work / "bare.log"))
+    floor = per_second(measure([sys.executable, str(HERE / "durable_floor_server.py"), str(floor_port),
+                                str(work / "floor.db"), SYNCHRONOUS], floor_port, "/", work / "floor.log"))
+    runs = {}
+    for name in SELECTED:
+        mix, model = RUNS[name]
+        run = run_csgw(work / name, mixes[mix], model)
+        result = run.pop("result")
+        runs[name] = {"messages_per_s": round(per_second(result), 1), "ratio": round(per_second(result) / bare, 3),
+                      "floor_share": round(per_second(result) / floor, 3),
+                      "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
+                      "errors": result["errors"], "model": model, **run}
+    return {"bare_per_s": round(bare, 1), "durable_floor_per_s": round(floor, 1),
+            "durable_floor_ratio": round(floor / bare, 3), "runs": runs}
+
+
+def medians(rounds: list[dict]) -> dict:
+    """Each figure the median of the rounds; the last round's checks and counts, every round's ratios."""
+    summary: dict = {key: statistics.median(r[key] for r in rounds)
+                     for key in ("bare_per_s", "durable_floor_per_s", "durable_floor_ratio")}
+    summary["durable_floor_ratios"] = [r["durable_floor_ratio"] for r in rounds]
+    summary["runs"] = {}
+    for name in SELECTED:
+        each = [r["runs"][name] for r in rounds]
+        figures = {key: statistics.median(run[key] for run in each)
+                   for key in ("messages_per_s", "ratio", "floor_share", "p50_ms", "p99_ms")}
+        summary["runs"][name] = {**each[-1], **figures, "ratios": [run["ratio"] for run in each],
+                                 "p99s_ms": [run["p99_ms"] for run in each],
+                                 "all_acknowledged_stored": all(run["all_acknowledged_stored"] for run in each),
+                                 "answered_twice": sum(run["answered_twice"] for run in each)}
+    if {"answered", "realistic"} <= set(SELECTED):
+        shares = [r["runs"]["realistic"]["messages_per_s"] / r["runs"]["answered"]["messages_per_s"] for r in rounds]
+        summary["realistic_vs_answered"] = round(statistics.median(shares), 3)
+        summary["realistic_vs_answered_rounds"] = [round(share, 3) for share in shares]
+    return summary
 
 
 def main() -> None:
     subprocess.run([str(HERE / "ensure_wrk.sh")], check=True)
-    rounds = [one_round(Path(tempfile.mkdtemp(prefix="csgw-bench-"))) for _ in range(ROUNDS)]
-    middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]  # the median round, whole
-    summary = {"bench": "ingest_wechat_oa", "connections": CONNECTIONS, "sqlite_synchronous": SYNCHRONOUS,
-               "rounds": ROUNDS, **middle,
-               "ratios": [r["ratio"] for r in rounds], "durable_floor_ratios": [r["durable_floor_ratio"] for r in rounds],
-               "all_acknowledged_stored": all(r["all_acknowledged_stored"] for r in rounds)}
-    print(json.dumps(summary))
+    work = Path(tempfile.mkdtemp(prefix="csgw-bench-"))
+    mixes = {name: write_mix(work / f"{name}.mix", build()) for name, build in MIXES.items()
+             if any(RUNS[run][0] == name for run in SELECTED)}
+    load_before = os.getloadavg()[0]
+    rounds = []
+    for number in range(ROUNDS):
+        (work / str(number)).mkdir()
+        rounds.append(one_round(work / str(number), mixes))
+    summary = {"bench": "ingest_wechat_oa", "connections": CONNECTIONS, "duration": DURATION,
+               "sqlite_synchronous": SYNCHRONOUS, "rounds": ROUNDS,
+               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], **medians(rounds)}
+    print(json.dumps(summary, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
--- wrk script: WeChat plain-mode text pushes with unique MsgIds from 1,000 customers.
+-- wrk script: WeChat plain-mode text pushes with unique MsgIds. Without a mix file: 1,000
+-- customers asking six questions, each 1,000 times in a row; with one (args[3], written by
+-- bench/ingest_mixes.py, `openid<TAB>text` a line): request n sends line n.
 local questions = {"下单后多久发货？", "怎么退货", "尺码怎么选", "支持哪些付款方式", "能开发票吗", "衣服怎么洗"}
 local counter = 0
 local threads = {}
@@ -16,15 +18,29 @@ function init(args)
   -- one signed query per request (its own nonce), written by bench_ingest.py
   queries = {}
   for line in io.lines(args[1]) do queries[#queries + 1] = line end
+  if args[3] then
+    mix = {}
+    for line in io.lines(args[3]) do
+      local user, text = line:match("^([^\t]*)\t(.*)$")
+      mix[#mix + 1] = {user, text}
+    end
+  end
 end
 
 function request()
   counter = counter + 1
+  local user, text
+  if mix then
+    local said = mix[(counter - 1) % #mix + 1]
+    user, text = said[1], said[2]
+  else
+    user, text = string.format("o_user%04d", counter % 1000), questions[math.floor(counter / 1000) % #questions + 1]
+  end
   local body = string.format(
-    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o_user%04d]]></FromUserName>" ..
+    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>" ..
     "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
     "<MsgId>%s%09d</MsgId></xml>",
-    counter % 1000, os.time(), questions[math.floor(counter / 1000) % #questions + 1], prefix, counter)
+    user, os.time(), text, prefix, counter)
   local path = wrk.path .. "?" .. queries[(counter - 1) % #queries + 1]
   return wrk.format("POST", path, {["Content-Type"] = "text/xml"}, body)
 end
