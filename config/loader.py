@@ -18,7 +18,7 @@ from csgw.config.hours import HoursSettings
 from csgw.config.interpolate import interpolate
 from csgw.config.plugin_sections import unclaimed_problem
 from csgw.config.schema import Settings
-from csgw.config.texts import check_text_overrides
+from csgw.config.texts import LANGUAGES, check_text_overrides
 
 DEFAULT_CONFIG = "csgw.toml"
 SectionModel = TypeVar("SectionModel", bound=BaseModel)
@@ -165,6 +165,9 @@ def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:
         for key in ("plugin", "account"):
             if not isinstance(entry.get(key), str) or not entry.get(key):
                 problems.append(f"channels[{index}].{key}: required key is missing (expected a name)")
+        if entry.get("language") is not None and entry["language"] not in LANGUAGES:
+            problems.append(f"channels[{index}].language: {entry['language']!r} is not a language "
+                            f"(one of {', '.join(LANGUAGES)})")
         ident = (entry.get("plugin"), entry.get("account"))
         if ident in seen:
             problems.append(f"channels[{index}].account: {ident[1]!r} is configured twice for {ident[0]}")

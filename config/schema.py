@@ -231,3 +231,11 @@ class Settings(Section, PluginSections, TextOverrides):
     # Where the file was read from; relative paths in it are resolved against its folder.
     source_path: str = Field("csgw.toml", exclude=True)
     base_dir: str = Field(".", exclude=True)
+
+    def language_for(self, channel: str, account: str) -> str:
+        """The language a customer of one channel account reads every text csgw sends in: that
+        `[[channels]]` entry's `language`, else `[server] language`."""
+        for entry in self.channels:
+            if entry.get("plugin") == channel and entry.get("account") == account and entry.get("language"):
+                return str(entry["language"])
+        return self.server.language

@@ -36,9 +36,12 @@ format = "auto"               # json when not on a terminal
 [[channels]]
 plugin = "webchat"
 account = "default"
-title = "在线客服"
-greeting = "您好！有什么可以帮您？"
 color = "#1677ff"
+# language = "zh-Hans"          # what this site's customers read (widget, bot, hand-over, survey); default: [server] language
+# title = "在线客服"             # default: "webchat.title" in the site's language
+# greeting = "您好！有什么可以帮您？"  # default: "webchat.greeting" in the site's language; "" for none
+# welcome = ["运费怎么算", "多久发货"]  # buttons when the widget opens; default: the menu's first questions; [] for none
+# default_group = "售前"         # hand-overs from this site go here (any [[channels]] entry), before [assignment]'s
 
 # [[channels]]
 # plugin = "wechat_oa"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from csgw.config.hours import HoursSettings
 from csgw.gateway.connection_stats import ConnectionStats
@@ -30,7 +30,12 @@ class ChannelConfig(BaseModel):
     plugin: str
     account: str
     enabled: bool = True
-    group: str | None = None  # default group for conversations from this account
+    # Where this account's hand-overs go when nothing says better (the classifier's group, the
+    # KB category's with an agent online, the customer state's), before `[assignment]
+    # default_group`; taken only while an agent is in it. `group` is its older name.
+    default_group: str | None = Field(None, validation_alias=AliasChoices("default_group", "group"))
+    # What this account's customers read (`Settings.language_for`); None: `[server] language`
+    language: Literal["zh-Hans", "zh-Hant", "en"] | None = None
     hours: HoursSettings | None = None  # this account's own business hours, before `[hours]`
 
 

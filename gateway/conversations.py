@@ -124,6 +124,9 @@ class ConversationService:
     def language(self) -> str:
         return self.settings.server.language
 
+    def language_for(self, channel: str, account: str) -> str:
+        return self.settings.language_for(channel, account)
+
     def queue_lock(self) -> AbstractAsyncContextManager[None]:
         """Held while deciding and writing an assignment, or reading the queue to act on it: in this
         process, then (on a shared PostgreSQL) across instances. Not reentrant."""
@@ -174,7 +177,7 @@ class ConversationService:
         channel = self.channels.get((conversation.channel, conversation.account))
         by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
         candidates = ((group, members), (hint, online), (conversation.group, members), (by_state, members),
-                      (channel.config.group if channel is not None else None, members),
+                      (channel.config.default_group if channel is not None else None, members),
                       (self.settings.assignment.default_group, members))
         for candidate, staffed in candidates:
             if not candidate:
@@ -238,6 +241,7 @@ class ConversationService:
         bound = log.bind(conversation_id=conversation.id, channel=conversation.channel,
                          account=conversation.account, group=group, reason=decision.reason,
                          flags=sorted(decision.flags))
+        language = self.language_for(conversation.channel, conversation.account)
         notes = [DraftReply(decision.note, "system")] if decision.note else []
         if decision.action == "assign" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
@@ -245,7 +249,7 @@ class ConversationService:
             await self.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
-                self.texts.render("handover.assigned", self.language, agent=agent.display_name or agent.name), "system")]
+                self.texts.render("handover.assigned", language, agent=agent.display_name or agent.name), "system")]
         if decision.action == "wait" and decision.agent_id is not None:
             agent = await Agent.get(id=decision.agent_id)
             update.update(state="queued", agent_id=agent.id, flags=flags)
@@ -259,8 +263,8 @@ class ConversationService:
         if notes:
             return notes
         if not spot.agents:
-            return [DraftReply(self.texts.render("handover.offline", self.language), "system")]
-        return [DraftReply(self.texts.render("handover.queued", self.language, ahead=spot.ahead, minutes=spot.minutes), "system")]
+            return [DraftReply(self.texts.render("handover.offline", language), "system")]
+        return [DraftReply(self.texts.render("handover.queued", language, ahead=spot.ahead, minutes=spot.minutes), "system")]
 
     async def queue_spot(self, conversation: ConversationState, group: str | None, priority: int,
                          waiting_since: datetime) -> QueueSpot:
@@ -348,10 +352,11 @@ class ConversationService:
         self.store.forget_conversation(conversation)
         freed = conversation.agent_id
         values: dict[str, Any] = {"state": "closed", "closed_at": now()}
+        language = self.language_for(conversation.channel, conversation.account)
         if await served(conversation.id):
-            note = DraftReply(self.texts.render("conversation.closed", self.language), "system", {"survey": True})
+            note = DraftReply(self.texts.render("conversation.closed", language), "system", {"survey": True})
         else:
-            note = DraftReply(self.texts.render("conversation.ended", self.language), "system")
+            note = DraftReply(self.texts.render("conversation.ended", language), "system")
             values["flags"] = {**(conversation.flags or {}), NOT_ASKED: True}
         await self._write(conversation, "closed", [note], values)
         if freed:

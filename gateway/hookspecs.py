@@ -137,3 +137,10 @@ def csgw_customer_context(
     services: Gateway, customer: dict[str, Any],
 ) -> dict[str, Any] | Awaitable[dict[str, Any] | None] | None:
     """Given a customer's JSON view, return a dict (or an awaitable of one) merged into its `context`."""
+
+
+@hookspec
+def csgw_suggested_questions(services: Gateway, channel: str, account: str) -> list[str] | None:
+    """Questions to offer a customer of one channel account before they ask (the site widget's
+    welcome chips); the first plugin returning a non-empty list wins. Called as a visitor
+    connects: answer from memory, never do I/O."""

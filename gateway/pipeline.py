@@ -234,7 +234,8 @@ class Pipeline:
             conversation_id=conversation.id, customer_id=conversation.customer_id,
             channel=conversation.channel, account=conversation.account, text=message.text,
             kind=message.kind, payload=message.payload or {}, bot_state=conversation.bot_state or {},
-            language=self.settings.server.language, is_first_message=stored.new_conversation,
+            language=self.settings.language_for(conversation.channel, conversation.account),
+            is_first_message=stored.new_conversation,
             is_new_customer=self.store.unchanged_new_customer(stored),
         )
         verdict = await self._classify(context)
@@ -280,7 +281,7 @@ class Pipeline:
                      message_id=message.id)
             await self.store.store_replies(conversation, [], answers=message.id)
             return []
-        language = self.settings.server.language
+        language = self.settings.language_for(conversation.channel, conversation.account)
         thanks = DraftReply(self.conversations.texts.render("survey.thanks", language), "system")
         invite = self.store.comment_window > 0
         if invite:  # the thanks invites a comment too (`gateway/rating_comments.py`)
@@ -301,7 +302,8 @@ class Pipeline:
         if comment is None or conversation.satisfaction is None:
             await self.store.store_replies(conversation, [], answers=message.id)
             return []
-        thanks = DraftReply(self.conversations.texts.render("survey.comment_thanks", self.settings.server.language), "system")
+        language = self.settings.language_for(conversation.channel, conversation.account)
+        thanks = DraftReply(self.conversations.texts.render("survey.comment_thanks", language), "system")
         log.info("rating commented", conversation_id=conversation.id, satisfaction=conversation.satisfaction)
         outbound = await self._record(conversation, message, [thanks], {"satisfaction_comment": comment}, None)
         self.events.publish("satisfaction.rated",

@@ -277,6 +277,21 @@ class PluginHost:
                 log.warning("customer context is not an object", plugin=impl.plugin_name)
         return context
 
+    def suggested_questions(self, services: Gateway, channel: str, account: str) -> list[str]:
+        """The first non-empty list of `csgw_suggested_questions`, in plugin order; a failing
+        plugin is logged and passed over."""
+        for impl in reversed(self.pm.hook.csgw_suggested_questions.get_hookimpls()):
+            arguments = {"services": services, "channel": channel, "account": account}
+            try:
+                questions = cast("list[str] | None", impl.function(**{name: arguments[name] for name in impl.argnames}))
+            except Exception:
+                log.exception("suggested questions failed", plugin=impl.plugin_name, channel=channel,
+                              account=account)
+                continue
+            if questions:
+                return [str(question) for question in questions]
+        return []
+
     def plugins(self) -> list[PluginInfo]:
         dists = {ep.name: ep for ep in entry_points()}
         infos = []

@@ -126,7 +126,11 @@ class ConversationOps(Protocol):
 
     @property
     def language(self) -> str:
-        """The language of customer-facing texts (`[server] language`)."""
+        """The shop's default language (`[server] language`); a customer reads `language_for`."""
+
+    def language_for(self, channel: str, account: str) -> str:
+        """The language of the texts a customer of one channel account reads: its `[[channels]]`
+        `language`, else `[server] language` (`Settings.language_for`)."""
 
     def queue_lock(self) -> AbstractAsyncContextManager[Any]: ...
 
@@ -237,6 +241,16 @@ class ChannelHost(Protocol):
 
     def channel(self, plugin: str, account: str) -> RunningChannel | None:
         """The running channel of one `[[channels]]` entry, if it is enabled."""
+        ...
+
+    def language_for(self, channel: str, account: str) -> str:
+        """The language of every text csgw sends a customer of one channel account: its
+        `[[channels]] language`, else `[server] language`."""
+        ...
+
+    def suggested_questions(self, channel: str, account: str) -> list[str]:
+        """Questions to offer a customer of one channel account before they ask (the site
+        widget's welcome chips), from `csgw_suggested_questions` (the knowledge base's menu)."""
         ...
 
 

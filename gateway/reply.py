@@ -23,7 +23,7 @@ class ReplyContext:
     kind: str
     payload: dict[str, Any]
     bot_state: dict[str, Any]  # the conversation's bot memory (menu position, …)
-    language: str = "zh-Hans"
+    language: str = "zh-Hans"  # the customer's: the account's `[[channels]] language`, else `[server]`'s
     is_first_message: bool = False
     # The customer record was created for this message and is untouched: no tags, orders or VIP yet.
     is_new_customer: bool = False

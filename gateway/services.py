@@ -187,6 +187,12 @@ class GatewayServices:
     def channel(self, plugin: str, account: str) -> Channel | None:
         return self.channels.get((plugin, account))
 
+    def language_for(self, channel: str, account: str) -> str:
+        return self.settings.language_for(channel, account)
+
+    def suggested_questions(self, channel: str, account: str) -> list[str]:
+        return self.host.suggested_questions(self, channel, account)
+
     async def platform_user_id(self, conversation_id: int) -> str:
         return await self.store.platform_user_id_for(conversation_id)
 

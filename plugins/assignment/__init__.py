@@ -25,7 +25,7 @@ def csgw_texts() -> dict[str, dict[str, str]]:
 
 @hookimpl
 def csgw_assigners(settings: Settings) -> list[RoutingAssigner]:
-    return [RoutingAssigner(settings.assignment, settings.server.language, assignment_texts(settings))]
+    return [RoutingAssigner(settings.assignment, settings.language_for, assignment_texts(settings))]
 
 
 @hookimpl

@@ -7,9 +7,11 @@ Three answers: assign to a free agent (an offer, when offers are on), hold for a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from csgw.config.schema import AssignmentSettings
+from csgw.config.texts import DEFAULT_LANGUAGE
 from csgw.gateway.conversations import agent_loads
 from csgw.gateway.models import Agent
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
@@ -34,8 +36,10 @@ class RoutingAssigner:
     priority = 0
     handover_flags = (OFFER, WAIT_UNTIL)
 
-    def __init__(self, rules: AssignmentSettings, language: str = "zh-Hans", texts: Texts | None = None) -> None:
-        self.rules, self.language = rules, language
+    def __init__(self, rules: AssignmentSettings, language_for: Callable[[str, str], str] | None = None,
+                 texts: Texts | None = None) -> None:
+        self.rules = rules
+        self.language_for = language_for or (lambda channel, account: DEFAULT_LANGUAGE)
         self.texts = texts or assignment_texts()
 
     async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
@@ -54,7 +58,8 @@ class RoutingAssigner:
                 return AssignmentDecision("assign", agent_id=exclusive, group=request.group, reason="exclusive agent")
             agent = await Agent.get_or_none(id=exclusive) if self.rules.vip_wait_seconds > 0 else None
             if agent is not None:
-                flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.texts, self.language)
+                flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.texts,
+                                   self.language_for(request.channel, request.account))
                 return AssignmentDecision("wait", agent_id=exclusive, group=request.group,
                                           reason="exclusive agent busy or away", flags=flags, note=note)
         eligible = [a for a in free if request.group is None or request.group in (a.skills or [])]

@@ -40,7 +40,8 @@ class QueuePositionNotices:
                 if last and last["ahead"] == spot.ahead:
                     continue
                 flags = {**(conversation.flags or {}), "queue_told": {"ahead": spot.ahead, "at": at.isoformat()}}
-                note = self.texts.render("queue.position", conversations.language, ahead=spot.ahead, minutes=spot.minutes)
+                language = conversations.language_for(conversation.channel, conversation.account)
+                note = self.texts.render("queue.position", language, ahead=spot.ahead, minutes=spot.minutes)
                 await conversations.tell(conversation, "queue_position", [DraftReply(note, "system")], flags=flags)
                 log.info("queue position told", conversation_id=conversation.id, ahead=spot.ahead,
                          before=last["ahead"] if last else None)

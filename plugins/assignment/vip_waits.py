@@ -47,8 +47,9 @@ async def expire_waits(conversations: ConversationOps, texts: Texts | None = Non
         for conversation in expired:
             flags = {k: v for k, v in (conversation.flags or {}).items() if k != WAIT_UNTIL}
             log.info("exclusive agent wait ended", conversation_id=conversation.id, agent_id=conversation.agent_id)
+            language = conversations.language_for(conversation.channel, conversation.account)
             await conversations.tell(conversation, FALLBACK,
-                                     [DraftReply(texts.render("vip.fallback", conversations.language), "system")],
+                                     [DraftReply(texts.render("vip.fallback", language), "system")],
                                      agent_id=None, flags={**flags, FALLBACK: True})
     await conversations.dispatch_queue()
     return len(expired)

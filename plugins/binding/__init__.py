@@ -84,7 +84,8 @@ class Binder:
         conversation = await Conversation.get_or_none(id=message["conversation_id"])
         if conversation is None or conversation.state not in ("queued", "assigned"):
             return  # the bot's turn: the reply handler answers
-        answer = await self.bind_code(conversation.customer_id, code, self.services.settings.server.language)
+        answer = await self.bind_code(conversation.customer_id, code,
+                                      self.services.language_for(conversation.channel, conversation.account))
         await self.services.say(conversation, answer)
 
 

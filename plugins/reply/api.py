@@ -15,6 +15,7 @@ from csgw.gateway.api.routes import ApiRoutes
 from . import kb_store
 from .kb import KBError, build_entries
 from .models import KnowledgeEntry
+from .scopes import ScopeError, checked_scope, language_of
 
 if TYPE_CHECKING:
     from .plugin import StoredKnowledgeBase
@@ -23,7 +24,9 @@ routes = ApiRoutes()
 ENTRY_SCHEMA = {"type": "object", "required": ["question", "answer"], "properties": {
     "category": {"type": "string"}, "question": {"type": "string"}, "answer": {"type": "string"},
     "similar": {"type": "array", "items": {"type": "string"}}, "keywords": {"type": "array"},
-    "priority": {"type": "integer"}, "channels": {"type": "array", "items": {"type": "string"}},
+    "priority": {"type": "integer"},
+    # "webchat" (every site) or "webchat/shoes" (one site)
+    "channels": {"type": "array", "items": {"type": "string", "pattern": "^[^/\\s]+(/[^/\\s]+)?$"}},
     "answers": {"type": "object"}}}
 
 
@@ -68,6 +71,8 @@ async def put_entry(request: web.Request) -> web.Response:
     try:
         [entry] = build_entries([{**body, "id": request.match_info["key"]}], "request")
     except KBError as error:
+        if any(problem.field and problem.field.startswith(("channels", "answers")) for problem in error.problems):
+            raise ApiError(400, "bad_channel", str(error)) from None
         raise ApiError(422, "bad_entry", str(error)) from None
     created = await kb_store.save_entry(entry)
     await kb_handler(request).refresh(force=True)
@@ -91,8 +96,15 @@ async def test_text(request: web.Request) -> web.Response:
     await authenticate(request)
     body = await read_json(request)
     text = field(body, "text", str, max_length=4000)
-    channel = field(body, "channel", str, required=False, max_length=64)
+    channel = field(body, "channel", str, required=False, max_length=200)
+    language = None
+    if channel is not None:
+        try:
+            channel = checked_scope(channel)
+        except ScopeError as error:
+            raise ApiError(400, "bad_channel", str(error)) from None
+        language = language_of(channel, services_of(request).settings)
     handler = kb_handler(request)
     await handler.refresh()
-    return web.json_response((await handler.match(text, channel=channel)).to_dict())
+    return web.json_response((await handler.match(text, channel=channel, language=language)).to_dict())
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 
 from csgw.commands import ConfigOption, dump_json, err, fail, settings_or_exit, with_store
@@ -19,6 +20,7 @@ from .engine import ReplyEngine
 from .kb import KBError, KnowledgeBase, load_kb, render_yaml, save_kb
 from .models import APP
 from .plugin import VECTORS_FILE, default_embedder, engine_settings_for
+from .scopes import ScopeError, checked_scope, language_of
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
@@ -117,14 +119,20 @@ async def _stored_kb(settings: Settings) -> KnowledgeBase:
 def test_kb(
     text: str | None = typer.Argument(None, help="a customer's message"),
     file: Path | None = typer.Option(None, "--file", "-f", help="one message per line"),
-    channel: str | None = typer.Option(None, "--channel"),
+    channel: str | None = typer.Option(None, "--channel", help="ask as a customer of this plugin or "
+                                       "plugin/account (webchat/shoes); default: from anywhere"),
     as_json: bool = typer.Option(False, "--json"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Explain which rule or entry answers TEXT (or each line of --file)."""
     if (text is None) == (file is None):
         fail("give TEXT or --file")
+    try:
+        channel = checked_scope(channel) if channel is not None else None
+    except ScopeError as error:
+        fail(f"--channel: {escape(str(error))}")  # the value as typed: no markup
     settings = settings_or_exit(config)
+    language = language_of(channel, settings) if channel is not None else None
 
     matcher = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
     if text is not None:
@@ -133,7 +141,7 @@ def test_kb(
         assert file is not None  # exactly one of TEXT and --file, checked above
         lines = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     for line in lines:
-        result = matcher.match(line, channel=channel, vector=matcher.vector(line)).to_dict()
+        result = matcher.match(line, channel=channel, language=language, vector=matcher.vector(line)).to_dict()
         if as_json:
             typer.echo(json.dumps({"input": line, **result}, ensure_ascii=False))
             continue

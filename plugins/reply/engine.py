@@ -307,7 +307,7 @@ class _Match:
     def act(self, action: str) -> MatchResult:
         kind, _, name = action.partition(":")
         menu = self.index.menu
-        if kind == "entry" and name in self.index.entries:
+        if kind == "entry" and name in self.index.entries and self.index.entries[name].serves(self.channel):
             return self._from_menu(menu.answer(name, self.channel, self.language))
         path = tuple(part for part in name.split("/") if part) if kind == "category" else ()
         return self._from_menu(menu.show(path, self.channel, self.language))

@@ -6,6 +6,7 @@ from csgw.gateway.reply import Reply, ReplyContext
 
 from .engine import MatchResult, ReplyEngine
 from .query_encoder import QueryEncoder
+from .scopes import site_of
 
 
 class KnowledgeBaseReplies:
@@ -33,12 +34,13 @@ class KnowledgeBaseReplies:
                             vector=vector)
 
     async def reply(self, context: ReplyContext) -> Reply | None:
+        site = site_of(context.channel, context.account)  # entries scoped to other sites stay out
         action = context.payload.get("menu_action") if context.kind == "event" else None
         if isinstance(action, str) and action != "handover":  # a channel's menu button
-            return to_reply(self.engine.act(action, context.channel, context.bot_state, context.language))
+            return to_reply(self.engine.act(action, site, context.bot_state, context.language))
         if not context.text or not context.text.strip():
             return None  # images, stickers, voice without recognition: nothing to match
-        result = await self.match(context.text, context.channel, context.bot_state, context.language)
+        result = await self.match(context.text, site, context.bot_state, context.language)
         return to_reply(result)
 
 

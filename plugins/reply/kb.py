@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .normalize import normalize
+from .scopes import checked_scope, most_specific, serves
 
 _ID = re.compile(r"^[\w.:-]+\Z")
 
@@ -119,10 +120,10 @@ class Entry(BaseModel):
     question: str
     similar: list[str] = Field(default_factory=list)
     answer: str
-    answers: dict[str, str] = Field(default_factory=dict)  # per channel: tone, emoji, length
+    answers: dict[str, str] = Field(default_factory=dict)  # per channel or account: tone, emoji, length
     keywords: list[KeywordRule] = Field(default_factory=list)
     priority: int = 0
-    channels: list[str] | None = None  # None: every channel
+    channels: list[str] | None = None  # plugin or plugin/account (`webchat/shoes`); None: everywhere
     links: list[Link] = Field(default_factory=list)
     images: list[str] = Field(default_factory=list)
 
@@ -169,21 +170,27 @@ class Entry(BaseModel):
     def _clean_channels(cls, values: list[str] | None) -> list[str] | None:
         if values is None:
             return None
-        cleaned = [value.strip() for value in values if value.strip()]
-        return cleaned or None
+        cleaned = [checked_scope(value) for value in values if value.strip()]
+        return list(dict.fromkeys(cleaned)) or None
+
+    @field_validator("answers")
+    @classmethod
+    def _check_answer_channels(cls, answers: dict[str, str]) -> dict[str, str]:
+        return {checked_scope(key): text for key, text in answers.items()}
 
     @property
     def category_path(self) -> tuple[str, ...]:
         return tuple(self.category.split("/")) if self.category else ()
 
     def serves(self, channel: str | None) -> bool:
-        """Whether this entry may answer on `channel` (None: any channel, as `kb test` asks)."""
-        return channel is None or self.channels is None or channel in self.channels
+        """Whether this entry may answer a message from `channel`, a plugin or plugin/account
+        (None: from anywhere, as `kb test` asks); see `scopes.serves`."""
+        return serves(self.channels, channel)
 
     def answer_for(self, channel: str | None) -> str:
-        if channel is not None and channel in self.answers:
-            return self.answers[channel]
-        return self.answer
+        """The answer for `channel`: its account's own, else its plugin's, else the common one."""
+        key = most_specific(self.answers, channel)
+        return self.answers[key] if key is not None else self.answer
 
     def texts(self) -> list[str]:
         """The question and its paraphrases: what retrieval compares a message against."""

@@ -17,6 +17,7 @@ import ahocorasick
 
 from .kb import Entry, KeywordRule
 from .normalize import normalize
+from .scopes import serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ class KeywordIndex:
         best: dict[str, tuple[tuple[int, int, int], KeywordHit]] = {}
         for position in candidates:
             rule = self._rules[position]
-            if channel is not None and rule.channels is not None and channel not in rule.channels:
+            if not serves(rule.channels, channel):
                 continue
             # a `none` word vetoes wherever it appears, even inside a longer word
             if rule.none_words and not rule.none_words.isdisjoint(seen):

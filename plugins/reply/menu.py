@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -178,6 +179,7 @@ class Menu:
                 node = child
             node.entries.append(entry.id)
         self._visible: dict[tuple[tuple[str, ...], str | None], bool] = {}
+        self._suggested: dict[tuple[str | None, int], list[str]] = {}
 
     @property
     def empty(self) -> bool:
@@ -300,6 +302,26 @@ class Menu:
 
     def handover(self, language: str | None = None) -> MenuReply:
         return MenuReply("handover", self.settings.text("handover", language), None)
+
+    def suggestions(self, channel: str | None = None, limit: int = 4) -> list[str]:
+        """Questions to offer before the customer asks (the widget's welcome chips): the first
+        question under each item of the top screen `channel` sees, then the second, …"""
+        key = (channel, limit)
+        if key not in self._suggested:  # asked as every visitor connects; the menu never changes
+            top = self._descend(self._root, channel)
+            columns = [list(islice(self._questions(item, channel), limit)) for item, _ in self._items(top, channel)]
+            rows = (column[depth] for depth in range(max(map(len, columns), default=0))
+                    for column in columns if depth < len(column))
+            self._suggested[key] = list(dict.fromkeys(rows))[:limit]
+        return list(self._suggested[key])
+
+    def _questions(self, key: str, channel: str | None) -> Iterable[str]:
+        """The questions under a menu item, in the order the menu lists them."""
+        if key.startswith("e:"):
+            yield self._entries[key[2:]].question
+            return
+        for child_key, _ in self._items(self._nodes[tuple(key[2:].split("/"))], channel):
+            yield from self._questions(child_key, channel)
 
     # ----- transitions -----
 

@@ -29,6 +29,7 @@ from .kb import KnowledgeBase, load_kb
 from .menu import TEXTS as MENU_TEXTS
 from .models import APP, KnowledgeEntry
 from .query_encoder import QueryEncoder
+from .scopes import site_of
 
 if TYPE_CHECKING:
     import typer
@@ -247,6 +248,13 @@ async def csgw_message_sent(services: Gateway, message: OutboundMessage) -> None
                                                  agent_id=row.agent_id if row else None)
     except learning.LearningError as error:
         log.info("nothing to learn from the agent's reply", reason=error.code, entry=entry_key)
+
+
+@hookimpl
+def csgw_suggested_questions(services: Gateway, channel: str, account: str) -> list[str] | None:
+    """The first questions of the account's own numbered menu."""
+    kb = knowledge_base_for(services.settings)
+    return kb.engine.suggestions(site_of(channel, account)) if kb is not None else None
 
 
 @hookimpl

@@ -25,6 +25,7 @@ from rapidfuzz import fuzz
 from . import dictionary
 from .kb import Entry
 from .normalize import normalize
+from .scopes import serves
 
 jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict…" banner is not ours to print
 
@@ -260,8 +261,7 @@ class Retriever:
         return self._position.get(entry_id)
 
     def serves(self, position: int, channel: str | None) -> bool:
-        channels = self._channels[position]
-        return channel is None or channels is None or channel in channels
+        return serves(self._channels[position], channel)
 
     def rank(self, text: str, channel: str | None = None,
              include: Iterable[int] = ()) -> list[Candidate]:

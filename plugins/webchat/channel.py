@@ -26,6 +26,7 @@ from csgw.plugins.webchat.frames import (
     parse_frame,
 )
 from csgw.plugins.webchat.identity import VISITOR_ID, signature_valid
+from csgw.plugins.webchat.site import site_view
 
 if TYPE_CHECKING:
     from csgw.gateway.ports import ChannelHost
@@ -251,7 +252,7 @@ class WebchatChannel(Channel):
     async def _hello(self, visitor: str) -> dict[str, Any]:
         conversation = await self._latest_conversation(visitor)
         return {"type": "hello", "conversation_id": conversation.id if conversation else None,
-                "config": self.config.public()}
+                "config": site_view(self.config, self.services)}
 
     async def _watch_conversations(self) -> None:
         """Tell visitors when a person joins their conversation."""

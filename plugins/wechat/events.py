@@ -40,7 +40,7 @@ def greeting_texts(plugin: str) -> dict[str, dict[str, str]]:
 
 def greeting_for(settings: Settings, plugin: str, account: str, language: str) -> str:
     """The account's `greeting` from the config; absent: the channel type's default in the
-    server's language, as `[texts.*]` words it; an empty string turns greeting off."""
+    account's language (`language`), as `[texts.*]` words it; an empty string turns greeting off."""
     for entry in settings.channels:
         if entry.get("plugin") == plugin and entry.get("account") == account:
             if entry.get("greeting") is not None:

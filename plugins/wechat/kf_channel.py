@@ -73,7 +73,7 @@ class WecomKfConfig(ChannelConfig):
     sync_limit: int = 1000
     max_clock_skew: float = 300
     api_timeout: float = 10.0
-    greeting: str | None = None  # welcome on entering a session; None: server-language default, "": none
+    greeting: str | None = None  # welcome on entering a session; None: the account's language's default, "": none
 
     @field_validator("encoding_aes_key", "previous_encoding_aes_key")
     @classmethod

@@ -79,7 +79,7 @@ class WechatOAConfig(ChannelConfig):
     reply_budget: float = 4.5  # WeChat gives up at 5 s; keep room for the network
     max_clock_skew: float = 300
     api_timeout: float = 10.0
-    greeting: str | None = None  # said on follow; None: the default in the server language, "": none
+    greeting: str | None = None  # said on follow; None: the default in the account's language, "": none
     menu: dict[str, str] = {}  # custom-menu CLICK key -> entry:ID | category:NAME | handover
 
     _aes = field_validator("encoding_aes_key", "previous_encoding_aes_key")(_check_aes_key)

@@ -28,8 +28,8 @@ def test_init_writes_config_and_demo_kb_and_refuses_to_overwrite(tmp_path):
     result = run("init", "--dir", str(tmp_path))
     assert result.exit_code == 0
     config = tomllib.loads((tmp_path / "csgw.toml").read_text(encoding="utf-8"))
-    assert config["channels"][0] == {"plugin": "webchat", "account": "default", "title": "在线客服",
-                                     "greeting": "您好！有什么可以帮您？", "color": "#1677ff"}
+    # title, greeting and language come from the site's language unless set: commented out
+    assert config["channels"][0] == {"plugin": "webchat", "account": "default", "color": "#1677ff"}
     assert config["reply"]["knowledge_base"] == "kb/demo.yaml" and (tmp_path / "kb" / "demo.yaml").exists()
     again = run("init", "--dir", str(tmp_path))
     assert again.exit_code == 2 and "already exists" in again.output

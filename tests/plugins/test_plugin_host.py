@@ -93,7 +93,7 @@ def test_disabled_builtin_is_blocked_and_listed_as_disabled():
     host = PluginHost(get_plugin_manager(disabled=["kb"]))
     infos = {i.name: i for i in host.plugins()}
     assert infos["kb"].enabled is False and infos["kb"].source == "builtin"
-    assert infos["webchat"].enabled and infos["webchat"].hooks == ("csgw_channel_types",)
+    assert infos["webchat"].enabled and infos["webchat"].hooks == ("csgw_channel_types", "csgw_texts")
 
 
 async def test_local_plugins_load_and_a_broken_one_does_not_stop_the_gateway(tmp_path):
@@ -259,7 +259,7 @@ def hook_names() -> list[str]:
 def test_every_hook_has_a_docstring_a_doc_entry_and_a_test():
     docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
-    assert len(hook_names()) == 18
+    assert len(hook_names()) == 19
     for name in hook_names():
         assert getattr(hookspecs, name).__doc__, name
         assert f"`{name}`" in docs, f"{name} missing from docs/plugins.md"

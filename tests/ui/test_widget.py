@@ -178,6 +178,25 @@ async def test_per_site_look_and_languages(browser: Browser):
         await context.close()
 
 
+async def test_welcome_questions_are_buttons_that_ask_until_the_visitor_writes(browser: Browser):
+    async with FakeWidgetServer({"welcome": ["运费怎么算", "多久发货"]}) as server:
+        context = await browser.new_context(viewport=PHONE)  # closed before the server: its socket ends
+        page = await context.new_page()
+        await open_chat(page, server.url + "/embed?site=shop1")
+        chips = page.locator(".greeting + .welcome .choice")  # right under the greeting
+        await expect(chips).to_have_text(["运费怎么算", "多久发货"])
+        await chips.nth(1).click()
+        sent = (await server.wait_for(lambda f: f["type"] == "message"))[0]
+        assert sent["text"] == "多久发货"
+        await expect(page.locator(".msg.me .bubble")).to_have_text(["多久发货"])
+        await expect(page.locator(".msg.bot:not(.greeting) .bubble").last).to_contain_text("48小时")
+        await expect(page.locator(".welcome")).to_have_count(0)
+        await page.reload()  # the history has the visitor's question: no buttons again
+        await expect(page.locator(".msg.me .bubble")).to_have_text(["多久发货"])
+        await expect(page.locator(".welcome")).to_have_count(0)
+        await context.close()
+
+
 async def test_identity_from_the_site_is_used(server, page):
     async with page.expect_websocket() as opened:
         await page.goto(server.url + "/embed?site=members&visitor=member-0042&sig=abc123")

@@ -65,6 +65,7 @@ header img{width:32px;height:32px;border-radius:50%;object-fit:cover;background:
 .choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}
 .choice{border:1px solid var(--c);color:var(--c);background:#fff;border-radius:16px;padding:4px 12px;font:inherit;cursor:pointer;text-align:left}
 .choice:hover,.choice:focus-visible{background:var(--c);color:#fff}
+.welcome{margin:0 0 4px}
 .survey{align-self:stretch;background:#fff;border-radius:12px;padding:10px;text-align:center}
 .stars{display:flex;justify-content:center;gap:4px;margin-top:6px}
 .star{border:0;background:none;font-size:26px;color:#c9cdd4;cursor:pointer;padding:0 2px}
@@ -104,6 +105,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
   let lang = script.dataset.lang || "zh-Hans";
   let custom = {};
   let greeting = "";
+  let welcome = [];
   let socket = null;
   let attempt = 0;
   let retryTimer = 0;
@@ -194,8 +196,11 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
     if (logoUrl) { logo.src = logoUrl; logo.hidden = false; }
     frame.classList.toggle("left", config.position === "left");
     greeting = config.greeting || "";
+    welcome = Array.isArray(config.welcome)
+      ? config.welcome.filter((q) => typeof q === "string" && q.trim()).slice(0, 8) : [];
     applyTexts();
     showGreeting();
+    showWelcome();
   }
 
   function showGreeting() {
@@ -206,6 +211,19 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
       log.prepend(node);
     }
     node.firstChild.replaceChildren(richText(greeting));
+  }
+
+  /* Suggested questions under the greeting until the visitor asks something; a click asks it. */
+  function showWelcome() {
+    let node = log.querySelector(".welcome");
+    if (!welcome.length || log.querySelector(".msg.me")) { node?.remove(); return; }
+    if (!node) {
+      node = el("div", { class: "choices welcome" });
+      const greetingNode = log.querySelector(".greeting");
+      if (greetingNode) greetingNode.after(node); else log.prepend(node);
+    }
+    node.replaceChildren(...welcome.map((question) =>
+      el("button", { class: "choice", type: "button", onclick: () => send(question) }, question)));
   }
 
   const clock = (ts) => {
@@ -254,6 +272,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
     byId.set(id, node);
     place(node, id);
     lastId = Math.max(lastId, id);
+    if (message.from === "customer") log.querySelector(".welcome")?.remove();
     if (message.from === "agent") { sub.textContent = message.agent_name || sub.textContent; hideTyping(); }
     if (message.from !== "customer" && id > seen) {
       if (panel.hidden) { unread += 1; updateBadge(); } else markSeen();
@@ -281,6 +300,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
     if (!text) return;
     clientSeq += 1;
     const clientId = `${Date.now().toString(36)}-${clientSeq}`;
+    log.querySelector(".welcome")?.remove();
     const node = bubbleFor({ from: "customer", text });
     node.classList.add("pending");
     node.querySelector(".meta").textContent = t("sending");
