@@ -110,9 +110,9 @@ class AutoTags:
         self.events = events
         self._written: BoundedCache = BoundedCache(cache_size)  # (conversation id, tag) -> True
 
-    async def add(self, conversation_id: int, tags: Iterable[str], source: str) -> None:
-        """Put the tags on (best effort: a store failure is logged, not raised)."""
-        fresh = []
+    def fresh(self, conversation_id: int, tags: Iterable[str], source: str) -> list[str]:
+        """The tags, normalised, that the conversation may not have yet."""
+        fresh: list[str] = []
         for raw in tags:
             try:
                 tag = normalise_tag(raw)
@@ -122,12 +122,21 @@ class AutoTags:
                 continue
             if (conversation_id, tag) not in self._written and tag not in fresh:
                 fresh.append(tag)
+        return fresh
+
+    def written(self, conversation_id: int, tags: Iterable[str]) -> None:
+        """`tags` were put on the conversation by another write (`add_tags_plan` with an answer)."""
+        for tag in tags:
+            self._written.put((conversation_id, tag), True)
+
+    async def add(self, conversation_id: int, tags: Iterable[str], source: str) -> None:
+        """Put the tags on (best effort: a store failure is logged, not raised)."""
+        fresh = self.fresh(conversation_id, tags, source)
         if not fresh:
             return
         try:
             await self.writer.run_plan(add_tags_plan, conversation_id, fresh, source, None)
-            for tag in fresh:
-                self._written.put((conversation_id, tag), True)
+            self.written(conversation_id, fresh)
             if self.events.listening:
                 await announce_tags(self.events, conversation_id)
         except Exception as error:  # labels for agents: never worth failing the message they came with

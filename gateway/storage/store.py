@@ -14,16 +14,21 @@ from typing import Any
 from csgw.gateway.bounded_cache import BoundedCache
 from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, CustomerIdentity, Message
+from csgw.gateway.storage.answered_plans import (
+    PreparedAnswer,
+    StoredWithAnswer,
+    snapshot,
+    store_with_answers_plan,
+)
 from csgw.gateway.storage.message_plans import (
     InboundHints,
     ReplyBatchItem,
     StoredInbound,
     identity_of,
-    store_inbound_plan,
     store_replies_plan,
 )
 from csgw.gateway.storage.plans import Plan
-from csgw.gateway.storage.records import ConversationState
+from csgw.gateway.storage.records import ConversationRecord, ConversationState
 from csgw.gateway.storage.writer import GroupCommitWriter
 
 __all__ = ["ConversationUpdate", "DraftReply", "MessageStore", "StoredInbound", "to_outbound"]
@@ -45,6 +50,7 @@ class MessageStore:
         self._customers: BoundedCache = BoundedCache(cache_size)  # identity -> customer id
         self._open: BoundedCache = BoundedCache(cache_size)  # (customer, channel, account, thread) -> conv id
         self._users: BoundedCache = BoundedCache(cache_size)  # conversation id -> platform user id
+        self._known: BoundedCache = BoundedCache(cache_size)  # conversation id -> record as last committed here
         self._changed_customers: BoundedCache = BoundedCache(10_000)  # customer id -> True
 
     def forget_conversation(self, conversation: ConversationState) -> None:
@@ -66,20 +72,38 @@ class MessageStore:
         for identity in identities:
             self._customers.pop(identity, None)
 
+    def known_conversation(self, inbound: InboundMessage) -> ConversationRecord | None:
+        """A copy of the open conversation `inbound` will join, as this process last committed it;
+        None when the caches do not know it (a first message, a restart, a conversation closed)."""
+        customer_id = self._customers.get(identity_of(inbound))
+        if customer_id is None:
+            return None
+        conversation_id = self._open.get((customer_id, inbound.channel, inbound.account, inbound.thread_key))
+        known = self._known.get(conversation_id) if conversation_id is not None else None
+        return snapshot(known) if known is not None and known.state != "closed" else None
+
     async def store_inbound(self, inbound: InboundMessage) -> StoredInbound:
         """Store one inbound message durably (deduplicated); returns after the commit."""
-        stored: StoredInbound = await self.writer.run_batched(self._store_inbound_batch, inbound)
+        return (await self.store_answered(inbound, None)).stored
+
+    async def store_answered(self, inbound: InboundMessage, answer: PreparedAnswer | None) -> StoredWithAnswer:
+        """Store one inbound message durably (deduplicated) and, in the same transaction, `answer`
+        if it still holds (`answered_plans`); returns after the commit."""
+        result: StoredWithAnswer = await self.writer.run_batched(self._store_batch, (inbound, answer))
+        stored = result.stored
         if stored.duplicate:  # nothing new to learn; a forged retry must not re-point the caches
-            return stored
+            return result
         self._customers.put(identity_of(inbound), stored.customer_id)
         self._open.put((stored.customer_id, inbound.channel, inbound.account, inbound.thread_key),
                        stored.conversation_id)
         self._users.put(stored.conversation_id, inbound.user_id)
-        return stored
+        if isinstance(stored.conversation, ConversationRecord):
+            self._known.put(stored.conversation_id, stored.conversation)
+        return result
 
-    def _store_inbound_batch(self, inbounds: list[InboundMessage]) -> Plan[list[StoredInbound]]:
+    def _store_batch(self, items: list[tuple[InboundMessage, PreparedAnswer | None]]) -> Plan[list[StoredWithAnswer]]:
         customers, conversations = {}, {}
-        for inbound in inbounds:
+        for inbound, _ in items:
             identity = identity_of(inbound)
             customer_id = self._customers.get(identity)
             if customer_id is None:
@@ -88,8 +112,8 @@ class MessageStore:
             thread = (customer_id, inbound.channel, inbound.account, inbound.thread_key)
             if thread in self._open:
                 conversations[thread] = self._open[thread]
-        return store_inbound_plan(inbounds, InboundHints(customers, conversations), self.survey_window,
-                                  self.comment_window)
+        return store_with_answers_plan(items, InboundHints(customers, conversations), self.survey_window,
+                                       self.comment_window)
 
     async def store_replies(
         self, conversation: ConversationState, drafts: list[DraftReply], *, answers: int | None = None,
@@ -103,6 +127,8 @@ class MessageStore:
         outbound: list[OutboundMessage] = await self.writer.run_batched(store_replies_plan, item)
         for key, value in item.values.items():
             setattr(conversation, key, value)
+        if isinstance(conversation, ConversationRecord):
+            self._known.put(conversation.id, conversation)
         return outbound
 
     async def inline_replies_for(self, message_id: int) -> list[OutboundMessage]:
