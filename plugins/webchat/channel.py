@@ -252,7 +252,7 @@ class WebchatChannel(Channel):
     async def _hello(self, visitor: str) -> dict[str, Any]:
         conversation = await self._latest_conversation(visitor)
         return {"type": "hello", "conversation_id": conversation.id if conversation else None,
-                "config": site_view(self.config, self.services)}
+                "config": site_view(self.config, self.services, asking=conversation is not None)}
 
     async def _watch_conversations(self) -> None:
         """Tell visitors when a person joins their conversation."""

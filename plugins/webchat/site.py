@@ -27,13 +27,14 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def site_view(config: WebchatConfig, services: ChannelHost) -> dict[str, Any]:
-    """The `config` of the `hello` frame: what the widget may know about its site."""
+def site_view(config: WebchatConfig, services: ChannelHost, *, asking: bool = False) -> dict[str, Any]:
+    """The `config` of the `hello` frame: what the widget may know about its site. A visitor
+    `asking` already (an open conversation) is offered no welcome questions."""
     language = services.language_for(config.plugin, config.account)
     texts = Texts(TEXTS, services.settings.text_overrides)
     title = texts.render("webchat.title", language) if config.title is None else config.title
     greeting = texts.render("webchat.greeting", language) if config.greeting is None else config.greeting
-    welcome = config.welcome
+    welcome = [] if asking else config.welcome
     if welcome is None:
         welcome = services.suggested_questions(config.plugin, config.account)
     return {"title": title, "color": config.color, "logo": config.logo, "greeting": greeting,

@@ -94,7 +94,10 @@ async def test_each_site_says_hello_in_its_language_with_its_welcome_questions(d
     hk = await visit(session, gw, "hk", "visitor-hk-hello")
     assert hk.hello["config"]["greeting"] == "歡迎光臨港店！" and hk.hello["config"]["title"] == "線上客服"
     assert hk.hello["config"]["welcome"] == HK_QUESTIONS
-    for visitor in (shoes, intl, hk):
+    await shoes.say("s1", "多久发货")
+    again = await visit(session, gw, "shoes", "visitor-shoes-hello")
+    assert again.hello["config"]["welcome"] == []  # asking already: no questions offered again
+    for visitor in (shoes, intl, hk, again):
         await visitor.close()
 
 
