@@ -44,6 +44,7 @@ from csgw.gateway.routing import (
     Classifier,
     QueueSpot,
 )
+from csgw.gateway.shop_lookups import LiveContext, OrderLookup
 from csgw.gateway.texts import Texts
 
 __all__ = [
@@ -68,6 +69,8 @@ __all__ = [
     "Conversation",
     "DraftReply",
     "QueueSpot",
+    "LiveContext",  # `services.customer_context(customer_id)`: the shop's plugins' live context
+    "OrderLookup",  # `services.look_up_order(order_no, customer_id)`: an order by its number
     # channels
     "Channel",
     "ChannelConfig",

@@ -144,3 +144,12 @@ def csgw_suggested_questions(services: Gateway, channel: str, account: str) -> l
     """Questions to offer a customer of one channel account before they ask (the site widget's
     welcome chips); the first plugin returning a non-empty list wins. Called as a visitor
     connects: answer from memory, never do I/O."""
+
+
+@hookspec
+def csgw_order_lookup(
+    services: Gateway, order_no: str, customer: dict[str, Any],
+) -> dict[str, Any] | Awaitable[dict[str, Any] | None] | None:
+    """Find one order by the number a customer gave (`customer`: the asker's JSON view, bound or
+    not): the order as a dict (or an awaitable of one), None when not found or not theirs to see.
+    Awaited at most `[customers] context_timeout_seconds`; the first order found wins."""

@@ -26,6 +26,7 @@ import structlog
 
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
+from csgw.gateway.notes import add_bot_note
 from csgw.gateway.rating_comments import clean_comment
 from csgw.gateway.ratings import is_comment, rated_values, rating_of
 from csgw.gateway.reply import Reply, ReplyContext
@@ -93,6 +94,7 @@ class Pipeline:
         self.classifiers = classifiers
         self.hooks = hooks
         self.gateway = gateway
+        self.writer = writer
         self.tags = AutoTags(writer, events)
         self.stopping = False  # a stop began: stalled messages wait for the next start
         self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
@@ -241,9 +243,12 @@ class Pipeline:
         verdict = await self._classify(context)
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
         outbound = await self._answer(conversation, message, reply, verdict, claim)
-        # Once the answer is stored: a tag that cannot be written costs the customer nothing.
+        # Once the answer is stored: a tag or note that cannot be written costs the customer nothing.
         await self.tags.add(conversation.id, reply.tags if reply else (), "reply")
         await self.tags.add(conversation.id, verdict.tags, "classifier")
+        if reply is not None and reply.note:
+            await add_bot_note(self.writer, self.events, conversation, reply.note,
+                               {"source": reply.source, **reply.payload})
         return outbound
 
     async def _answer(self, conversation: ConversationState, message: StoredMessage, reply: Reply | None,
@@ -259,7 +264,7 @@ class Pipeline:
                     return await self._record(conversation, message, [], {}, claim)
                 extra_drafts, extra_update = await self.conversations.plan_handover(
                     conversation, group=verdict.group, hint=reply.group if reply else None,
-                    priority=max(verdict.priority, conversation.priority), flags=update.get("flags"))
+                    priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority), flags=update.get("flags"))
                 drafts += extra_drafts
                 update.update(extra_update)
                 return await self._record(conversation, message, drafts, update, claim)
@@ -329,8 +334,9 @@ class Pipeline:
                     ) -> tuple[list[DraftReply], dict]:
         drafts: list[DraftReply] = []
         update: dict = {}
-        if verdict.priority > conversation.priority:
-            update["priority"] = verdict.priority
+        priority = max(verdict.priority, reply.priority if reply else 0)
+        if priority > conversation.priority:
+            update["priority"] = priority
         if verdict.flags:
             update["flags"] = {**(conversation.flags or {}), **{flag: True for flag in verdict.flags}}
         if reply is not None:

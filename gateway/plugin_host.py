@@ -20,6 +20,7 @@ from csgw.gateway import hookspecs
 from csgw.gateway.channel import Channel
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+from csgw.gateway.shop_lookups import LiveContext, OrderLookup
 from csgw.gateway.texts import TEXTS, malformed_text
 
 if TYPE_CHECKING:
@@ -254,28 +255,58 @@ class PluginHost:
                 log.error("observation hook failed", hook=hook, error=repr(outcome))
 
     async def customer_context(self, services: Gateway, customer: dict[str, Any], *, timeout: float) -> dict[str, Any]:
-        """What `csgw_customer_context` plugins know (live orders, …), merged in plugin order.
+        """What `csgw_customer_context` plugins know (live orders, …), merged in plugin order."""
+        return (await self.live_context(services, customer, timeout=timeout)).context
 
-        Each plugin runs on its own with a time limit: a failing or slow one costs only its part.
-        """
-        impls = list(reversed(self.pm.hook.csgw_customer_context.get_hookimpls()))
-        arguments = {"services": services, "customer": customer}
+    async def live_context(self, services: Gateway, customer: dict[str, Any], *, timeout: float) -> LiveContext:
+        """`customer_context`, and which plugins failed or were too slow to say."""
+        context: dict[str, Any] = {}
+        failed = []
+        for plugin, outcome in await self._ask_each("csgw_customer_context", timeout, services=services,
+                                                    customer=customer):
+            if isinstance(outcome, BaseException):
+                log.error("customer context failed", plugin=plugin, customer_id=customer.get("id"),
+                          error=repr(outcome))
+                failed.append(plugin)
+            elif isinstance(outcome, dict):
+                context.update(outcome)
+            elif outcome is not None:
+                log.warning("customer context is not an object", plugin=plugin)
+        return LiveContext(context, tuple(failed))
+
+    async def order_lookup(self, services: Gateway, order_no: str, customer: dict[str, Any], *,
+                           timeout: float) -> OrderLookup:
+        """The first order `csgw_order_lookup` plugins find by its number, in pluggy's call order
+        (the plugin registered last first)."""
+        found: dict[str, Any] | None = None
+        failed = []
+        for plugin, outcome in await self._ask_each("csgw_order_lookup", timeout, services=services,
+                                                    order_no=order_no, customer=customer):
+            if isinstance(outcome, BaseException):
+                log.error("order lookup failed", plugin=plugin, customer_id=customer.get("id"), error=repr(outcome))
+                failed.append(plugin)
+            elif isinstance(outcome, dict):
+                found = found or outcome
+            elif outcome is not None:
+                log.warning("order lookup answer is not an object", plugin=plugin)
+                failed.append(plugin)
+        return OrderLookup(found, tuple(failed))
+
+    def order_lookup_plugins(self) -> tuple[str, ...]:
+        """Plugins that find orders by number (`csgw_order_lookup`)."""
+        return tuple(impl.plugin_name for impl in reversed(self.pm.hook.csgw_order_lookup.get_hookimpls()))
+
+    async def _ask_each(self, hook: str, timeout: float, **arguments: Any) -> list[tuple[str, Any]]:
+        """Every implementation of a lookup hook at once, each within `timeout`: (plugin, answer
+        or the exception it raised), in plugin order."""
+        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
 
         async def one(impl: Any) -> Any:
             result = impl.function(**{name: arguments[name] for name in impl.argnames})
             return await asyncio.wait_for(result, timeout) if inspect.isawaitable(result) else result
 
-        context: dict[str, Any] = {}
         outcomes = await asyncio.gather(*(one(impl) for impl in impls), return_exceptions=True)
-        for impl, outcome in zip(impls, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                log.error("customer context failed", plugin=impl.plugin_name, customer_id=customer.get("id"),
-                          error=repr(outcome))
-            elif isinstance(outcome, dict):
-                context.update(outcome)
-            elif outcome is not None:
-                log.warning("customer context is not an object", plugin=impl.plugin_name)
-        return context
+        return [(impl.plugin_name, outcome) for impl, outcome in zip(impls, outcomes, strict=True)]
 
     def suggested_questions(self, services: Gateway, channel: str, account: str) -> list[str]:
         """The first non-empty list of `csgw_suggested_questions`, in plugin order; a failing

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
     from csgw.gateway.shared_limits import Grant
+    from csgw.gateway.shop_lookups import LiveContext, OrderLookup
     from csgw.gateway.storage.plans import Plan
     from csgw.gateway.storage.records import ConversationState
 
@@ -274,3 +275,14 @@ class Gateway(ChannelHost, Protocol):
     async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
         """Bind a customer to the shop's account id, merging a customer who already holds it;
         `BindingError` (`csgw.gateway.binding`) when it cannot be (`replace`: over another id)."""
+
+    async def customer_context(self, customer_id: int) -> LiveContext:
+        """What the shop's `csgw_customer_context` plugins know of a customer now (live orders,
+        …), each within `[customers] context_timeout_seconds`, and which of them failed."""
+
+    async def look_up_order(self, order_no: str, customer_id: int) -> OrderLookup:
+        """An order by the number the customer gave, from the `csgw_order_lookup` plugins (each
+        within `[customers] context_timeout_seconds`), and which of them failed."""
+
+    def order_lookup_plugins(self) -> tuple[str, ...]:
+        """The plugins that find orders by number (`csgw_order_lookup`); empty: none can."""

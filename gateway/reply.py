@@ -41,6 +41,11 @@ class Reply:
     payload: dict[str, Any] = field(default_factory=dict)  # menu choices, links, images
     bot_state: dict[str, Any] | None = None  # replaces the conversation's bot memory if set
     group: str | None = None  # a hand-over hint (menu branch, KB category): taken while an agent in it is online
+    # Raises the conversation's priority to at least this (a hand-over's place in the queue).
+    priority: int = 0
+    # An internal note for the agents (`gateway/notes.py`), written once the answer is stored:
+    # what the bot found out, such as the order behind a hand-over. Never sent to the customer.
+    note: str | None = None
     # Tags for the conversation (the KB category of the question answered or nearly answered),
     # normalised as agents' are (`gateway/tags.py`); one it cannot have is skipped.
     tags: tuple[str, ...] = ()

@@ -37,6 +37,7 @@ from csgw.gateway.ratings import record_rating
 from csgw.gateway.redis_bus import RedisTransport
 from csgw.gateway.redis_limits import RedisLimits
 from csgw.gateway.shared_limits import FailOpen, MemoryLimits, SharedLimitsBackend
+from csgw.gateway.shop_lookups import LiveContext, OrderLookup, hook_customer_view
 from csgw.gateway.storage.cursors import CursorStore
 from csgw.gateway.storage.db import close_database, is_sqlite, open_database, plan_runner
 from csgw.gateway.storage.pg_assignment_lock import ClusterAssignmentLock
@@ -214,6 +215,20 @@ class GatewayServices:
         holder = await holder_of(shop_user_id, customer_id)
         after = await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
         announce_customer_change(self.events, before, after, merged_customer_id=holder)
+
+    async def customer_context(self, customer_id: int) -> LiveContext:
+        customer = await hook_customer_view(customer_id)
+        if customer is None:
+            return LiveContext({})
+        return await self.host.live_context(self, customer, timeout=self.settings.customers.context_timeout_seconds)
+
+    async def look_up_order(self, order_no: str, customer_id: int) -> OrderLookup:
+        customer = await hook_customer_view(customer_id) or {"id": customer_id}
+        return await self.host.order_lookup(self, order_no, customer,
+                                            timeout=self.settings.customers.context_timeout_seconds)
+
+    def order_lookup_plugins(self) -> tuple[str, ...]:
+        return self.host.order_lookup_plugins()
 
     async def start(self) -> None:
         """Store first, then plugins (knowledge base loaded), then unanswered messages, then

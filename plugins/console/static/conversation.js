@@ -22,7 +22,7 @@ function senderLabel(message, conversation) {
 
 function noteNode(message) {
   return h("div", { class: "msg note", dataset: { id: message.id } },
-    h("div", { class: "by" }, `${t("noteLabel")} · ${message.payload?.agent_name || t("agent")}`,
+    h("div", { class: "by" }, `${t("noteLabel")} · ${message.payload?.agent_name || t(message.sender === "bot" ? "bot" : "agent")}`,
       h("time", { datetime: message.created_at || "", title: fullTime(message.created_at) }, clock(message.created_at))),
     h("div", { class: "bubble" }, linkify(message.text)));
 }
