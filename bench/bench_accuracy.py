@@ -71,6 +71,7 @@ def main() -> None:
     runs: list[tuple[str, KnowledgeBase, list]] = [
         ("shop", shop, load_cases(DATA / "questions_holdout.yaml")),
         ("shop-first-kb", first_kb(shop), load_cases(DATA / "questions_holdout.yaml")),
+        ("sites", load_kb(DATA / "sites_kb.yaml"), load_cases(DATA / "sites_holdout.yaml")),
     ]
     for evaluation in [sample_set(), *corpus_sets(args.afqmc, args.lcqmc)]:
         runs.append((evaluation.name, KnowledgeBase(entries=evaluation.entries), evaluation.cases))

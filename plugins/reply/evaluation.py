@@ -1,7 +1,7 @@
 """Scoring the engine against labelled customer questions: accuracy in scope, false answers out of it.
 
 A case expects an entry id, `none` (out of scope: any answer is a false answer) or `clarify`
-(ambiguous: answering is wrong, asking back is right). Used by `bench/bench_accuracy.py` and tests.
+(ambiguous: answering is wrong, asking back is right), optionally on one `site` (plugin/account). Used by `bench/bench_accuracy.py` and tests.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def evaluate(engine: ReplyEngine, cases: Iterable[Mapping[str, Any]]) -> Score:
     score = Score()
     for case in cases:
         text, expected = str(case["text"]), str(case["expect"])
-        result = engine.match(text, vector=engine.vector(text))
+        # a case may be asked on one site (`site: webchat/shoes`): what is scoped elsewhere is out of reach
+        result = engine.match(text, channel=case.get("site"), vector=engine.vector(text))
         got = f"{text} -> {result.entry_id if result.answered else result.source}"
         if expected == "none":
             score.out_of_scope += 1

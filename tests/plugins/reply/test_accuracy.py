@@ -52,6 +52,17 @@ def test_tuning_set(shop: ReplyEngine) -> None:
     assert len(score.false_answers) <= 1 and score.wrong == [] and score.ambiguous_answered == []
 
 
+def test_held_out_sites(e5: tuple[E5Embedder, VectorCache]) -> None:
+    """Three sites, one knowledge base (tests/data/sites_kb.yaml): each question asked on its own
+    site. Measured when set: 95.2% right (20 of 21; one asked back), all within one question,
+    0 wrong, and none of 7 questions about another site's scoped entries answered there."""
+    engine = ReplyEngine.from_kb(load_kb(DATA / "sites_kb.yaml"), embedder=e5[0], cache=e5[1])
+    score = evaluate(engine, load_cases(DATA / "sites_holdout.yaml"))
+    assert score.accuracy >= 0.85 and score.within_one >= 0.95, score
+    _clean(score)
+    assert score.out_of_scope == 7
+
+
 def test_held_out_set(shop: ReplyEngine) -> None:
     score = evaluate(shop, load_cases(DATA / "questions_holdout.yaml"))
     assert score.accuracy >= 0.9, score
