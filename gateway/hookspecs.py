@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from csgw.gateway.channel import Channel
     from csgw.gateway.health_check import HealthCheck
     from csgw.gateway.messages import OutboundMessage
+    from csgw.gateway.knowledge import KnowledgeEntry
     from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.reply import ReplyHandler
@@ -79,6 +80,15 @@ def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
 @hookspec
 def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
     """Return extra aiohttp route definitions (static pages) and `ApiRoute`s (under `/api/v1`)."""
+@hookspec
+def csgw_knowledge_search(
+    services: Gateway, text: str, channel: str, account: str, limit: int,
+) -> list[KnowledgeEntry] | Awaitable[list[KnowledgeEntry]] | None:
+    """The knowledge-base entries nearest to `text` as asked from one channel account (entries
+    meant for other channels left out), best first, at most `limit`, each with its answer for
+    that channel (or an awaitable of them); the first plugin answering a non-empty list wins."""
+
+
 
 
 @hookspec

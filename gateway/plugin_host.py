@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.health_check import HealthCheck
     from csgw.gateway.models import Agent
+    from csgw.gateway.knowledge import KnowledgeEntry
     from csgw.gateway.ports import Gateway
     from csgw.gateway.routing import Assigner, Classifier
 
@@ -209,6 +210,24 @@ class PluginHost:
     async def message_received(self, services: Gateway, message: dict[str, Any],
                                profile: dict[str, Any] | None) -> None:
         await self.notify("csgw_message_received", services=services, message=message, profile=profile)
+
+    async def knowledge_search(self, services: Gateway, text: str, channel: str, account: str,
+                               limit: int) -> list[KnowledgeEntry]:
+        """The first non-empty answer of `csgw_knowledge_search`, in plugin order; a failing plugin
+        is logged and passed over."""
+        arguments = {"services": services, "text": text, "channel": channel, "account": account, "limit": limit}
+        for impl in reversed(self.pm.hook.csgw_knowledge_search.get_hookimpls()):
+            try:
+                found = impl.function(**{name: arguments[name] for name in impl.argnames})
+                if inspect.isawaitable(found):
+                    found = await found
+                found = cast("list[KnowledgeEntry] | None", found)
+            except Exception:
+                log.exception("knowledge search failed", plugin=impl.plugin_name, channel=channel, account=account)
+                continue
+            if found:
+                return list(found)[:limit]
+        return []
 
     async def message_sent(self, services: Gateway, message: OutboundMessage) -> None:
         await self.notify("csgw_message_sent", services=services, message=message)

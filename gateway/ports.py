@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
     from csgw.config.schema import Settings
+    from csgw.gateway.knowledge import KnowledgeEntry
     from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
     from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
@@ -271,6 +272,10 @@ class Gateway(ChannelHost, Protocol):
     async def say(self, conversation: ConversationState, text: str) -> None:
         """Send the customer a system message in the conversation, changing nothing else (an
         answer while a person has it)."""
+
+    async def knowledge(self, text: str, channel: str, account: str, limit: int = 3) -> list[KnowledgeEntry]:
+        """The knowledge-base entries nearest to `text` as asked from one channel account, best
+        first (`csgw_knowledge_search`; the builtin knowledge base answers); empty when none is near."""
 
     async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
         """Bind a customer to the shop's account id, merging a customer who already holds it;

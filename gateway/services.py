@@ -25,6 +25,7 @@ from csgw.gateway.conversations import ConversationService
 from csgw.gateway.customer_events import announce_customer_change, holder_of
 from csgw.gateway.events import EventBus
 from csgw.gateway.health_check import HealthCheck
+from csgw.gateway.knowledge import KnowledgeEntry
 from csgw.gateway.leadership import SoloLeadership
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import ChannelAccount, Customer, Message
@@ -211,6 +212,9 @@ class GatewayServices:
         self.bus.relay(EVENTS_TOPIC, event)
 
     async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
+    async def knowledge(self, text: str, channel: str, account: str, limit: int = 3) -> list[KnowledgeEntry]:
+        return await self.host.knowledge_search(self, text, channel, account, limit)
+
         before = await Customer.get_or_none(id=customer_id)
         holder = await holder_of(shop_user_id, customer_id)
         after = await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)

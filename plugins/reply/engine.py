@@ -261,6 +261,15 @@ class ReplyEngine:
         model = self.fusion.semantic if semantic else self.fusion.lexical
         return fusion.decide(model, candidates, rows, self.settings.retrieval.max_candidates)
 
+    def nearest(self, text: str, channel: str | None = None, vector: np.ndarray | None = None,
+                limit: int = 3) -> list[Candidate]:
+        """The entries nearest to a raw message, most probable first, whatever the decision would
+        be: what a language model is given to answer from (`csgw_knowledge_search`)."""
+        semantic = vector is not None and self._index.semantic is not None
+        ranked, rows = self.signals(text, channel, vector)
+        model = self.fusion.semantic if semantic else self.fusion.lexical
+        return fusion.by_probability(model, ranked, rows)[:limit]
+
 
 def _in_state(decided: MatchResult, state: dict[str, Any]) -> MatchResult:
     """A remembered decision (made from an empty state) applied to this conversation's state."""

@@ -145,6 +145,14 @@ def signals(message: str, candidates: Sequence[Candidate], meaning: Meaning | No
     return out
 
 
+def by_probability(model: LogisticModel, candidates: Sequence[Candidate],
+                   rows: Sequence[dict[str, float]]) -> list[Candidate]:
+    """Candidates best first, each scored by its probability, with the signals it was seen with."""
+    return sorted((replace(candidate, score=model.probability(row), signals=tuple(row.items()))
+                   for candidate, row in zip(candidates, rows, strict=True)),
+                  key=lambda candidate: -candidate.score)
+
+
 def decide(model: LogisticModel, candidates: Sequence[Candidate],
            rows: Sequence[dict[str, float]], max_candidates: int = 3,
            thresholds: Thresholds | None = None) -> Decision:
@@ -152,10 +160,7 @@ def decide(model: LogisticModel, candidates: Sequence[Candidate],
     if not candidates:
         return Decision("none", reason="no_candidates")
     limits = thresholds or model.thresholds
-    scored = sorted(
-        (replace(candidate, score=model.probability(row), signals=tuple(row.items()))
-         for candidate, row in zip(candidates, rows, strict=True)),
-        key=lambda candidate: -candidate.score)
+    scored = by_probability(model, candidates, rows)
     best = scored[0]
     runner_up = scored[1].score if len(scored) > 1 else 0.0
     containing = [c for c in scored if c.contains_message]

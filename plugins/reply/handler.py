@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from csgw.gateway.knowledge import KnowledgeEntry
 from csgw.gateway.reply import Reply, ReplyContext
 
 from .engine import MatchResult, ReplyEngine
@@ -27,11 +30,22 @@ class KnowledgeBaseReplies:
                     language: str | None = None) -> MatchResult:
         """The engine's decision, with the message's vector when the model has one in time."""
         engine = self.engine
-        vector = None
-        if self.encoder is not None and engine.semantic_ready:
-            vector = await self.encoder.encode(engine.query_text(text))
         return engine.match(text, channel=channel, bot_state=bot_state, language=language,
-                            vector=vector)
+                            vector=await self._vector(engine, text))
+
+    async def nearest(self, text: str, site: str, limit: int) -> list[KnowledgeEntry]:
+        """The entries nearest to `text` asked from `site`, with their answers there."""
+        engine = self.engine
+        entries = engine.entries
+        return [KnowledgeEntry(c.entry_id, entries[c.entry_id].question, entries[c.entry_id].answer_for(site),
+                               entries[c.entry_id].category, round(c.score, 4))
+                for c in engine.nearest(text, site, await self._vector(engine, text), limit)]
+
+    async def _vector(self, engine: ReplyEngine, text: str) -> np.ndarray | None:
+        """The message's vector when the model has one in time (else words alone decide)."""
+        if self.encoder is None or not engine.semantic_ready:
+            return None
+        return await self.encoder.encode(engine.query_text(text))
 
     async def reply(self, context: ReplyContext) -> Reply | None:
         site = site_of(context.channel, context.account)  # entries scoped to other sites stay out

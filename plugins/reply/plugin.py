@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import typer
 
     from csgw.config.schema import Settings
+    from csgw.gateway import knowledge
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.messages import OutboundMessage
     from csgw.gateway.ports import Gateway
@@ -255,6 +256,14 @@ def csgw_suggested_questions(services: Gateway, channel: str, account: str) -> l
     """The first questions of the account's own numbered menu."""
     kb = knowledge_base_for(services.settings)
     return kb.engine.suggestions(site_of(channel, account)) if kb is not None else None
+
+
+@hookimpl
+async def csgw_knowledge_search(services: Gateway, text: str, channel: str, account: str,
+                                limit: int) -> list[knowledge.KnowledgeEntry]:
+    """The entries nearest to a message, for a language model to ground its answer in."""
+    kb = knowledge_base_for(services.settings)
+    return await kb.nearest(text, site_of(channel, account), limit) if kb is not None else []
 
 
 @hookimpl
