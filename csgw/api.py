@@ -21,8 +21,8 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.health_check import CheckResult, HealthCheck
 from csgw.gateway.hookspecs import hookimpl
-from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.knowledge import KnowledgeEntry
+from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.ports import (
@@ -83,9 +83,9 @@ __all__ = [
     "Accepted",
     # replies
     "Reply",
+    "KnowledgeEntry",  # what `services.knowledge` finds (`csgw_knowledge_search`)
     "ReplyContext",
     "ReplyHandler",
-    "KnowledgeEntry",  # what `services.knowledge` finds (`csgw_knowledge_search`)
     # customer-facing texts: register a table with `csgw_texts`, render it with
     # `Texts(table, settings.text_overrides)` (the shop's `[texts.*]` wording where it has one)
     "Texts",

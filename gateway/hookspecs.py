@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.channel import Channel
     from csgw.gateway.health_check import HealthCheck
-    from csgw.gateway.messages import OutboundMessage
     from csgw.gateway.knowledge import KnowledgeEntry
+    from csgw.gateway.messages import OutboundMessage
     from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.reply import ReplyHandler
@@ -73,14 +73,6 @@ def csgw_classifiers(settings: Settings) -> list[Classifier]:
 
 
 @hookspec
-def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
-    """Return extra `HealthCheck` objects shown in `/healthz`, `/metrics` and `csgw health`."""
-
-
-@hookspec
-def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
-    """Return extra aiohttp route definitions (static pages) and `ApiRoute`s (under `/api/v1`)."""
-@hookspec
 def csgw_knowledge_search(
     services: Gateway, text: str, channel: str, account: str, limit: int,
 ) -> list[KnowledgeEntry] | Awaitable[list[KnowledgeEntry]] | None:
@@ -89,6 +81,14 @@ def csgw_knowledge_search(
     that channel (or an awaitable of them); the first plugin answering a non-empty list wins."""
 
 
+@hookspec
+def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
+    """Return extra `HealthCheck` objects shown in `/healthz`, `/metrics` and `csgw health`."""
+
+
+@hookspec
+def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
+    """Return extra aiohttp route definitions (static pages) and `ApiRoute`s (under `/api/v1`)."""
 
 
 @hookspec

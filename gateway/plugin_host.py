@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from csgw.config.schema import Settings
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.health_check import HealthCheck
-    from csgw.gateway.models import Agent
     from csgw.gateway.knowledge import KnowledgeEntry
+    from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.routing import Assigner, Classifier
 
@@ -197,20 +197,6 @@ class PluginHost:
     def routes(self, services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
         return _flatten(self.pm.hook.csgw_routes(services=services))
 
-    def add_cli(self, app: typer.Typer) -> None:
-        self.pm.hook.csgw_cli(app=app)
-
-    # The observation hooks, one typed method each; `notify` awaits what they return.
-    async def startup(self, services: Gateway) -> None:
-        await self.notify("csgw_startup", services=services)
-
-    async def shutdown(self, services: Gateway) -> None:
-        await self.notify("csgw_shutdown", services=services)
-
-    async def message_received(self, services: Gateway, message: dict[str, Any],
-                               profile: dict[str, Any] | None) -> None:
-        await self.notify("csgw_message_received", services=services, message=message, profile=profile)
-
     async def knowledge_search(self, services: Gateway, text: str, channel: str, account: str,
                                limit: int) -> list[KnowledgeEntry]:
         """The first non-empty answer of `csgw_knowledge_search`, in plugin order; a failing plugin
@@ -228,6 +214,20 @@ class PluginHost:
             if found:
                 return list(found)[:limit]
         return []
+
+    def add_cli(self, app: typer.Typer) -> None:
+        self.pm.hook.csgw_cli(app=app)
+
+    # The observation hooks, one typed method each; `notify` awaits what they return.
+    async def startup(self, services: Gateway) -> None:
+        await self.notify("csgw_startup", services=services)
+
+    async def shutdown(self, services: Gateway) -> None:
+        await self.notify("csgw_shutdown", services=services)
+
+    async def message_received(self, services: Gateway, message: dict[str, Any],
+                               profile: dict[str, Any] | None) -> None:
+        await self.notify("csgw_message_received", services=services, message=message, profile=profile)
 
     async def message_sent(self, services: Gateway, message: OutboundMessage) -> None:
         await self.notify("csgw_message_sent", services=services, message=message)

@@ -211,10 +211,10 @@ class GatewayServices:
     def _relay_event(self, event: dict[str, Any]) -> None:
         self.bus.relay(EVENTS_TOPIC, event)
 
-    async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
     async def knowledge(self, text: str, channel: str, account: str, limit: int = 3) -> list[KnowledgeEntry]:
         return await self.host.knowledge_search(self, text, channel, account, limit)
 
+    async def bind_customer(self, customer_id: int, shop_user_id: str, *, replace: bool = False) -> None:
         before = await Customer.get_or_none(id=customer_id)
         holder = await holder_of(shop_user_id, customer_id)
         after = await bind(self.writer, self.store, customer_id, shop_user_id, replace=replace)
