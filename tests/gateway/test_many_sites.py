@@ -169,5 +169,11 @@ async def test_the_english_site_reads_english_from_menu_to_survey(desk, session)
     thanks = await ask(first, "e6", "5", "system")
     assert thanks["text"] == text("survey.thanks", "en") + text("survey.comment_invite", "en")
     assert (await ask(first, "e7", "great service", "system"))["text"] == text("survey.comment_thanks", "en")
-    for visitor in (first, second):
+
+    await emma.call("PUT", "/me/status", {"status": "away"}, expect=200)  # nobody of intl online now
+    third = await visit(session, gw, "intl", "visitor-intl-third")
+    await third.say("t1", "human")
+    await third.receive_until(said("bot"))
+    assert (await third.receive_until(said("system")))["text"] == text("handover.offline", "en")
+    for visitor in (first, second, third):
         await visitor.close()
