@@ -64,6 +64,16 @@ paths = []
 
 [assignment]
 mode = "least_load"
+# [assignment.groups."夜班"]      # a group's own hours, before its channel's and [hours]
+# hours = {{ weekly = {{ mon = "18:00-24:00", tue = "18:00-24:00" }} }}
+
+# Business hours (left out: always open). After them, asking for a person says when people are
+# back and offers to leave a message; conversations wait for the next shift, oldest first; SLA
+# clocks count open time only. A [[channels]] entry may set its own: hours = {{ weekly = {{ … }} }}
+# [hours]
+# timezone = "Asia/Shanghai"      # default: [server] timezone, else the host's
+# weekly = {{ mon = "09:00-12:00,13:30-18:00", tue = "09:00-18:00", wed = "09:00-18:00", thu = "09:00-18:00", fri = "09:00-18:00" }}
+# closed_dates = ["2026-10-01", "2026-10-02"]
 
 [escalation]
 

@@ -25,8 +25,10 @@ import structlog
 from tortoise.expressions import Q
 
 from csgw.gateway.clock import now
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
+from csgw.gateway.off_hours import OFF_HOURS, closed_note
 from csgw.gateway.ratings import NOT_ASKED, served
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
 from csgw.gateway.storage.plans import update_row
@@ -119,6 +121,7 @@ class ConversationService:
         self._lock = asyncio.Lock()
         self.cluster_lock = cluster_lock
         self.texts = Texts(TEXTS, settings.text_overrides)  # the core's texts in the shop's wording
+        self.hours = DeskHours(settings)
 
     @property
     def language(self) -> str:
@@ -190,6 +193,10 @@ class ConversationService:
 
     async def decide(self, conversation: ConversationState, group: str | None, priority: int,
                      customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
+        """The assigners' decision; after hours (`[hours]`) none is asked: the conversation waits
+        in its queue for the next shift."""
+        if self.hours.closed(group, conversation.channel, conversation.account, now()):
+            return AssignmentDecision("queue", group=group, reason=OFF_HOURS)
         customer = customer or await Customer.get_or_none(id=conversation.customer_id)
         previous = await Conversation.filter(
             customer_id=conversation.customer_id, agent_id__isnull=False, id__not=conversation.id
@@ -256,6 +263,10 @@ class ConversationService:
             bound.info("conversation held for one agent", agent=agent.name)
             return notes
         update.update(state="queued", agent_id=None, flags=flags)
+        schedule = self.hours.schedule_for(group, conversation.channel, conversation.account)
+        if decision.reason == OFF_HOURS and schedule is not None:
+            bound.info("conversation waits for the next shift")
+            return notes or [closed_note(self.texts, schedule, at, language)]
         spot = await self.queue_spot(conversation, group, update.get("priority", conversation.priority),
                                      update.get("waiting_since") or conversation.waiting_since or at)
         flags["queue_told"] = {"ahead": spot.ahead, "at": at.isoformat()}

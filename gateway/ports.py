@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
     from csgw.config.schema import Settings
-    from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
     from csgw.gateway.knowledge import KnowledgeEntry
+    from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
     from csgw.gateway.models import Agent
     from csgw.gateway.routing import QueueSpot
     from csgw.gateway.shared_limits import Grant

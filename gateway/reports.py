@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now, shop_zone
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.models import Agent
 from csgw.gateway.ratings import latest_comments
 from csgw.gateway.report_days import ShopDays, shop_days
+from csgw.gateway.report_hours import WaitClock
 from csgw.gateway.report_questions import unanswered_by_category
 from csgw.gateway.sla import limit_sql
 from csgw.gateway.storage.dialect import Sql, as_float
@@ -45,6 +47,7 @@ class ReportRange:
         default_factory=lambda: EscalationSettings().next_response_seconds)
     zone: tzinfo = UTC  # the shop's (`[server] timezone`): where the trend's days begin
 
+    hours: DeskHours | None = None  # business hours: SLA waits count open time only
 
 # what `--by` / `?by=` may break the figures down by, and the report's list of each
 BREAKDOWNS = {"agent": "agents", "channel": "channels", "group": "groups", "category": "categories", "tag": "tags"}
@@ -73,7 +76,8 @@ def report_range(since: str | None, until: str | None, settings: Settings, *, da
     if start >= end:
         raise RangeError("since must be before until")
     return ReportRange(start, end, settings.health.report_reopen_hours,
-                       settings.escalation.first_response_seconds, settings.escalation.next_response_seconds, zone)
+                       settings.escalation.first_response_seconds, settings.escalation.next_response_seconds, zone,
+                       DeskHours(settings))
 
 
 def breakdowns_for(by: str | None) -> tuple[str, ...]:
@@ -89,16 +93,16 @@ def breakdowns_for(by: str | None) -> tuple[str, ...]:
 SLA_SLACK = 0.001
 
 
-def sla_missed_sql(sql: Sql, span: ReportRange) -> str:
-    """1 when a conversation with a person waited past a limit (`gateway/sla.py`), else 0; a wait
-    still going runs to :sla_end (now, or the range's end)."""
+def sla_missed_sql(sql: Sql, span: ReportRange, waits: WaitClock) -> str:
+    """1 when a conversation with a person waited past a limit (`gateway/sla.py`; open time only
+    with business hours), else 0; a wait still going runs to :sla_end (now, or the range's end)."""
     first_limit = limit_sql(span.first_response_limits, "c.priority")
     next_limit = limit_sql(span.next_response_limits, "c.priority")
-    first_wait = sql.seconds("COALESCE(c.waiting_since, c.opened_at)",
-                             "COALESCE(c.first_response_at, c.closed_at, :sla_end)")
+    first_wait = waits.seconds("COALESCE(c.waiting_since, c.opened_at)",
+                               "COALESCE(c.first_response_at, c.closed_at, :sla_end)")
     following = ("(SELECT MIN(n.created_at) FROM message n WHERE n.conversation_id = c.id AND n.id > m.id "
                  "AND n.direction IN ('in', 'out'))")
-    next_wait = sql.seconds("m.created_at", f"COALESCE({following}, c.closed_at, :sla_end)")
+    next_wait = waits.seconds("m.created_at", f"COALESCE({following}, c.closed_at, :sla_end)")
     escalated = ("json_extract(c.flags, '$.sla_missed') = 1" if sql.sqlite
                  else "(c.flags::jsonb ->> 'sla_missed') = 'true'")
     return f"""CASE WHEN (c.waiting_since IS NOT NULL OR c.assigned_at IS NOT NULL) AND (
@@ -110,7 +114,7 @@ def sla_missed_sql(sql: Sql, span: ReportRange) -> str:
              THEN 1 ELSE 0 END"""
 
 
-def base_query(sql: Sql, span: ReportRange, day: str) -> str:
+def base_query(sql: Sql, span: ReportRange, day: str, waits: WaitClock) -> str:
     """One row per conversation opened in the range, with its measured figures and `day` (the
     SQL of its day's index in the trend, or -1)."""
     start = ("CASE WHEN c.waiting_since IS NOT NULL AND c.waiting_since <= c.first_response_at "
@@ -132,7 +136,7 @@ def base_query(sql: Sql, span: ReportRange, day: str) -> str:
              THEN 1 ELSE 0 END AS resolved,
         CASE WHEN EXISTS (SELECT 1 FROM message b WHERE b.conversation_id = c.id AND b.sender = 'bot')
              THEN 1 ELSE 0 END AS bot,
-        {sla_missed_sql(sql, span)} AS sla_missed
+        {sla_missed_sql(sql, span, waits)} AS sla_missed
       FROM conversation c WHERE c.opened_at >= :since AND c.opened_at < :until
     )"""
 
@@ -180,9 +184,11 @@ def percentile_query(column: str) -> str:
 
 def figures_query(sql: Sql, span: ReportRange, breakdowns: tuple[str, ...], days: ShopDays | None,
                   ) -> tuple[str, dict[str, Any]]:
-    """The query (one row per dimension, key and day) and the day boundaries it names."""
+    """The query (one row per dimension, key and day) and the parameters it names (day
+    boundaries, the names business hours are kept by)."""
     day, params = days.index_sql("c.opened_at") if days else ("-1", {})
-    query = f"""WITH {base_query(sql, span, day)}, {dims_query(breakdowns, days is not None)},
+    waits = WaitClock(sql, span.hours, span.since, now())
+    query = f"""WITH {waits.cte()}{base_query(sql, span, day, waits)}, {dims_query(breakdowns, days is not None)},
     {percentile_query("fr")}, {percentile_query("ht")},
     agg AS (
       SELECT dim, k, d, COUNT(*) AS conversations, SUM(human) AS handed_over, SUM(closed) AS closed,
@@ -197,7 +203,7 @@ def figures_query(sql: Sql, span: ReportRange, breakdowns: tuple[str, ...], days
     LEFT JOIN fr_p90 ON fr_p90.dim = agg.dim AND fr_p90.k = agg.k AND fr_p90.d = agg.d
     LEFT JOIN ht_p90 ON ht_p90.dim = agg.dim AND ht_p90.k = agg.k AND ht_p90.d = agg.d
     ORDER BY agg.dim, agg.k, agg.d"""
-    return query, params
+    return query, {**params, **waits.params}
 
 
 AGENT_MESSAGES = """SELECT agent_id, COUNT(*) AS n FROM message

@@ -9,7 +9,9 @@ long or longer:
   the conversation (a reply or notice to the customer, or the customer's next message, from which
   the wait starts again), `next_response_seconds`.
 
-A wait still going counts up to now; one the close ended, up to the close.
+A wait still going counts up to now; one the close ended, up to the close. With business hours
+(the conversation's group's, else its channel's, else `[hours]`: `gateway/desk_hours.py`) a wait
+counts open time only: a customer who writes at night has waited nothing until the shift opens.
 
 The limit is the one of the highest priority step not above the conversation's priority (the
 lowest step's below all steps).
@@ -18,6 +20,9 @@ lowest step's below all steps).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+
+from csgw.gateway.hours import Schedule
 
 
 def limit_for(table: Mapping[int, float], priority: int) -> float | None:
@@ -37,3 +42,10 @@ def limit_sql(table: Mapping[int, float], priority: str) -> str:
     lowest = float(table[steps[-1]])
     whens = " ".join(f"WHEN {priority} >= {int(step)} THEN {float(table[step])}" for step in steps[:-1])
     return f"(CASE {whens} ELSE {lowest} END)" if whens else f"({lowest})"
+
+
+def waited_seconds(schedule: Schedule | None, start: datetime, end: datetime) -> float:
+    """The wait from `start` to `end`: the open seconds of `schedule`, or every second without one."""
+    if schedule is None:
+        return (end - start).total_seconds()
+    return schedule.business_seconds_between(start, end)

@@ -26,6 +26,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-Hant": "客服暫時不在線，我們已記錄您的問題，上線後第一時間回覆您。",
         "en": "No one is online right now; we have your question and will answer as soon as we are back.",
     },
+    # after hours (`[hours]`, `gateway/off_hours.py`): {time} is HH:MM in the shop's zone
+    "handover.closed_today": {
+        "zh-Hans": "现在是非工作时间，人工客服今天 {time} 上班。您可以先留言（姓名、手机号或微信号、问题），我们上班后第一时间回复您。",
+        "zh-Hant": "現在是非工作時間，人工客服今天 {time} 上班。您可以先留言（姓名、手機號碼或微信號、問題），我們上班後第一時間回覆您。",
+        "en": "We are closed right now; our team is back today at {time}. Leave a message (your name, "
+              "phone or WeChat ID, and your question) and we will answer as soon as we are back.",
+    },
+    "handover.closed_until": {
+        "zh-Hans": "现在是非工作时间，人工客服 {date} {time} 上班。您可以先留言（姓名、手机号或微信号、问题），我们上班后第一时间回复您。",
+        "zh-Hant": "現在是非工作時間，人工客服 {date} {time} 上班。您可以先留言（姓名、手機號碼或微信號、問題），我們上班後第一時間回覆您。",
+        "en": "We are closed right now; our team is back on {date} at {time}. Leave a message (your name, "
+              "phone or WeChat ID, and your question) and we will answer as soon as we are back.",
+    },
+    "handover.closed": {  # hours without a single opening
+        "zh-Hans": "现在是非工作时间。您可以先留言（姓名、手机号或微信号、问题），我们会尽快回复您。",
+        "zh-Hant": "現在是非工作時間。您可以先留言（姓名、手機號碼或微信號、問題），我們會盡快回覆您。",
+        "en": "We are closed right now. Leave a message (your name, phone or WeChat ID, and your question) "
+              "and we will answer as soon as we can.",
+    },
+    "hours.date": {  # {date} in the texts above
+        "zh-Hans": "{month}{day}日（{weekday}）",
+        "zh-Hant": "{month}{day}日（{weekday}）",
+        "en": "{weekday}, {month} {day}",
+    },
     "binding.done": {
         "zh-Hans": "已绑定您的会员账号。",
         "zh-Hant": "已綁定您的會員帳號。",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.hookspecs import hookimpl
 from csgw.plugins.assignment.assigner import RoutingAssigner
 from csgw.plugins.assignment.presence import back_if_active
@@ -25,7 +26,8 @@ def csgw_texts() -> dict[str, dict[str, str]]:
 
 @hookimpl
 def csgw_assigners(settings: Settings) -> list[RoutingAssigner]:
-    return [RoutingAssigner(settings.assignment, settings.language_for, assignment_texts(settings))]
+    return [RoutingAssigner(settings.assignment, settings.language_for, assignment_texts(settings),
+                            hours=DeskHours(settings))]
 
 
 @hookimpl
@@ -36,7 +38,8 @@ def csgw_classifiers(settings: Settings) -> list[VipClassifier]:
 @hookimpl
 def csgw_startup(services: Gateway) -> None:
     rules = services.settings.assignment
-    timer = AssignmentTimer(services.conversations, rules, assignment_texts(services.settings))
+    timer = AssignmentTimer(services.conversations, rules, assignment_texts(services.settings),
+                            hours=DeskHours(services.settings))
     services.timers.every("assignment", timer.tick, rules.tick_seconds)
 
 

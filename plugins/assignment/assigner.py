@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 
 from csgw.config.schema import AssignmentSettings
 from csgw.config.texts import DEFAULT_LANGUAGE
+from csgw.gateway.clock import now
 from csgw.gateway.conversations import agent_loads
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.models import Agent
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
 from csgw.gateway.texts import Texts
@@ -37,10 +39,11 @@ class RoutingAssigner:
     handover_flags = (OFFER, WAIT_UNTIL)
 
     def __init__(self, rules: AssignmentSettings, language_for: Callable[[str, str], str] | None = None,
-                 texts: Texts | None = None) -> None:
+                 texts: Texts | None = None, hours: DeskHours | None = None) -> None:
         self.rules = rules
         self.language_for = language_for or (lambda channel, account: DEFAULT_LANGUAGE)
         self.texts = texts or assignment_texts()
+        self.hours = hours
 
     async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
         decision = await self.choose(request)
@@ -62,7 +65,8 @@ class RoutingAssigner:
                                    self.language_for(request.channel, request.account))
                 return AssignmentDecision("wait", agent_id=exclusive, group=request.group,
                                           reason="exclusive agent busy or away", flags=flags, note=note)
-        eligible = [a for a in free if request.group is None or request.group in (a.skills or [])]
+        eligible = [a for a in free if (request.group is None or request.group in (a.skills or []))
+                    and not self.off_shift(a)]
         previous = request.previous_agent_id
         if self.rules.prefer_previous_agent and previous in {a.id for a in eligible}:
             return AssignmentDecision("assign", agent_id=previous, group=request.group, reason="returning customer")
@@ -73,3 +77,7 @@ class RoutingAssigner:
         else:
             best = min(eligible, key=lambda a: (loads.get(a.id, 0), a.last_assigned_at or NEVER, a.id))
         return AssignmentDecision("assign", agent_id=best.id, group=request.group, reason=self.rules.mode)
+
+    def off_shift(self, agent: Agent) -> bool:
+        """Whether every group the agent is in keeps its own hours and is closed now."""
+        return self.hours is not None and self.hours.agent_off_shift(agent.skills or [], now())

@@ -1,13 +1,16 @@
 """The inactivity close: a conversation silent since a cutoff is closed only while it waits on the
-customer (the bot or the agent had the last word); never one that waits on us."""
+customer (the bot or the agent had the last word); never one that waits on us. With business
+hours, a conversation with an agent counts only open time as silence: one the agent answered
+just before closing is not closed overnight."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from csgw.gateway.conversations import ConversationError
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.ports import ConversationOps
 
@@ -27,11 +30,20 @@ async def waits_on_customer(conversation: Conversation) -> bool:
     return last is not None and last.sender == "agent"
 
 
-async def close_idle(conversations: ConversationOps, silent_since: datetime) -> int:
-    """Close the conversations silent since `silent_since` that wait on the customer; how many."""
+def silent_long_enough(conversation: Conversation, at: datetime, seconds: float, hours: DeskHours | None) -> bool:
+    """The bot never closes its shop; an agent's conversation is silent only while open."""
+    schedule = hours.schedule_for(conversation.group, conversation.channel, conversation.account) if hours else None
+    if conversation.state != "assigned" or schedule is None or conversation.last_message_at is None:
+        return True
+    return schedule.business_seconds_between(conversation.last_message_at, at) >= seconds
+
+
+async def close_idle(conversations: ConversationOps, at: datetime, seconds: float, hours: DeskHours | None = None) -> int:
+    """Close the conversations silent for `seconds` at `at` that wait on the customer; how many."""
     closed = 0
+    silent_since = at - timedelta(seconds=seconds)
     for conversation in await Conversation.filter(state__in=("bot", "assigned"), last_message_at__lt=silent_since):
-        if not await waits_on_customer(conversation):
+        if not silent_long_enough(conversation, at, seconds, hours) or not await waits_on_customer(conversation):
             continue
         log.info("closing idle conversation", conversation_id=conversation.id, channel=conversation.channel,
                  account=conversation.account, state=conversation.state)

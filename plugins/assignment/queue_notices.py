@@ -1,5 +1,6 @@
 """Queued customers hear when their place in the queue moves: at least one place, at most once
-per `[assignment] queue_update_seconds` per conversation."""
+per `[assignment] queue_update_seconds` per conversation; never while the desk is closed for
+them (`[hours]`): nothing moves at night, and they were told when people are back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from csgw.gateway.clock import now
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Conversation
 from csgw.gateway.ports import ConversationOps
@@ -18,8 +20,9 @@ log = structlog.get_logger(__name__)
 
 
 class QueuePositionNotices:
-    def __init__(self, conversations: ConversationOps, every: float, texts: Texts | None = None) -> None:
-        self.conversations, self.every = conversations, every
+    def __init__(self, conversations: ConversationOps, every: float, texts: Texts | None = None,
+                 hours: DeskHours | None = None) -> None:
+        self.conversations, self.every, self.hours = conversations, every, hours
         self.texts = texts or assignment_texts()
 
     async def tick(self) -> int:
@@ -32,6 +35,9 @@ class QueuePositionNotices:
         async with conversations.queue_lock():
             at = now()
             for conversation in await Conversation.filter(state="queued", agent_id__isnull=True):
+                if self.hours is not None and self.hours.closed(conversation.group, conversation.channel,
+                                                                conversation.account, at):
+                    continue
                 last = (conversation.flags or {}).get("queue_told")
                 if last and at - datetime.fromisoformat(last["at"]) < timedelta(seconds=self.every):
                     continue

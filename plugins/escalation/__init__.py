@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.hookspecs import hookimpl
 from csgw.plugins.escalation.classifier import RuleClassifier
 from csgw.plugins.escalation.limits import WaitingLimits
@@ -21,5 +22,5 @@ def csgw_classifiers(settings: Settings) -> list[RuleClassifier]:
 @hookimpl
 def csgw_startup(services: Gateway) -> None:
     rules = services.settings.escalation
-    limits = WaitingLimits(services.conversations, rules, services.http)
+    limits = WaitingLimits(services.conversations, rules, services.http, DeskHours(services.settings))
     services.timers.every("escalation", limits.tick, rules.tick_seconds)

@@ -12,9 +12,10 @@ import structlog
 
 from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now
+from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.models import CUSTOMER_DIRECTIONS, Conversation, Message
 from csgw.gateway.ports import ConversationOps
-from csgw.gateway.sla import limit_for
+from csgw.gateway.sla import limit_for, waited_seconds
 from csgw.gateway.views import conversation_view
 
 log = structlog.get_logger(__name__)
@@ -22,8 +23,8 @@ log = structlog.get_logger(__name__)
 
 class WaitingLimits:
     def __init__(self, conversations: ConversationOps, rules: EscalationSettings,
-                 http: aiohttp.ClientSession | None) -> None:
-        self.conversations, self.rules, self.http = conversations, rules, http
+                 http: aiohttp.ClientSession | None, hours: DeskHours | None = None) -> None:
+        self.conversations, self.rules, self.http, self.hours = conversations, rules, http, hours
 
     async def tick(self) -> None:
         at = now()
@@ -36,8 +37,10 @@ class WaitingLimits:
             start = max(since, datetime.fromisoformat(last)) if last else since
             table = self.rules.first_response_seconds if kind == "first_response" else self.rules.next_response_seconds
             limit = limit_for(table, conversation.priority)
-            if limit is not None and (at - start).total_seconds() >= limit:
-                breached.append((conversation.id, kind, (at - since).total_seconds()))
+            schedule = (self.hours.schedule_for(conversation.group, conversation.channel, conversation.account)
+                        if self.hours is not None else None)
+            if limit is not None and waited_seconds(schedule, start, at) >= limit:
+                breached.append((conversation.id, kind, waited_seconds(schedule, since, at)))
         for conversation_id, kind, waited in breached:
             await self.escalate(conversation_id, kind, waited)
         if breached:

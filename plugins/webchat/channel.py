@@ -14,11 +14,13 @@ from csgw.gateway.clock import now
 from csgw.gateway.limits import IP_LIMITS
 from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.models import CUSTOMER_DIRECTIONS, Agent, Conversation, CustomerIdentity, Message
+from csgw.gateway.off_hours import DESK_CLOSED
 from csgw.gateway.ratings import NOT_ASKED
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
 from csgw.plugins.webchat.config import WebchatConfig
 from csgw.plugins.webchat.frames import (
     FrameError,
+    LeftMessage,
     Resume,
     Survey,
     Typing,
@@ -26,6 +28,7 @@ from csgw.plugins.webchat.frames import (
     parse_frame,
 )
 from csgw.plugins.webchat.identity import VISITOR_ID, signature_valid
+from csgw.plugins.webchat.leave_message import left_message_payload
 from csgw.plugins.webchat.site import site_view
 
 if TYPE_CHECKING:
@@ -139,7 +142,8 @@ class WebchatChannel(Channel):
                     continue
                 try:
                     frame = parse_frame(raw.data, self.config.max_text_length)
-                    if isinstance(frame, VisitorMessage | Survey) and not await limits.admits("widget_messages", ip):
+                    if (isinstance(frame, VisitorMessage | Survey | LeftMessage)
+                            and not await limits.admits("widget_messages", ip)):
                         raise FrameError("rate_limited", "too many messages, please slow down")
                     await self._handle(socket, visitor, frame)
                 except FrameError as error:
@@ -155,18 +159,11 @@ class WebchatChannel(Channel):
 
     async def _handle(self, socket: web.WebSocketResponse, visitor: str, frame: Any) -> None:
         if isinstance(frame, VisitorMessage):
-            await self._check_rate(visitor)
-            try:
-                accepted = await self.services.accept(InboundMessage(
-                    channel=self.plugin, account=self.account, user_id=visitor, text=frame.text,
-                    external_id=f"{visitor}:{frame.client_id}",
-                    profile={"verified_shop_user_id": visitor} if self.config.identity_secret else {},
-                ))
-            except STORE_UNAVAILABLE:
-                # no ack: the widget keeps the message pending and sends it again on reconnect
-                raise FrameError("unavailable", "the message could not be saved, please send it again") from None
-            await socket.send_json({"type": "ack", "client_id": frame.client_id, "id": accepted.message_id,
-                                    "conversation_id": accepted.conversation_id})
+            await self._store(socket, visitor, frame.client_id, frame.text)
+        elif isinstance(frame, LeftMessage):
+            await self._store(socket, visitor, frame.client_id, frame.text, left_message_payload(frame),
+                              {"name": frame.name} if frame.name else {})
+            await socket.send_json({"type": "message_left", "client_id": frame.client_id})
         elif isinstance(frame, Resume):
             for message in await self._history(visitor, frame.after):
                 await socket.send_json(message_frame(message))
@@ -183,6 +180,22 @@ class WebchatChannel(Channel):
             await self.services.rate(conversation.id, frame.score, frame.comment)
             await socket.send_json({"type": "survey_thanks", "comment": frame.comment is not None})
 
+    async def _store(self, socket: web.WebSocketResponse, visitor: str, client_id: str, text: str,
+                     payload: dict[str, Any] | None = None, profile: dict[str, Any] | None = None) -> None:
+        """A visitor's message stored (once per client id) and acknowledged."""
+        await self._check_rate(visitor)
+        verified = {"verified_shop_user_id": visitor} if self.config.identity_secret else {}
+        try:
+            accepted = await self.services.accept(InboundMessage(
+                channel=self.plugin, account=self.account, user_id=visitor, text=text,
+                external_id=f"{visitor}:{client_id}", payload=payload or {}, profile={**(profile or {}), **verified},
+            ))
+        except STORE_UNAVAILABLE:
+            # no ack: the widget keeps the message pending and sends it again on reconnect
+            raise FrameError("unavailable", "the message could not be saved, please send it again") from None
+        await socket.send_json({"type": "ack", "client_id": client_id, "id": accepted.message_id,
+                                "conversation_id": accepted.conversation_id})
+
     async def _check_rate(self, visitor: str) -> None:
         # Counted for the cluster: a visitor with tabs on two instances has one allowance.
         grant = await self.services.limits.take(f"widget:{self.account}:{visitor}",
@@ -194,8 +207,11 @@ class WebchatChannel(Channel):
         # A visitor who is not connected (anywhere) gets the message on `resume`; delivery is the
         # store. Built from what the outbox hands over: no read-back per message.
         frames = [message_frame(message, now())]
-        if (message.payload or {}).get("survey"):
+        payload = message.payload or {}
+        if payload.get("survey"):
             frames.append({"type": "survey"})
+        if isinstance(payload.get(DESK_CLOSED), dict):  # after hours: the widget offers its form
+            frames.append({"type": "desk_closed", "opens_at": payload[DESK_CLOSED].get("opens_at")})
         await self._broadcast(message.user_id, frames)
 
     async def typing(self, user_id: str, on: bool) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from csgw.config.errors import ConfigError
 from csgw.config.loader import load_settings
+from csgw.config.template import config_text
 
 
 def write(tmp_path, text: str):
@@ -92,3 +93,15 @@ hours = { timezone = "Asia/Shanghia" }
         "channels[1].hours.timezone: Value error, unknown time zone 'Asia/Shanghia' (an IANA name such as"
         " \"Asia/Shanghai\") (got 'Asia/Shanghia')",
     ]
+
+
+def test_the_init_templates_hours_load_once_uncommented(tmp_path):
+    text = config_text(demo=False)
+    hours = text.split("# [hours]\n", 1)[1].split("\n\n", 1)[0]
+    group = text.split("# [assignment.groups.\"夜班\"]", 1)[1].split("\n\n", 1)[0].split("\n", 1)[1]
+    uncommented = "\n".join(line.removeprefix("# ") for line in (hours + "\n").splitlines())
+    settings = load_settings(write(tmp_path, f"[hours]\n{uncommented}\n[assignment.groups.\"夜班\"]\n"
+                                             f"{group.removeprefix('# ')}\n"))
+    assert settings.hours is not None and settings.hours.timezone == "Asia/Shanghai"
+    assert settings.hours.weekly.ranges()[0] == ((540, 720), (810, 1080))
+    assert settings.assignment.groups["夜班"].hours.weekly.ranges()[0] == ((1080, 1440),)

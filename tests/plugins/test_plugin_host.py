@@ -93,7 +93,8 @@ def test_disabled_builtin_is_blocked_and_listed_as_disabled():
     host = PluginHost(get_plugin_manager(disabled=["kb"]))
     infos = {i.name: i for i in host.plugins()}
     assert infos["kb"].enabled is False and infos["kb"].source == "builtin"
-    assert infos["webchat"].enabled and infos["webchat"].hooks == ("csgw_channel_types", "csgw_texts")
+    assert infos["webchat"].enabled and infos["webchat"].hooks == (
+        "csgw_channel_types", "csgw_message_received", "csgw_reply_handlers", "csgw_texts")
 
 
 async def test_local_plugins_load_and_a_broken_one_does_not_stop_the_gateway(tmp_path):

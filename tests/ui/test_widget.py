@@ -142,6 +142,28 @@ async def test_menu_choices_agent_typing_and_survey(server, page, artifacts: Pat
     await expect(page.locator(".survey")).to_contain_text("感谢您的评价！")
 
 
+async def test_after_hours_the_widget_takes_a_message(server, page, artifacts: Path):
+    await open_chat(page, server.url + "/embed?site=shop1")
+    await server.wait_for(lambda f: f["type"] == "resume")
+    visitor = await stored_visitor(page)
+    await server.push(visitor, {"type": "desk_closed", "opens_at": "2026-10-27T01:00:00+00:00"})
+    form = page.locator("form.leave")
+    await form.locator("[name=contact]").fill("wx_wang88")
+    await form.locator("button").click()
+    await expect(form.locator(".leave-error")).to_have_text("请填写联系方式和留言内容")  # no message yet
+    await form.locator("[name=name]").fill("王女士")
+    await form.locator("[name=text]").fill("鞋码想换成 38")
+    await page.screenshot(path=artifacts / "widget-leave-message-360.png")
+    await form.locator("button").click()
+    sent = (await server.wait_for(lambda f: f["type"] == "leave_message"))[0]
+    assert (sent["name"], sent["contact"], sent["text"]) == ("王女士", "wx_wang88", "鞋码想换成 38")
+    await server.push(visitor, {"type": "ack", "client_id": sent["client_id"], "id": 500})
+    await server.push(visitor, {"type": "message_left", "client_id": sent["client_id"]})
+    await expect(page.locator(".msg.left")).to_have_text("留言已收到，客服上班后会第一时间联系您。")
+    await expect(page.locator(".msg.me .bubble")).to_have_text(["鞋码想换成 38"])
+    await expect(form).to_have_count(0)
+
+
 async def test_unread_badge_while_closed_and_not_again_after_reload(server, page):
     await page.goto(server.url + "/embed?site=shop1")
     await server.wait_for(lambda f: f["type"] == "resume")

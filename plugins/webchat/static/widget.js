@@ -15,6 +15,10 @@
       rate: "请为本次服务打分", thanks: "感谢您的评价！", star: "{n} 分", unread: "{n} 条未读消息",
       sending: "发送中", rate_limited: "发送太快了，请稍后再试", image: "图片",
       comment: "还有什么想对我们说的？（选填）", submitComment: "提交", commentThanks: "已收到您的留言，谢谢！",
+      leaveTitle: "给我们留言", leaveName: "您的称呼（选填）", leaveContact: "手机号或微信号",
+      leaveText: "留言内容", leaveSend: "提交留言", leaveThanks: "留言已收到，客服上班后会第一时间联系您。",
+      leaveMissing: "请填写联系方式和留言内容", leaveBadContact: "请填写正确的手机号或微信号",
+      leaveBadName: "称呼请只写文字，不超过 64 个字", leaveBadText: "留言内容过长或含有无法识别的字符",
     },
     "zh-Hant": {
       title: "線上客服", open: "聯絡客服", close: "關閉", placeholder: "輸入訊息，Enter 傳送",
@@ -23,6 +27,10 @@
       rate: "請為本次服務評分", thanks: "感謝您的評價！", star: "{n} 分", unread: "{n} 則未讀訊息",
       sending: "傳送中", rate_limited: "傳送太快了，請稍後再試", image: "圖片",
       comment: "還有什麼想對我們說的？（選填）", submitComment: "送出", commentThanks: "已收到您的留言，謝謝！",
+      leaveTitle: "給我們留言", leaveName: "您的稱呼（選填）", leaveContact: "手機號碼或微信號",
+      leaveText: "留言內容", leaveSend: "送出留言", leaveThanks: "留言已收到，客服上班後會第一時間聯絡您。",
+      leaveMissing: "請填寫聯絡方式和留言內容", leaveBadContact: "請填寫正確的手機號碼或微信號",
+      leaveBadName: "稱呼請只寫文字，不超過 64 個字", leaveBadText: "留言內容過長或含有無法識別的字元",
     },
     en: {
       title: "Chat with us", open: "Chat with us", close: "Close", placeholder: "Type a message, Enter to send",
@@ -32,6 +40,11 @@
       unread: "{n} unread", sending: "Sending", rate_limited: "Too many messages, please slow down",
       image: "Image", comment: "Anything to add? (optional)", submitComment: "Send",
       commentThanks: "Thanks for your comment!",
+      leaveTitle: "Leave us a message", leaveName: "Your name (optional)", leaveContact: "Phone or WeChat ID",
+      leaveText: "Your message", leaveSend: "Send message", leaveThanks: "Message received; we will get back to you as soon as we are open.",
+      leaveMissing: "Please give a phone number or WeChat ID and your message",
+      leaveBadContact: "Please check the phone number or WeChat ID", leaveBadName: "Please give your name as plain text, at most 64 characters",
+      leaveBadText: "The message is too long or holds characters we cannot read",
     },
   };
 
@@ -73,6 +86,12 @@ header img{width:32px;height:32px;border-radius:50%;object-fit:cover;background:
 .survey form{padding:8px 0 0;border-top:0;background:none}
 .survey textarea{text-align:left}
 .commented{margin-top:6px;font-size:12px;color:#646a73}
+form.leave{align-self:stretch;flex-direction:column;gap:6px;border:0;border-radius:12px;padding:10px}
+.leave-title{font-weight:600}
+.field{border:1px solid #d0d3d6;border-radius:8px;padding:8px 10px;font:inherit;outline-color:var(--c)}
+textarea.field{flex:none;min-height:64px}
+.leave .send{padding:8px 14px}
+.leave-error{color:#f53f3f;font-size:12px}
 .status{padding:4px 12px;font-size:12px;color:#646a73;background:#f5f6f7;min-height:0}
 .notice{color:#f53f3f}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e6eb;background:#fff}
@@ -115,6 +134,8 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
   let unread = 0;
   let seen = Number(store.get("localStorage", seenKey)) || 0;
   let clientSeq = 0;
+  let leaving = null;  // the leave-a-message form being sent: {clientId, text}
+  let left = false;
   const byId = new Map();
   const pending = new Map();
 
@@ -392,6 +413,54 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
     return form;
   }
 
+  /* After hours the server says the desk is closed: a form for name, phone or WeChat ID and message. */
+  function leaveForm() {
+    if (left || log.querySelector(".leave")) return;
+    const field = (tag, name, label, extra = {}) =>
+      el(tag, { class: "field", name, placeholder: label, "aria-label": label, ...extra });
+    const name = field("input", "name", t("leaveName"), { maxlength: "64", autocomplete: "name" });
+    const contact = field("input", "contact", t("leaveContact"), { maxlength: "64", autocomplete: "tel" });
+    const text = field("textarea", "text", t("leaveText"), { rows: "3", maxlength: "4000" });
+    const error = el("div", { class: "leave-error", role: "alert" });
+    const button = el("button", { class: "send", type: "submit" }, t("leaveSend"));
+    const box = el("form", {
+      class: "leave",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const values = { name: name.value.trim(), contact: contact.value.trim(), text: text.value.trim() };
+        if (!values.contact || !values.text) { error.textContent = t("leaveMissing"); return; }
+        clientSeq += 1;
+        leaving = { clientId: `${Date.now().toString(36)}-${clientSeq}`, text: values.text };
+        button.disabled = true;
+        error.textContent = "";
+        transmit({ type: "leave_message", client_id: leaving.clientId, ...values });
+      },
+    }, el("div", { class: "leave-title" }, t("leaveTitle")), name, contact, text, error, button);
+    box.addEventListener("input", () => { error.textContent = ""; });
+    log.append(box);
+    scrollDown();
+  }
+
+  const LEAVE_ERRORS = { bad_contact: "leaveBadContact", empty_contact: "leaveMissing", empty_text: "leaveMissing",
+    bad_name: "leaveBadName", name_too_long: "leaveBadName", text_too_long: "leaveBadText", bad_text: "leaveBadText",
+    rate_limited: "rate_limited" };
+
+  function leaveRefused(frame) {
+    const box = log.querySelector(".leave");
+    leaving = null;
+    if (!box) return;
+    box.querySelector(".leave-error").textContent = LEAVE_ERRORS[frame.code] ? t(LEAVE_ERRORS[frame.code]) : frame.message || frame.code;
+    box.querySelector("button").disabled = false;
+  }
+
+  function messageLeft(frame) {
+    if (!leaving || frame.client_id !== leaving.clientId) return;
+    left = true;
+    leaving = null;
+    log.querySelector(".leave")?.replaceWith(el("div", { class: "msg system left" }, el("div", { class: "bubble" }, t("leaveThanks"))));
+    scrollDown();
+  }
+
   function thanks() {
     const box = log.querySelector(".survey.done:not(.thanked)") || log.querySelector(".survey");
     if (box) { box.classList.add("thanked"); box.firstChild.textContent = t("thanks"); }
@@ -442,7 +511,10 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
         for (const [clientId, entry] of pending) transmit({ type: "message", client_id: clientId, text: entry.text });
         transmit({ type: "resume", after: lastId });
         break;
-      case "ack": acknowledge(frame); break;
+      case "ack":
+        if (leaving && frame.client_id === leaving.clientId) receive({ id: frame.id, from: "customer", text: leaving.text });
+        else acknowledge(frame);
+        break;
       case "message": receive(frame); break;
       case "typing":
         if (frame.from === "customer") break;
@@ -455,7 +527,12 @@ textarea{flex:1;resize:none;border:1px solid #d0d3d6;border-radius:8px;padding:8
         break;
       case "survey": survey(); break;
       case "survey_thanks": if (!frame.comment) thanks(); break;
-      case "error": notice(frame.code === "rate_limited" ? t("rate_limited") : frame.message || frame.code); break;
+      case "desk_closed": leaveForm(); break;
+      case "message_left": messageLeft(frame); break;
+      case "error":
+        if (leaving) leaveRefused(frame);
+        else notice(frame.code === "rate_limited" ? t("rate_limited") : frame.message || frame.code);
+        break;
       default: break;
     }
   }
