@@ -23,7 +23,9 @@ from rich.text import Text
 
 from csgw.commands import ConfigOption, dump_json, fail, out, settings_or_exit, with_store
 from csgw.gateway.clock import shop_time
+from csgw.gateway.plugin_host import plugin_host_for
 from csgw.gateway.report_days import MAX_TREND_DAYS, shop_days
+from csgw.gateway.report_sections import ReportSection
 from csgw.gateway.reports import (
     BREAKDOWNS,
     RangeError,
@@ -181,11 +183,21 @@ def comments_table(comments: list[dict[str, Any]], zone: tzinfo) -> Table:
     return table
 
 
+def section_table(section: ReportSection, figures: dict[str, Any]) -> Table:
+    """A plugin's figures (`csgw_report_sections`): one row per figure its labels name."""
+    table = grid(section.title, "figure\n指标", ["value\n数值"], list(section.labels.values()))
+    for key, label in section.labels.items():
+        value = figures.get(key)
+        table.add_row(escape(label), "—" if value is None else cell(key, value))
+    return table
+
+
 def _when(stamp: str | None, zone: tzinfo) -> str:
     return shop_time(datetime.fromisoformat(stamp), zone) if stamp else "—"
 
 
-def report_views(figures: dict[str, Any], zone: tzinfo, *, trend: bool = False) -> list[RenderableType]:
+def report_views(figures: dict[str, Any], zone: tzinfo, *, trend: bool = False,
+                 sections: Sequence[ReportSection] = ()) -> list[RenderableType]:
     """What `csgw report` prints, in order (tests render it at a width)."""
     by = figures.get("by")
     since, until = (shop_time(datetime.fromisoformat(figures[key]), zone) for key in ("since", "until"))
@@ -204,6 +216,7 @@ def report_views(figures: dict[str, Any], zone: tzinfo, *, trend: bool = False) 
         views.append(unanswered_table(figures["unanswered"], zone))
     if figures.get("latest_comments"):
         views.append(comments_table(figures["latest_comments"], zone))
+    views += [section_table(section, figures[section.name]) for section in sections if figures.get(section.name)]
     return views
 
 
@@ -218,6 +231,8 @@ def report(
     """Service figures: response times, resolution, bot containment, satisfaction; per agent,
     channel, KB category or tag / 服务指标."""
     settings = settings_or_exit(config)
+    plugins = plugin_host_for(settings)
+    sections = plugins.report_sections(settings)
     try:
         breakdowns_for(by)
         span = report_range(since, until, settings)
@@ -225,9 +240,10 @@ def report(
         fail(escape(str(error)))
     if trend and not as_json and shop_days(span.since, span.until, span.zone) is None:
         fail(f"--trend covers at most {MAX_TREND_DAYS} days: give a shorter range with --since/--until")
-    figures = with_store(settings, lambda: service_report(span, by, trend=trend or as_json))
+    figures = with_store(settings, lambda: service_report(span, by, trend=trend or as_json, sections=sections),
+                         models=plugins.models())
     if as_json:
         dump_json(figures)
         return
-    for view in report_views(figures, span.zone, trend=trend):
+    for view in report_views(figures, span.zone, trend=trend, sections=sections):
         out.print(view, highlight=False)

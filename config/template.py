@@ -87,6 +87,16 @@ mode = "least_load"
 # [texts.zh-Hans]
 # "handover.queued" = "客服马上就来，您前面还有 {{ahead}} 位～"
 
+# Many customers asking about one thing at once (one KB entry, one kind of unanswered question,
+# one escalation lane) open an incident: a banner in the console, a broadcast answer
+# [incidents]
+# enabled = true
+# min_customers = 20              # distinct customers…
+# window_minutes = 10             # …within this many minutes
+# close_after_quiet_minutes = 30  # nobody new asked for this long: closed
+# [incidents.lane]                # per kind (entry, unanswered, lane): enabled, min_customers, window_minutes
+# min_customers = 10
+
 # Events to your own systems (CRM, ERP), signed with the secret; see docs/webhooks.md
 # [[webhooks]]
 # url = "https://crm.example.com/hooks/csgw"

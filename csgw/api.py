@@ -9,6 +9,7 @@ from __future__ import annotations
 from csgw.commands import ConfigOption, err, fail, fail_config, settings_or_exit, with_store
 from csgw.config.plugin_sections import ConfigSection
 from csgw.config.schema import Settings
+from csgw.gateway.answers import Decision, ReplyOverride
 from csgw.gateway.api.auth import authenticate, is_supervisor, require_supervisor
 from csgw.gateway.api.errors import ApiError, error_response, field, parse_id, read_json
 from csgw.gateway.api.routes import ApiRoute, ApiRoutes, Handler, Param
@@ -37,6 +38,7 @@ from csgw.gateway.ports import (
     Writes,
 )
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
+from csgw.gateway.report_sections import ReportSection
 from csgw.gateway.routing import (
     Assigner,
     AssignmentDecision,
@@ -86,6 +88,8 @@ __all__ = [
     "KnowledgeEntry",  # what `services.knowledge` finds (`csgw_knowledge_search`)
     "ReplyContext",
     "ReplyHandler",
+    "Decision",  # what a `ReplyOverride` (`csgw_reply_overrides`) sees: context, reply, verdict
+    "ReplyOverride",
     # customer-facing texts: register a table with `csgw_texts`, render it with
     # `Texts(table, settings.text_overrides)` (the shop's `[texts.*]` wording where it has one)
     "Texts",
@@ -95,6 +99,8 @@ __all__ = [
     "Assigner",
     "AssignmentRequest",
     "AssignmentDecision",
+    # the service report: a plugin's own figures (`csgw_report_sections`)
+    "ReportSection",
     # health
     "CheckResult",
     "HealthCheck",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from csgw.config.schema import Settings
+    from csgw.gateway.answers import ReplyOverride
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.channel import Channel
     from csgw.gateway.health_check import HealthCheck
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
     from csgw.gateway.reply import ReplyHandler
+    from csgw.gateway.report_sections import ReportSection
     from csgw.gateway.routing import Assigner, Classifier
 
 hookspec = pluggy.HookspecMarker("csgw")
@@ -63,6 +65,12 @@ def csgw_reply_handlers(settings: Settings) -> list[ReplyHandler]:
 
 
 @hookspec
+def csgw_reply_overrides(services: Gateway) -> list[ReplyOverride]:
+    """Return `ReplyOverride` objects: each sees every message's decided answer (reply and
+    classification) before it is stored; the first `Reply` one returns is sent instead."""
+
+
+@hookspec
 def csgw_assigners(settings: Settings) -> list[Assigner]:
     """Return `Assigner` objects; the host asks them in priority order for an assignment decision."""
 
@@ -89,6 +97,11 @@ def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
 @hookspec
 def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
     """Return extra aiohttp route definitions (static pages) and `ApiRoute`s (under `/api/v1`)."""
+
+
+@hookspec
+def csgw_report_sections(settings: Settings) -> list[ReportSection]:
+    """Return `ReportSection` objects whose figures `csgw report` and `GET /api/v1/reports` add."""
 
 
 @hookspec

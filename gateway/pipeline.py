@@ -5,7 +5,8 @@
      same transaction; a closed conversation is never reopened)      [accept]
   -> the channel may now acknowledge the platform
   -> escalation classifiers rate it                                   [process]
-  -> reply plugins, highest priority first; the first answer wins
+  -> reply plugins, highest priority first; the first answer wins; a reply override (an
+     incident's broadcast) may put its own in its place
   -> nobody answered, the customer asked for a person, or a classifier says so: assignment
   -> replies stored with their outbox rows in one transaction, which also marks the inbound
      message processed (so a crash re-runs it, and never answers it twice)
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from csgw.gateway.answers import Decision
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.notes import add_bot_note
@@ -39,6 +41,7 @@ from csgw.gateway.views import conversation_view, message_view, outbound_view, r
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
+    from csgw.gateway.answers import ReplyOverride
     from csgw.gateway.conversations import ConversationService
     from csgw.gateway.outbox import Outbox
     from csgw.gateway.plugin_host import PluginHost
@@ -84,6 +87,7 @@ class Pipeline:
         self, settings: Settings, store: MessageStore, writer: GroupCommitWriter, events: Events,
         outbox: Outbox, conversations: ConversationService, *, replies: list[ReplyHandler],
         classifiers: list[Classifier], hooks: PluginHost, gateway: Gateway,
+        overrides: list[ReplyOverride] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -92,6 +96,7 @@ class Pipeline:
         self.conversations = conversations
         self.replies = replies
         self.classifiers = classifiers
+        self.overrides = overrides or []
         self.hooks = hooks
         self.gateway = gateway
         self.writer = writer
@@ -242,6 +247,8 @@ class Pipeline:
         )
         verdict = await self._classify(context)
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
+        if self.overrides:
+            reply = await self.hooks.override_reply(self.overrides, Decision(context, reply, verdict)) or reply
         outbound = await self._answer(conversation, message, reply, verdict, claim)
         # Once the answer is stored: a tag or note that cannot be written costs the customer nothing.
         await self.tags.add(conversation.id, reply.tags if reply else (), "reply")

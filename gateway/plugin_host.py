@@ -17,6 +17,7 @@ import structlog
 
 from csgw.config.loader import CORE_SECTIONS
 from csgw.gateway import hookspecs
+from csgw.gateway.answers import Decision, ReplyOverride
 from csgw.gateway.channel import Channel
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from csgw.gateway.knowledge import KnowledgeEntry
     from csgw.gateway.models import Agent
     from csgw.gateway.ports import Gateway
+    from csgw.gateway.report_sections import ReportSection
     from csgw.gateway.routing import Assigner, Classifier
 
 log = structlog.get_logger(__name__)
@@ -184,6 +186,18 @@ class PluginHost:
                     if h.name not in reply.disabled]
         return sorted(handlers, key=lambda h: reply.priorities.get(h.name, h.priority), reverse=True)
 
+    def reply_overrides(self, services: Gateway) -> list[ReplyOverride]:
+        """In plugin order (as registered), which `override_reply` keeps: the first answer wins."""
+        found: list[ReplyOverride] = []
+        for impl in self.pm.hook.csgw_reply_overrides.get_hookimpls():
+            arguments = {"services": services}
+            overrides = impl.function(**{name: arguments[name] for name in impl.argnames})
+            found.extend(cast("list[ReplyOverride] | None", overrides) or [])
+        return found
+
+    def report_sections(self, settings: Settings) -> list[ReportSection]:
+        return _flatten(self.pm.hook.csgw_report_sections(settings=settings))
+
     def assigners(self, settings: Settings) -> list[Assigner]:
         assigners: list[Assigner] = _flatten(self.pm.hook.csgw_assigners(settings=settings))
         return sorted(assigners, key=lambda a: getattr(a, "priority", 0), reverse=True)
@@ -256,6 +270,20 @@ class PluginHost:
             if reply is not None:
                 return reply
         return None
+
+    async def override_reply(self, overrides: list[ReplyOverride], decision: Decision) -> Reply | None:
+        """Every override sees the decision; the first `Reply` one returns, or None."""
+        chosen = None
+        for override in overrides:
+            try:
+                reply = await override.override(decision)
+            except Exception:
+                log.exception("reply override failed", override=override.name,
+                              conversation_id=decision.context.conversation_id)
+                continue
+            if chosen is None:
+                chosen = reply
+        return chosen
 
     async def notify(self, hook: str, **kwargs: Any) -> None:
         """Call an observation hook; await whatever implementations return; never raise."""

@@ -15,7 +15,7 @@ A conversation with several counts under each; one with none under `null` (uncat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from csgw.gateway.storage.dialect import Sql, as_float
 
 if TYPE_CHECKING:
     from csgw.config.schema import Settings
+    from csgw.gateway.report_sections import ReportSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,12 +258,13 @@ def day_figures(day: str, row: dict[str, Any]) -> dict[str, Any]:
             "reopen_rate": whole["reopen_rate"], "sla_missed": whole["sla_missed"]}
 
 
-async def service_report(span: ReportRange, by: str | None = None, *, trend: bool = True) -> dict[str, Any]:
+async def service_report(span: ReportRange, by: str | None = None, *, trend: bool = True,
+                         sections: Sequence[ReportSection] = ()) -> dict[str, Any]:
     """Everything `csgw report` and `GET /api/v1/reports` show, for conversations opened in the
     range: the total, the default breakdowns or the one `by` names, a trend per day (None for a
     range longer than `MAX_TREND_DAYS`; left out without `trend`, which saves a third of a long
-    range's time), the latest comments, and with `by="category"` the questions the bot left
-    unanswered in the range, per category."""
+    range's time), the latest comments, with `by="category"` the questions the bot left
+    unanswered in the range, per category, and each plugin section's figures under its name."""
     sql = Sql()
     breakdowns = breakdowns_for(by)
     days = shop_days(span.since, span.until, span.zone) if trend else None
@@ -300,6 +302,8 @@ async def service_report(span: ReportRange, by: str | None = None, *, trend: boo
     if by == "category":
         report["unanswered"] = await unanswered_by_category(sql, span.since, span.until)
     report["latest_comments"] = await latest_comments(sql, span.since, span.until)
+    for section in sections:
+        report[section.name] = await section.figures(span.since, span.until)
     return report
 
 

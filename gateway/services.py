@@ -151,7 +151,8 @@ class GatewayServices:
             hooks=host, gateway=self, cluster_lock=self.assignment_lock)
         self.pipeline = Pipeline(
             settings, self.store, self.writer, self.events, self.outbox, self.conversations,
-            replies=self.reply_handlers, classifiers=self.classifiers, hooks=host, gateway=self)
+            replies=self.reply_handlers, classifiers=self.classifiers, hooks=host, gateway=self,
+            overrides=host.reply_overrides(self))
         self.started = False
         self.extra_health_checks: list[HealthCheck] = []
         self.store_writes = StoreWrites()

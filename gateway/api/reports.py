@@ -36,4 +36,6 @@ async def reports(request: web.Request) -> web.Response:
         span = report_range(request.query.get("since"), request.query.get("until"), services_of(request).settings)
     except RangeError as error:
         raise ApiError(422, "bad_range", str(error)) from None
-    return web.json_response(await service_report(span, by))
+    services = services_of(request)
+    sections = services.host.report_sections(services.settings)
+    return web.json_response(await service_report(span, by, sections=sections))

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, RootModel, SecretStr, field_validato
 from csgw.config.plugin_sections import ConfigSection
 
 EVENTS = ("message.created", "conversation.assigned", "conversation.closed", "customer.updated",
-          "satisfaction.rated")
+          "satisfaction.rated", "incident.opened", "incident.updated", "incident.closed")
 MIN_SECRET_LENGTH = 16
 
 

@@ -1,7 +1,8 @@
 """Which gateway events become which webhook events, and the small payload each carries.
 
 The gateway publishes `message.created`, `conversation.updated` (with a `change`),
-`customer.updated` and `satisfaction.rated` on its event bus; this maps them to the five webhook
+`customer.updated` and `satisfaction.rated` on its event bus, the incidents plugin
+`incident.opened`, `incident.updated` and `incident.closed`; this maps them to the webhook
 events. Payloads hold ids and what a CRM needs to act, not whole records. The customer of a
 message and the assigned agent's name are not in the gateway's event: the store adds them when
 the delivery is recorded (`Occurrence.customer_of`, `.agent`).
@@ -17,6 +18,7 @@ from csgw.gateway.clock import now
 # conversation.updated changes that give a conversation to an agent; None: a hand-over the
 # pipeline decided (it publishes no change name)
 ASSIGNING = {None: "handover", "assigned": "assigned", "taken": "taken", "transferred": "transferred"}
+INCIDENT_EVENTS = ("incident.opened", "incident.updated", "incident.closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ def occurrence(event: dict[str, Any]) -> Occurrence | None:
         return _occurred("customer.updated", f"customer:{data['customer_id']}", dict(data))
     if kind == "satisfaction.rated":
         return _occurred("satisfaction.rated", f"conversation:{data['conversation_id']}", dict(data))
+    if kind in INCIDENT_EVENTS:  # the incidents plugin's incident view, as it is
+        return _occurred(kind, f"incident:{data['id']}", dict(data))
     return None
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from csgw.gateway import hookspecs
+from csgw.gateway.answers import Decision
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.health_check import CheckResult
 from csgw.gateway.models import Conversation
@@ -82,6 +83,34 @@ async def test_observation_hooks_are_awaited_and_their_failures_swallowed():
         assert all(observer.seen == [({"id": 1}, {})] for observer in observers if not observer.fail)
 
 
+class Override:
+    def __init__(self, name: str, answer: str | None = None, fail: bool = False):
+        self.name, self.answer, self.fail = name, answer, fail
+        self.seen: list[tuple[str, str | None]] = []
+
+    async def override(self, decision: Decision) -> Reply | None:
+        self.seen.append((decision.context.text, decision.reply.text if decision.reply else None))
+        if self.fail:
+            raise RuntimeError("override bug")
+        return Reply(self.answer, source=self.name) if self.answer else None
+
+    @hookimpl
+    def csgw_reply_overrides(self, services):
+        return [self]
+
+
+async def test_every_reply_override_sees_the_decision_and_the_first_answer_is_sent(tmp_path):
+    silent, broken = Override("silent"), Override("broken", fail=True)
+    first, second = Override("first", "广播：支付渠道故障"), Override("second", "another")
+    extra = [(override.name, override) for override in (silent, broken, first, second)]
+    async with running_gateway(tmp_path, channels=[{"plugin": "fake", "account": "a"}], extra_plugins=extra) as gw:
+        await gw.services.accept(InboundMessage("fake", "a", "u", "下单后多久发货", "m-1"))
+        [sent] = await gw.fake("a").wait_sent(1)
+    assert sent.text == "广播：支付渠道故障"
+    decided = "现货订单48小时内发货哦，预售商品以详情页标注时间为准。"  # the knowledge base's answer
+    assert silent.seen == broken.seen == first.seen == second.seen == [("下单后多久发货", decided)]
+
+
 def test_config_reorders_and_disables_reply_handlers(tmp_path):
     handlers = [Handler("a", 10), Handler("b", 20), Handler("c", 30)]
     host = PluginHost(get_plugin_manager(load_entrypoints=False, extra=[("h", Handlers(handlers))]))
@@ -131,6 +160,16 @@ class Recorder:
     @hookimpl
     def csgw_reply_handlers(self, settings):
         self._seen("csgw_reply_handlers")
+        return []
+
+    @hookimpl
+    def csgw_reply_overrides(self, services):
+        self._seen("csgw_reply_overrides")
+        return []
+
+    @hookimpl
+    def csgw_report_sections(self, settings):
+        self._seen("csgw_report_sections")
         return []
 
     @hookimpl
@@ -236,6 +275,8 @@ async def test_every_hook_is_reached(tmp_path):
         assert report["status"] in ("degraded", "down")
         for task in list(gw.services._background):
             await task
+        sections = gw.services.host.report_sections(gw.services.settings)  # what the reports ask
+        assert [section.name for section in sections] == ["incidents"]
     app = typer.Typer()
     PluginHost(get_plugin_manager(load_entrypoints=False, extra=[("recorder", recorder)])).add_cli(app)
 
@@ -246,7 +287,8 @@ async def test_every_hook_is_reached(tmp_path):
     result = CliRunner().invoke(app, ["recorder-hello"])
     assert result.output.strip() == "hello from a plugin command"
     assert gw.services.host.texts()["recorder.hello"] == {"zh-Hans": "你好"}
-    for name in ("csgw_channel_types", "csgw_config_sections", "csgw_models", "csgw_texts", "csgw_reply_handlers", "csgw_assigners", "csgw_classifiers",
+    for name in ("csgw_channel_types", "csgw_config_sections", "csgw_models", "csgw_texts", "csgw_reply_handlers",
+                 "csgw_reply_overrides", "csgw_report_sections", "csgw_assigners", "csgw_classifiers",
                  "csgw_health_checks", "health_check_run", "csgw_routes", "csgw_cli", "csgw_startup",
                  "csgw_shutdown", "csgw_message_received", "csgw_message_sent",
                  "csgw_conversation_changed:closed", "csgw_health_changed:outbox:ok->degraded"):
@@ -260,7 +302,7 @@ def hook_names() -> list[str]:
 def test_every_hook_has_a_docstring_a_doc_entry_and_a_test():
     docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
-    assert len(hook_names()) == 21
+    assert len(hook_names()) == 23
     for name in hook_names():
         assert getattr(hookspecs, name).__doc__, name
         assert f"`{name}`" in docs, f"{name} missing from docs/plugins.md"

@@ -77,9 +77,10 @@ def test_each_mistake_is_one_clear_line(tmp_path):
         "webhooks[0].url: Value error, must be an http:// or https:// URL with a host (got 'ftp://crm.example.com/in')",
         "webhooks[0].events[0]: Value error, unknown event 'message.create' (did you mean 'message.created'?); "
         "the events are message.created, conversation.assigned, conversation.closed, customer.updated, "
-        "satisfaction.rated (got 'message.create')",
+        "satisfaction.rated, incident.opened, incident.updated, incident.closed (got 'message.create')",
         "webhooks[0].events[1]: Value error, unknown event 'order.paid'; the events are message.created, "
-        "conversation.assigned, conversation.closed, customer.updated, satisfaction.rated (got 'order.paid')",
+        "conversation.assigned, conversation.closed, customer.updated, satisfaction.rated, incident.opened, "
+        "incident.updated, incident.closed (got 'order.paid')",
         "webhooks[1].events: List should have at least 1 item after validation, not 0",
         "webhooks[1].secret: Value error, must be at least 16 characters (e.g. `openssl rand -hex 32`) "
         "(got a value of 5 characters, not shown)",

@@ -1,0 +1,13 @@
+"""Which incident desk runs for which gateway (a test process may run several)."""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from .desk import IncidentDesk
+
+RUNNING: WeakKeyDictionary[object, IncidentDesk] = WeakKeyDictionary()
+
+
+def running(services: object) -> IncidentDesk | None:
+    return RUNNING.get(services)
