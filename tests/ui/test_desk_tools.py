@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from playwright.async_api import Browser, Page, expect
 
+from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Conversation, Customer, Message
 from csgw.testing import RunningGateway, running_gateway
 from tests.gateway.helpers import AgentClient, Visitor, add_agent
@@ -23,8 +25,8 @@ SIZES = {"title": "尺码建议", "shortcut": "/尺码", "group": "售后", "tex
 
 
 @asynccontextmanager
-async def desk(tmp_path: Path) -> AsyncIterator[tuple[RunningGateway, aiohttp.ClientSession]]:
-    async with running_gateway(tmp_path, channels=WEBCHAT, extra_plugins=console_plugins()) as gw, \
+async def desk(tmp_path: Path, **sections: Any) -> AsyncIterator[tuple[RunningGateway, aiohttp.ClientSession]]:
+    async with running_gateway(tmp_path, channels=WEBCHAT, extra_plugins=console_plugins(), **sections) as gw, \
             aiohttp.ClientSession() as session:
         yield gw, session
 
@@ -200,3 +202,29 @@ async def test_tags_added_in_the_conversation_filter_the_inbox(tmp_path, browser
         await page.locator("[data-tab=mine]").click()
         await expect(page.locator("#filtered")).to_be_hidden()
         await expect(page.locator(f".conv-item[data-id='{other}']")).to_have_count(1)
+
+
+async def test_an_incident_banner_comes_live_and_a_supervisor_broadcasts_and_closes_it(
+        tmp_path, browser: Browser, artifacts: Path):
+    async with desk(tmp_path, incidents={"min_customers": 5}) as (gw, session):
+        _, boss_token = await add_agent("sue")
+        page = await desktop_page(browser)
+        page.on("dialog", lambda dialog: dialog.accept())
+        await sign_in(page, gw.url, boss_token)
+        banners = page.locator("#incidents .incident")
+        await expect(banners).to_have_count(0)
+        for n in range(5):
+            await gw.services.accept(InboundMessage("webchat", "default", f"v{n}", "下单后多久发货", f"m{n}"))
+        await expect(banners).to_have_count(1)  # through the event socket
+        await expect(banners.locator(".incident-head")).to_contain_text("突发事件：下单后多久发货")
+        await expect(banners.locator(".incident-count")).to_have_text("5 位客户")
+        await expect(banners.locator(".incident-examples li")).to_have_text(["下单后多久发货"])
+        await banners.locator("textarea").fill("仓库盘点，发货延迟一天，敬请谅解。")
+        await banners.locator("input[name=notify]").check()
+        await banners.locator("button[type=submit]").click()
+        await expect(page.locator("#toast")).to_contain_text("通知了 5 位")
+        await expect(banners.locator(".incident-broadcast")).to_contain_text("仓库盘点")
+        await page.screenshot(path=artifacts / "incident-banner.png")
+        await banners.locator("button.danger").click()
+        await expect(banners).to_have_count(0)
+        assert await Message.filter(text="仓库盘点，发货延迟一天，敬请谅解。", sender="system").count() == 5

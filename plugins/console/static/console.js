@@ -7,6 +7,7 @@ import { connectEvents } from "./events.js";
 import { h, $, toast } from "./dom.js";
 import { LANGUAGES, currentLanguage, setLanguage, setTimeZone, t, translatePage } from "./i18n.js";
 import { customerLabel, fetchName, filterByTag, refreshTagFilter, renderInbox } from "./inbox.js";
+import { drawIncidents, incidentChanged, loadIncidents } from "./incidents.js";
 import { installShortcuts } from "./keys.js";
 import { askPermission, notify } from "./notify.js";
 import { closeReports, redrawReports, wireReports } from "./reports.js";
@@ -33,7 +34,7 @@ function fillLanguages(select) {
     setLanguage(select.value);
     for (const other of document.querySelectorAll("select.lang")) other.value = select.value;
     $("#help-text").textContent = t("help");
-    if (state.me) { renderInbox(); refreshConversation(); redrawReports(); }
+    if (state.me) { renderInbox(); refreshConversation(); redrawReports(); drawIncidents(); }
   });
 }
 
@@ -74,6 +75,7 @@ function showMe() {
   $("#agents-manage").hidden = !supervisor;
   $("#reports-open").hidden = !supervisor;
   if (!supervisor) closeReports();
+  drawIncidents(); // a supervisor's banner has the broadcast form
 }
 
 async function setStatus(status) {
@@ -128,6 +130,8 @@ async function onEvent(event) {
     if (data.id === state.me.id) { state.me = { ...state.me, ...data }; showMe(); }
     agentChanged();
     redraw();
+  } else if (event.type.startsWith("incident.")) {
+    incidentChanged(data);
   } else if (event.type === "conversation.typing" && data.conversation_id === state.currentId) {
     showTyping(true);
   }
@@ -139,6 +143,7 @@ function onLive(status) {
   live.className = `live ${status === "down" ? "down" : "up"}`;
   if (status === "resumed") {
     loadConversations().then(refreshTagFilter).catch(() => {});
+    loadIncidents();
     catchUp();
   }
 }
@@ -163,7 +168,7 @@ async function enter() {
   $("#signin").hidden = true;
   $("#app").hidden = false;
   showMe();
-  await Promise.all([loadAgents(), loadConversations()]);
+  await Promise.all([loadAgents(), loadConversations(), loadIncidents()]);
   events?.stop();
   events = connectEvents({ onEvent, onState: onLive });
   clearInterval(ticker);
