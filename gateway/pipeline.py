@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
@@ -59,6 +59,10 @@ RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class InlineClaim:
     """Who delivers the bot's answer: the waiting HTTP response (inline) or the outbox.
@@ -68,6 +72,7 @@ class InlineClaim:
 
     taken: bool = False
     expired: bool = False
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # the answer will be late
 
     def take(self) -> bool:
         if not self.expired:
@@ -78,6 +83,11 @@ class InlineClaim:
         if not self.taken:
             self.expired = True
         return self.expired
+
+    def release(self) -> None:
+        """A reply handler is about to be slow (`ReplyContext.answer_later`): stop waiting now."""
+        if self.expire():
+            self.released.set()
 
 
 class Pipeline:
@@ -123,8 +133,10 @@ class Pipeline:
         if claim is None:
             return Accepted(stored.message_id, stored.conversation_id, False)
         # asyncio.wait, not wait_for: on timeout the task must go on (its replies then use the outbox).
-        done, _ = await asyncio.wait({task}, timeout=wait_reply)
-        if not done and claim.expire():
+        released = asyncio.create_task(claim.released.wait())
+        done, _ = await asyncio.wait({task, released}, timeout=wait_reply, return_when=asyncio.FIRST_COMPLETED)
+        released.cancel()
+        if task not in done and claim.expire():
             return Accepted(stored.message_id, stored.conversation_id, False)
         replies = await task
         return Accepted(stored.message_id, stored.conversation_id, False, replies if claim.taken else [])
@@ -244,6 +256,7 @@ class Pipeline:
             language=self.settings.language_for(conversation.channel, conversation.account),
             is_first_message=stored.new_conversation,
             is_new_customer=self.store.unchanged_new_customer(stored),
+            answer_later=claim.release if claim is not None else _nothing,
         )
         verdict = await self._classify(context)
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
@@ -274,7 +287,10 @@ class Pipeline:
                     priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority), flags=update.get("flags"))
                 drafts += extra_drafts
                 update.update(extra_update)
-                return await self._record(conversation, message, drafts, update, claim)
+                outbound = await self._record(conversation, message, drafts, update, claim)
+            # once the lock is released, as take and transfer announce (a hook may take it)
+            await self.hooks.conversation_changed(self.gateway, conversation_view(conversation), "handed_over")
+            return outbound
         return await self._record(conversation, message, drafts, update, claim)
 
     def _asks_to_close(self, text: str) -> bool:

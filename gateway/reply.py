@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +28,10 @@ class ReplyContext:
     is_first_message: bool = False
     # The customer record was created for this message and is untouched: no tags, orders or VIP yet.
     is_new_customer: bool = False
+    # A handler about to be slow (a language model, a remote look-up) calls this first: a platform
+    # waiting for the answer in its webhook's response (WeChat's 5 s) is acknowledged at once, and
+    # the answer goes out later through the channel's send API. Elsewhere it does nothing.
+    answer_later: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

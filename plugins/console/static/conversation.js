@@ -1,6 +1,7 @@
 // The open conversation: header with actions and tags, the customer's history across channels,
 // agents' notes among the messages, the reply box (reply or note).
 import { get, post } from "./api.js";
+import { draftButton, summaryButton } from "./assist.js";
 import { attachCanned, closeCanned, openCannedSearch } from "./canned.js";
 import { h, $, linkify, safeUrl, toast } from "./dom.js";
 import { t, clock, fullTime, stateName } from "./i18n.js";
@@ -89,6 +90,7 @@ function header(conversation) {
       h("button", { type: "button", class: "take", onclick: take, disabled: mine || conversation.state === "closed", title: "t" }, t("take")),
       h("button", { type: "button", class: "transfer", onclick: transfer, disabled: conversation.state === "closed", title: "f" }, t("transfer")),
       h("button", { type: "button", class: "close danger", onclick: close, disabled: conversation.state === "closed", title: "x" }, t("close")),
+      summaryButton(conversation.id),
       h("button", { type: "button", class: "ghost profile-toggle", onclick: () => document.body.classList.toggle("show-profile") }, t("profile"))));
 }
 
@@ -124,7 +126,7 @@ function replyBox(conversationId) {
     h("div", { class: "modes", role: "tablist" }, modeButton("reply", box), modeButton("note", box)),
     reason,
     h("div", { class: "reply-row" }, input,
-      h("div", { class: "reply-buttons" }, canned, sendButton)));
+      h("div", { class: "reply-buttons" }, canned, draftButton(conversationId, input), sendButton)));
   box.form = form;
   form.querySelector(".mode-reply").setAttribute("aria-selected", "true");
   form.querySelector(".mode-note").setAttribute("aria-selected", "false");

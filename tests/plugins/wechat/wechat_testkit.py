@@ -20,15 +20,17 @@ OA_ACCOUNT, KF_ACCOUNT = "shop", "kf"
 @asynccontextmanager
 async def oa_gateway(
     tmp_path: Path, platform: FakeWechatPlatform, database_url: str | None = None, *,
-    app_key: str | None = None, extra_plugins: list[tuple[str, object]] | None = None, **channel: Any,
+    app_key: str | None = None, extra_plugins: list[tuple[str, object]] | None = None,
+    sections: dict[str, Any] | None = None, **channel: Any,
 ) -> AsyncIterator[RunningGateway]:
     """The gateway with one `wechat_oa` account; the fake's app pushes to it (encrypted with
-    `app_key`, or with the channel's `encoding_aes_key`, when either is given)."""
+    `app_key`, or with the channel's `encoding_aes_key`, when either is given). `sections`: more
+    of the gateway's settings (`{"llm": {...}}`)."""
     platform.oa.add_app("wx1", "app-secret", token="tok", encoding_aes_key=app_key or channel.get("encoding_aes_key"))
     config = {"plugin": "wechat_oa", "account": OA_ACCOUNT, "token": "tok", "app_id": "wx1",
               "app_secret": "app-secret", "api_base": platform.url, **channel}
     async with running_gateway(tmp_path, database_url=database_url, channels=[config],
-                               extra_plugins=extra_plugins) as gw:
+                               extra_plugins=extra_plugins, **(sections or {})) as gw:
         platform.oa.apps["wx1"].callback = f"{gw.url}/webhooks/wechat_oa/{OA_ACCOUNT}"
         yield gw
 
