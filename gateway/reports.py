@@ -47,8 +47,8 @@ class ReportRange:
     next_response_limits: Mapping[int, float] = field(
         default_factory=lambda: EscalationSettings().next_response_seconds)
     zone: tzinfo = UTC  # the shop's (`[server] timezone`): where the trend's days begin
-
     hours: DeskHours | None = None  # business hours: SLA waits count open time only
+
 
 # what `--by` / `?by=` may break the figures down by, and the report's list of each
 BREAKDOWNS = {"agent": "agents", "channel": "channels", "group": "groups", "category": "categories", "tag": "tags"}
