@@ -30,7 +30,13 @@ from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.off_hours import OFF_HOURS, closed_note
 from csgw.gateway.ratings import NOT_ASKED, served
-from csgw.gateway.routing import AssignmentDecision, AssignmentRequest, QueueSpot, estimate_wait
+from csgw.gateway.routing import (
+    AssignmentDecision,
+    AssignmentRequest,
+    QueueSpot,
+    estimate_wait,
+    places_in_queue,
+)
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
@@ -286,6 +292,24 @@ class ConversationService:
         online = await Agent.filter(status="online")
         agents = [a for a in online if group is None or group in (a.skills or [])]
         return estimate_wait(ahead, len(agents), await self._handle_seconds(group))
+
+    async def queue_spots(self) -> dict[int, QueueSpot]:
+        """`queue_spot` of every queued conversation, from one read of the queue (the timers ask
+        for all of them: one count per conversation would cost the queue's length squared)."""
+        rows = await Conversation.filter(state="queued").values_list(
+            "id", "group", "priority", "waiting_since", "opened_at")
+        ahead = places_in_queue((row_id, group, priority, since or opened)
+                                for row_id, group, priority, since, opened in rows)
+        online = await Agent.filter(status="online")
+        handle: dict[str | None, float] = {}
+        agents: dict[str | None, int] = {}
+        spots: dict[int, QueueSpot] = {}
+        for row_id, group, *_ in rows:
+            if group not in handle:
+                handle[group] = await self._handle_seconds(group)
+                agents[group] = sum(1 for a in online if group is None or group in (a.skills or []))
+            spots[row_id] = estimate_wait(ahead[row_id], agents[group], handle[group])
+        return spots
 
     async def _handle_seconds(self, group: str | None) -> float:
         query = Conversation.filter(state="closed", assigned_at__isnull=False, closed_at__isnull=False)

@@ -143,6 +143,9 @@ class ConversationOps(Protocol):
                          waiting_since: datetime) -> QueueSpot:
         """How many queued conversations of the group go first, and the expected wait."""
 
+    async def queue_spots(self) -> dict[int, QueueSpot]:
+        """`queue_spot` of every queued conversation (by id), from one read of the queue."""
+
     async def take(self, conversation: ConversationState, agent: Agent) -> ConversationState: ...
 
     async def transfer(self, conversation: ConversationState, *, agent_id: int | None, group: str | None,

@@ -11,7 +11,10 @@ agent leaving hands back the assigned conversations that still carry one (offers
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from csgw.gateway.reply import ReplyContext
@@ -78,6 +81,23 @@ class QueueSpot:
     ahead: int
     agents: int  # online agents who can serve the group
     minutes: int
+
+
+def places_in_queue(queued: Iterable[tuple[int, str | None, int, datetime]]) -> dict[int, int]:
+    """For each queued conversation (id, group, priority, waiting since), how many go first: those
+    of its group with a higher priority, or the same priority and waiting since earlier."""
+    by_group: dict[str | None, list[tuple[int, datetime, int]]] = defaultdict(list)
+    for conversation_id, group, priority, since in queued:
+        by_group[group].append((-priority, since, conversation_id))
+    ahead: dict[int, int] = {}
+    for line in by_group.values():
+        line.sort()
+        first_alike = 0  # equal priority and waiting time: neither goes before the other
+        for place, (rank, since, conversation_id) in enumerate(line):
+            if place and line[place - 1][:2] != (rank, since):
+                first_alike = place
+            ahead[conversation_id] = first_alike
+    return ahead
 
 
 def estimate_wait(ahead: int, agents: int, handle_seconds: float) -> QueueSpot:

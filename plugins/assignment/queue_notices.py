@@ -20,36 +20,46 @@ log = structlog.get_logger(__name__)
 
 
 class QueuePositionNotices:
+    """The queue is read once per scan, at most every quarter of `every`: a place can only be told
+    once per `every` anyway, so a notice is at most that much late, and a long queue costs one read
+    per scan, not one per conversation and tick."""
+
     def __init__(self, conversations: ConversationOps, every: float, texts: Texts | None = None,
                  hours: DeskHours | None = None) -> None:
         self.conversations, self.every, self.hours = conversations, every, hours
         self.texts = texts or assignment_texts()
+        self._scanned: datetime | None = None
 
     async def tick(self) -> int:
         """Tell every queued customer whose place moved and who was not told lately; how many were told."""
         if not self.every:
             return 0
+        at = now()
+        if self._scanned is not None and at - self._scanned < timedelta(seconds=self.every / 4):
+            return 0
+        self._scanned = at
         conversations = self.conversations
         told = 0
         # Under the lock: the queue cannot move, nor the flags change, between reading and writing.
         async with conversations.queue_lock():
-            at = now()
-            for conversation in await Conversation.filter(state="queued", agent_id__isnull=True):
-                if self.hours is not None and self.hours.closed(conversation.group, conversation.channel,
-                                                                conversation.account, at):
+            spots = await conversations.queue_spots()
+            waiting = await Conversation.filter(state="queued", agent_id__isnull=True).values_list(
+                "id", "group", "channel", "account", "flags")
+            for conversation_id, group, channel, account, flags in waiting:
+                if self.hours is not None and self.hours.closed(group, channel, account, at):
                     continue
-                last = (conversation.flags or {}).get("queue_told")
+                last = (flags or {}).get("queue_told")
                 if last and at - datetime.fromisoformat(last["at"]) < timedelta(seconds=self.every):
                     continue
-                spot = await conversations.queue_spot(conversation, conversation.group, conversation.priority,
-                                                      conversation.waiting_since or conversation.opened_at)
-                if last and last["ahead"] == spot.ahead:
+                spot = spots.get(conversation_id)
+                if spot is None or (last and last["ahead"] == spot.ahead):
                     continue
+                conversation = await Conversation.get(id=conversation_id)  # only those told: few
                 flags = {**(conversation.flags or {}), "queue_told": {"ahead": spot.ahead, "at": at.isoformat()}}
-                language = conversations.language_for(conversation.channel, conversation.account)
+                language = conversations.language_for(channel, account)
                 note = self.texts.render("queue.position", language, ahead=spot.ahead, minutes=spot.minutes)
                 await conversations.tell(conversation, "queue_position", [DraftReply(note, "system")], flags=flags)
-                log.info("queue position told", conversation_id=conversation.id, ahead=spot.ahead,
+                log.info("queue position told", conversation_id=conversation_id, ahead=spot.ahead,
                          before=last["ahead"] if last else None)
                 told += 1
         return told

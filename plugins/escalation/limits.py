@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import structlog
+from tortoise.functions import Max
 
 from csgw.config.schema import EscalationSettings
 from csgw.gateway.clock import now
@@ -20,6 +21,33 @@ from csgw.gateway.views import conversation_view
 
 log = structlog.get_logger(__name__)
 
+CHUNK = 500  # conversation ids per query: well under every engine's limit on parameters
+
+
+def waiting_for(first_response_at: datetime | None, handed_over: datetime,
+                latest: tuple[str, datetime] | None) -> tuple[str, datetime | None]:
+    """What a customer waits for and since when: the first response since the hand-over; after it,
+    a next response since their latest message when that is the conversation's latest exchange
+    (`latest`: its direction and time; an agents' note answers nobody, so it is not one)."""
+    if first_response_at is None:
+        return "first_response", handed_over
+    if latest is not None and latest[0] == "in":
+        return "next_response", latest[1]
+    return "next_response", None
+
+
+async def latest_exchanges(conversation_ids: list[int]) -> dict[int, tuple[str, datetime]]:
+    """Each conversation's latest message to or from the customer: (direction, created_at)."""
+    latest: dict[int, tuple[str, datetime]] = {}
+    for start in range(0, len(conversation_ids), CHUNK):
+        chunk = conversation_ids[start:start + CHUNK]
+        last_ids = await Message.filter(conversation_id__in=chunk, direction__in=CUSTOMER_DIRECTIONS).group_by(
+            "conversation_id").annotate(last=Max("id")).values_list("last", flat=True)
+        for conversation_id, direction, created_at in await Message.filter(id__in=list(last_ids)).values_list(
+                "conversation_id", "direction", "created_at"):
+            latest[conversation_id] = (direction, created_at)
+    return latest
+
 
 class WaitingLimits:
     def __init__(self, conversations: ConversationOps, rules: EscalationSettings,
@@ -27,20 +55,26 @@ class WaitingLimits:
         self.conversations, self.rules, self.http, self.hours = conversations, rules, http, hours
 
     async def tick(self) -> None:
+        """One read of the queue and one of the latest customer-side messages, however long the
+        queue: what each conversation waits for is decided from those rows (`waiting_for`)."""
         at = now()
         breached = []
-        for conversation in await Conversation.filter(state__in=["queued", "assigned"]):
-            kind, since = await self.waiting(conversation)
+        rows = await Conversation.filter(state__in=["queued", "assigned"]).values_list(
+            "id", "priority", "group", "channel", "account", "first_response_at", "waiting_since",
+            "opened_at", "flags")
+        latest = await latest_exchanges([row[0] for row in rows if row[5] is not None])
+        for conversation_id, priority, group, channel, account, first_response_at, waiting_since, opened_at, \
+                flags in rows:
+            kind, since = waiting_for(first_response_at, waiting_since or opened_at, latest.get(conversation_id))
             if since is None:
                 continue
-            last = ((conversation.flags or {}).get("sla") or {}).get("at")
+            last = ((flags or {}).get("sla") or {}).get("at")
             start = max(since, datetime.fromisoformat(last)) if last else since
             table = self.rules.first_response_seconds if kind == "first_response" else self.rules.next_response_seconds
-            limit = limit_for(table, conversation.priority)
-            schedule = (self.hours.schedule_for(conversation.group, conversation.channel, conversation.account)
-                        if self.hours is not None else None)
+            limit = limit_for(table, priority)
+            schedule = self.hours.schedule_for(group, channel, account) if self.hours is not None else None
             if limit is not None and waited_seconds(schedule, start, at) >= limit:
-                breached.append((conversation.id, kind, waited_seconds(schedule, since, at)))
+                breached.append((conversation_id, kind, waited_seconds(schedule, since, at)))
         for conversation_id, kind, waited in breached:
             await self.escalate(conversation_id, kind, waited)
         if breached:
@@ -49,13 +83,9 @@ class WaitingLimits:
     @staticmethod
     async def waiting(conversation: Conversation) -> tuple[str, datetime | None]:
         """What the customer waits for (first or next response) and since when; None if nothing."""
-        if conversation.first_response_at is None:
-            return "first_response", conversation.waiting_since or conversation.opened_at
-        last = await Message.filter(conversation_id=conversation.id, direction__in=CUSTOMER_DIRECTIONS
-                                    ).order_by("-id").first()  # an agents' note answers nobody
-        if last is not None and last.direction == "in":
-            return "next_response", last.created_at
-        return "next_response", None
+        latest = await latest_exchanges([conversation.id]) if conversation.first_response_at else {}
+        return waiting_for(conversation.first_response_at, conversation.waiting_since or conversation.opened_at,
+                           latest.get(conversation.id))
 
     async def escalate(self, conversation_id: int, kind: str, waited: float) -> None:
         conversations = self.conversations
