@@ -52,7 +52,8 @@ export function renderProfile(customer) {
     form,
     h("h3", {}, t("identities")),
     h("ul", { class: "plain" }, (customer.identities || []).map((identity) =>
-      h("li", {}, `${identity.channel}/${identity.account}: ${identity.profile?.nickname || identity.platform_user_id}`))),
+      h("li", {}, `${identity.channel}/${identity.account}: ${identity.profile?.nickname || identity.profile?.name || identity.platform_user_id}`
+        + (identity.profile?.contact ? ` · ${identity.profile.contact}` : "")))),  // a left message's phone or WeChat ID
     h("h3", {}, t("orders")),
     (customer.orders || []).length ? h("ul", { class: "plain" }, customer.orders.map(orderLine)) : h("p", { class: "small" }, t("nothing")),
     h("h3", {}, t("history")),
