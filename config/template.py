@@ -79,6 +79,17 @@ mode = "least_load"
 
 [customers]
 # binding_secret = "${{CSGW_BINDING_SECRET}}"   # lets customers bind to your shop account ("绑定 CODE")
+# context_timeout_seconds = 3   # your plugins' live look-ups (customer context, orders) wait at most this
+
+# The bot answers order questions (where is it, tracking number, top-up not arrived, refund) from
+# the customer's orders: their profile and your plugin's csgw_customer_context / csgw_order_lookup;
+# see docs/orders.md
+# [orders]
+# bad_statuses = ["topup_failed", "refund_overdue", "delivery_failed"]   # these go to a person
+# handover_priority = 10                    # with this priority (and an internal note with the order)
+# order_number_pattern = '(?<![A-Za-z0-9])[A-Za-z]{{0,4}}-?\\d{{6,24}}(?![A-Za-z0-9])'
+# [orders.status_labels.zh-Hans]
+# waiting_card = "等待发卡"
 
 [health]
 # notify_url = "https://hooks.example/csgw"   # POSTed on every health state change
