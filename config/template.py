@@ -113,6 +113,15 @@ mode = "least_load"
 # url = "https://crm.example.com/hooks/csgw"
 # events = ["message.created", "conversation.assigned", "conversation.closed", "customer.updated", "satisfaction.rated"]
 # secret = "${{CRM_WEBHOOK_SECRET}}"
+
+# An optional language model (any OpenAI-compatible chat-completions API: DeepSeek, Qwen, Ollama):
+# answers from the knowledge base where the bot is unsure, drafts and sums up for agents; see docs/llm.md
+# [llm]
+# base_url = "https://api.deepseek.com/v1"
+# model = "deepseek-chat"
+# api_key = "${{LLM_API_KEY}}"
+# timeout_seconds = 8
+# sites = ["webchat"]             # where it may answer customers (leave out: everywhere)
 """
 
 

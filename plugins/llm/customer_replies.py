@@ -51,7 +51,8 @@ class GroundedAnswers:
         payload: dict[str, Any] = {"llm": {"model": config.model, "entries": list(outcome.cited), "ms": outcome.milliseconds}}
         if entry.category:
             payload["category"] = entry.category
-        # the bot memory as before this message: the knowledge base's question back never happened
-        return Reply(outcome.text, source=SOURCE, entry_id=entry.id, score=entry.score, payload=payload,
-                     bot_state=dict(context.bot_state), group=entry.category,
+        # The bot memory as before this message: the knowledge base's question back never happened.
+        # A hand-over it asked for (the customer's second miss) still happens, after the answer.
+        return Reply(outcome.text, handover=reply.handover, source=SOURCE, entry_id=entry.id, score=entry.score,
+                     payload=payload, bot_state=dict(context.bot_state), group=entry.category,
                      tags=(entry.category,) if entry.category else ())

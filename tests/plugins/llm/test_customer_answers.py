@@ -11,7 +11,7 @@ import aiohttp
 from structlog.testing import capture_logs
 
 from csgw.gateway.messages import InboundMessage
-from csgw.gateway.models import Message
+from csgw.gateway.models import Conversation, Message
 from csgw.testing import running_gateway
 from tests.fakes.openai_server import FakeModel, fail, hang, say
 
@@ -75,6 +75,10 @@ async def test_a_refusal_or_an_answer_that_fails_the_check_leaves_the_kb_reply(t
             assert sent.text.startswith(FALLBACK), sent.text
             assert (await Message.get(id=sent.message_id)).payload["source"] == "none"
         assert all(body["stream"] is False for body in model.requests) and len(model.requests) == 4
+        # u0's second miss hands over; an answer the model finds comes first, the hand-over still happens
+        answer = await ask(gw, UNSURE, "u0")
+        assert answer.text == AUTHENTIC
+        assert (await Conversation.get(id=answer.conversation_id)).state in ("queued", "assigned")
         check = await health(gw)
         assert check["status"] == "ok"  # the model answered: nothing failed
         assert check["detail"]["fallbacks"] == {"unknown": 1, "unknown_citation": 1, "invented_number": 1,

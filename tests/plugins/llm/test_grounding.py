@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 from pydantic import ValidationError
 
+from csgw.config.template import config_text
 from csgw.gateway.knowledge import KnowledgeEntry
 from csgw.plugins.llm.config import LlmConfig
 from csgw.plugins.llm.grounding import check, han_value, numbers_in
@@ -59,3 +62,11 @@ def test_personal_data_leaves_only_when_the_shop_allows_it():
     text = "我手机13812345678"
     assert LanguageModel(LlmConfig(base_url="http://x", model="m")).outgoing(text) == "我手机[PHONE]"
     assert LanguageModel(LlmConfig(base_url="http://x", model="m", send_personal_data=True)).outgoing(text) == text
+
+
+def test_the_init_templates_llm_block_is_valid_uncommented():
+    text = config_text(demo=False)
+    block = text[text.index("# [llm]"):].split("\n\n")[0]
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    config = LlmConfig.model_validate(tomllib.loads(uncommented)["llm"])
+    assert config.configured and config.sites == ["webchat"] and config.api_key is not None
