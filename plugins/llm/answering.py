@@ -34,14 +34,16 @@ class Outcome:
 
 
 async def answer(model: LanguageModel, question: str, entries: Sequence[KnowledgeEntry], language: str,
-                 orders: Sequence[dict[str, Any]] = (), **context: Any) -> Outcome:
+                 orders: Sequence[str] = (), **context: Any) -> Outcome:
+    """`orders`: the customer's own orders (JSON objects) for a question about one."""
+    orders = [model.outgoing(order) for order in orders]
     messages = prompts.grounded(model.outgoing(question), entries, language, orders)
     try:
         completion = await model.ask("answer", messages, timeout=model.config.timeout_seconds, **context)
     except LlmError as error:
         model.availability.fell_back(error.kind)
         return Outcome(False, error.kind)
-    verdict = grounding.check(completion.text, entries, question)
+    verdict = grounding.check(completion.text, entries, question, orders)
     if not verdict.ok:
         model.availability.fell_back(verdict.reason)
         log.info("llm answer dropped", reason=verdict.reason, detail=verdict.detail, **context)

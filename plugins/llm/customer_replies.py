@@ -1,7 +1,7 @@
 """Where the model meets customers: a reply override that acts only when the knowledge base was
 unsure (it asked back or found nothing) and no one asked for a person. The entries nearest to the
-question go to the model; a checked answer replaces the knowledge base's question back, anything
-else leaves it as it was. A channel waiting inline (WeChat) is acknowledged before the model is
+question go to the model (with the customer's orders when the question is about one); a checked
+answer replaces the knowledge base's question back, anything else leaves it as it was. A channel waiting inline (WeChat) is acknowledged before the model is
 asked, so the answer goes out through the channel's send API."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.reply import UNANSWERED_SOURCES, Reply
 
-from . import answering
+from . import answering, orders
 from .model import LanguageModel
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ class GroundedAnswers:
         if not entries:
             return None
         context.answer_later()
-        outcome = await answering.answer(self.model, context.text, entries, context.language,
+        asks = orders.asks_about_orders(context.text)
+        known = await orders.orders_of(self.services, context.customer_id) if asks else []
+        outcome = await answering.answer(self.model, context.text, entries, context.language, known,
                                          conversation_id=context.conversation_id)
         if not outcome.answered or outcome.entry is None:
             return None

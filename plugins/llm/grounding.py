@@ -37,7 +37,8 @@ class Verdict:
     detail: str = ""
 
 
-def check(answer: str, entries: Sequence[KnowledgeEntry], question: str) -> Verdict:
+def check(answer: str, entries: Sequence[KnowledgeEntry], question: str, also: Sequence[str] = ()) -> Verdict:
+    """`also`: more text whose numbers the answer may state (the customer's own orders)."""
     stripped = answer.strip()
     if NO_ANSWER in stripped:
         return Verdict(False, "unknown")
@@ -52,7 +53,7 @@ def check(answer: str, entries: Sequence[KnowledgeEntry], question: str) -> Verd
     if strangers:
         return Verdict(False, "unknown_citation", detail=", ".join(strangers))
     sources = [entry.question + "\n" + entry.answer for entry in entries if entry.id in cited]
-    invented = sorted(numbers_in(text, strict=True) - numbers_in([*sources, question]))
+    invented = sorted(numbers_in(text, strict=True) - numbers_in([*sources, question, *also]))
     if invented:
         return Verdict(False, "invented_number", detail=", ".join(_shown(n) for n in invented))
     return Verdict(True, "grounded", text, cited)

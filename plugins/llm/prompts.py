@@ -4,9 +4,7 @@ knowledge gaps. Entries are written as `[kb:ID]` blocks and an answer cites them
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from csgw.gateway.knowledge import KnowledgeEntry
 
@@ -59,12 +57,12 @@ def entries_text(entries: Sequence[KnowledgeEntry]) -> str:
 
 
 def grounded(question: str, entries: Sequence[KnowledgeEntry], language: str,
-             orders: Sequence[dict[str, Any]] = ()) -> Messages:
-    """A customer's question and the entries nearest to it; `orders`: the customer's own orders,
-    when the question is about one (facts the answer may state as well)."""
+             orders: Sequence[str] = ()) -> Messages:
+    """A customer's question and the entries nearest to it; `orders`: the customer's own orders
+    (one JSON object each), when the question is about one: facts the answer may state as well."""
     parts = [f"Knowledge-base entries:\n\n{entries_text(entries)}"]
     if orders:
-        parts.append("The customer's orders:\n" + "\n".join(json.dumps(order, ensure_ascii=False) for order in orders))
+        parts.append("The customer's orders (facts about them may be stated too):\n" + "\n".join(orders))
     parts.append(f"Customer's question: {question}")
     return [{"role": "system", "content": GROUNDED.format(language=language_name(language))},
             {"role": "user", "content": "\n\n".join(parts)}]

@@ -10,6 +10,7 @@ import json
 import aiohttp
 from structlog.testing import capture_logs
 
+from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.messages import InboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.testing import running_gateway
@@ -117,3 +118,32 @@ async def test_without_llm_nothing_changes(tmp_path):
         assert sent.text.startswith(FALLBACK)
         async with session.get(gw.url + "/healthz") as response:
             assert "llm" not in {check["name"] for check in (await response.json())["checks"]}
+
+
+class ShopOrders:
+    """The shop's plugin telling a customer's live orders (`csgw_customer_context`)."""
+
+    @hookimpl
+    def csgw_customer_context(self, customer):
+        return {"orders": [{"order_id": "A1001", "status": "shipped", "tracking_no": "SF1234567890",
+                            "phone": "13812345678"}]}
+
+
+async def test_an_order_question_gets_the_customers_orders_as_facts(tmp_path):
+    # the orders plugin would answer these itself: off, so the knowledge base is unsure and the model asked
+    async with FakeModel() as model, running_gateway(
+            tmp_path, channels=[{"plugin": "fake", "account": "a"}], disabled=["orders"],
+            extra_plugins=[("shop_orders", ShopOrders())], llm=llm(model)) as gw:
+        await gw.services.attach_order("fake", "a", "u1", {"order_id": "B2002", "status": "paid"})
+        model.script(say("您的订单A1001已发货，快递单号SF1234567890。[kb:tracking-stuck]"))
+        sent = await ask(gw, "订单A1001的快递单号是多少", "u1")
+        assert sent.text == "您的订单A1001已发货，快递单号SF1234567890。"  # its numbers are the order's
+        prompt = model.user_texts()[-1]
+        assert "The customer's orders" in prompt and "SF1234567890" in prompt and "B2002" in prompt  # both sources
+        assert "13812345678" not in prompt and "[PHONE]" in prompt
+        model.script(say("您的订单A1001已发货，预计11月30日送达。[kb:ship-time]"))  # a date it was not told
+        dropped = await ask(gw, "订单A1001什么时候到", "u1")
+        assert (await Message.get(id=dropped.message_id)).payload["source"] in ("none", "clarify")
+        model.script(say("NO_ANSWER"))
+        await ask(gw, UNSURE, "u1")  # not about an order: no orders given
+        assert "The customer's orders" not in model.user_texts()[-1]
