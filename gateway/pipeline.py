@@ -14,18 +14,25 @@
 
 A message whose answer the store could not write (disk full, locked) waits, still unprocessed:
 answered as soon as the store writes again, without a restart [stalled messages].
+
+A message of a conversation this process knows is answered first, from the conversation as last
+committed, and stored with its answer in one commit [`_accept_answered`]: see
+`storage/answered_plans.py` and docs/performance.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
 
 from csgw.gateway.answers import Decision
+from csgw.gateway.first_answers import Answering, Decided, decide_first, hands_over, time_left
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.notes import add_bot_note
@@ -33,10 +40,11 @@ from csgw.gateway.rating_comments import clean_comment
 from csgw.gateway.ratings import is_comment, rated_values, rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
-from csgw.gateway.storage.records import ConversationState, StoredMessage
+from csgw.gateway.storage.answered_plans import PreparedAnswer, decided_alike
+from csgw.gateway.storage.records import ConversationRecord, ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
-from csgw.gateway.tags import AutoTags
+from csgw.gateway.tags import AutoTags, add_tags_plan, announce_tags
 from csgw.gateway.views import conversation_view, message_view, outbound_view, rating_view
 
 if TYPE_CHECKING:
@@ -116,11 +124,19 @@ class Pipeline:
         self._stalled: set[int] = set()  # message ids whose answer the store could not write
         self._store_back = asyncio.Event()
         self._retrying: asyncio.Task[None] | None = None
+        self._answering = Answering()
         writer.on_recovered(self._store_back.set)
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store `inbound` durably; start answering it; optionally wait for inline replies."""
-        stored = await self.store.store_inbound(inbound)
+        known = self.store.known_conversation(inbound)
+        if known is not None and self._answers_first(inbound, known):
+            return await self._accept_answered(inbound, known, wait_reply)
+        return await self._accepted(await self.store.store_inbound(inbound), inbound, wait_reply)
+
+    async def _accepted(self, stored: StoredInbound, inbound: InboundMessage, wait_reply: float | None,
+                        claim: InlineClaim | None = None, decided: Decided | None = None) -> Accepted:
+        """The message is stored: answer it (from `decided` when given), waiting up to `wait_reply`."""
         bound = log.bind(channel=inbound.channel, account=inbound.account,
                          conversation_id=stored.conversation_id, message_id=stored.message_id)
         if stored.duplicate:
@@ -128,8 +144,8 @@ class Pipeline:
             inline = await self.store.inline_replies_for(stored.message_id) if wait_reply else []
             return Accepted(stored.message_id, stored.conversation_id, True, inline)
         bound.info("inbound message stored", kind=inbound.kind)
-        claim = InlineClaim() if wait_reply else None
-        task = self._spawn(stored, claim, announce=True)
+        claim = claim or (InlineClaim() if wait_reply else None)
+        task = self._spawn(stored, claim, announce=True, decided=decided)
         if claim is None:
             return Accepted(stored.message_id, stored.conversation_id, False)
         # asyncio.wait, not wait_for: on timeout the task must go on (its replies then use the outbox).
@@ -206,19 +222,92 @@ class Pipeline:
         finally:
             self._retrying = None
 
-    def _spawn(self, stored: StoredInbound, claim: InlineClaim | None,
-               announce: bool = False) -> asyncio.Task[list[OutboundMessage]]:
-        task = asyncio.create_task(self._process_safely(stored, claim, announce))
+    def _answers_first(self, inbound: InboundMessage, known: ConversationRecord) -> bool:
+        """Whether `inbound` is answered before it is stored: no other message of its conversation
+        is being answered here (answers keep the conversation's order), and it is none of those
+        `process` treats apart (a close word, the end of a platform's reply block)."""
+        return (known.id not in self._answering and known.state in ("bot", "queued", "assigned")
+                and not (known.flags or {}).get("reply_blocked_reason") and not self._asks_to_close(inbound.text))
+
+    async def _accept_answered(self, inbound: InboundMessage, known: ConversationRecord,
+                               wait_reply: float | None) -> Accepted:
+        """Decide the answer from `known`, then store the message with it in one commit; a message
+        for a person is stored processed, unanswered. A decision that hands over (the queue lock
+        waits after the message is durable), takes longer than `FIRST_ANSWER_SECONDS` or is
+        released by a slow handler goes on once the message is stored alone; an answer whose
+        conversation changed before the commit is dropped and the message answered afresh."""
+        started = time.monotonic()
+        claim = InlineClaim() if wait_reply else None
+        reply, verdict = None, Classification()
+        tags: dict[str, list[str]] = {}
+        self._answering.enter(known.id)
+        try:
+            if known.state == "bot" and not (inbound.payload or {}).get("no_auto_reply"):
+                decided = await decide_first(known, partial(self._decide_for, known, inbound), claim, wait_reply)
+                answer = decided.in_time(claim)
+                if answer is None:
+                    stored = await self.store.store_inbound(inbound)
+                    if stored.duplicate:
+                        decided.deciding.cancel()
+                    return await self._accepted(stored, inbound, time_left(wait_reply, started), claim, decided)
+                reply, verdict = answer
+            drafts, update = self._bot_answer(reply, verdict, known)
+            inline = bool(drafts) and claim is not None and claim.take()
+            user_id = await self.store.platform_user_id(known)
+            tags.update((source, self.tags.fresh(known.id, found, source)) for source, found in
+                        (("reply", reply.tags if reply else ()), ("classifier", verdict.tags)))
+            also = [(add_tags_plan, (known.id, fresh, source, None)) for source, fresh in tags.items() if fresh]
+            result = await self.store.store_answered(
+                inbound, PreparedAnswer(known, user_id, drafts, update, inline, also))
+        finally:
+            self._answering.leave(known.id)
+        stored = result.stored
+        if result.outbound is None:  # a duplicate, or the conversation changed: as if stored alone
+            return await self._accepted(stored, inbound, time_left(wait_reply, started))
+        log.info("inbound message stored with its answer", channel=inbound.channel, account=inbound.account,
+                 conversation_id=stored.conversation_id, message_id=stored.message_id, kind=inbound.kind)
+        if result.outbound and not inline:
+            self.outbox.wake()
+        for fresh in tags.values():
+            self.tags.written(known.id, fresh)
+        task = asyncio.create_task(self._announce_answered(stored, reply, verdict, update, result.outbound,
+                                                           tagged=any(also)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return Accepted(stored.message_id, stored.conversation_id, False, result.outbound if inline else [])
+
+    async def _announce_answered(self, stored: StoredInbound, reply: Reply | None, verdict: Classification,
+                                 update: dict, outbound: list[OutboundMessage], tagged: bool) -> list[OutboundMessage]:
+        """After the acknowledgement, as `_process_safely` would: the message, then its answer."""
+        assert stored.conversation is not None
+        try:
+            await self._announce_inbound(stored)
+            if update and self.events.listening:
+                self.events.publish("conversation.updated", conversation_view(stored.conversation))
+            self._announce_outbound(outbound)
+            if tagged and self.events.listening:
+                await announce_tags(self.events, stored.conversation_id)
+            await self._after_answer(stored.conversation, reply, verdict)
+        except Exception:
+            log.exception("announcing an answered message failed", conversation_id=stored.conversation_id,
+                          message_id=stored.message_id)
+        return outbound
+
+    def _spawn(self, stored: StoredInbound, claim: InlineClaim | None, announce: bool = False,
+               decided: Decided | None = None) -> asyncio.Task[list[OutboundMessage]]:
+        task = asyncio.create_task(self._process_safely(stored, claim, announce, decided))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._answering.enter(stored.conversation_id)
+        task.add_done_callback(partial(self._answering.leave, stored.conversation_id))
         return task
 
     async def _process_safely(self, stored: StoredInbound, claim: InlineClaim | None,
-                              announce: bool) -> list[OutboundMessage]:
+                              announce: bool, decided: Decided | None = None) -> list[OutboundMessage]:
         try:
             if announce:  # after the acknowledgement: observers never delay it
                 await self._announce_inbound(stored)
-            return await self.process(stored, claim)
+            return await self.process(stored, claim, decided)
         except STORE_UNAVAILABLE as error:
             # Left unprocessed: answered when the store writes again (or at the next start).
             log.warning("answer waits for the store", conversation_id=stored.conversation_id,
@@ -231,9 +320,14 @@ class Pipeline:
                           message_id=stored.message_id)
             return []
 
-    async def process(self, stored: StoredInbound, claim: InlineClaim | None = None) -> list[OutboundMessage]:
+    async def process(self, stored: StoredInbound, claim: InlineClaim | None = None,
+                      decided: Decided | None = None) -> list[OutboundMessage]:
         conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
         message = stored.message or await Message.get(id=stored.message_id)
+        if decided is not None and not (stored.conversation_id == decided.known.id
+                                        and decided_alike(decided.known, conversation)):
+            decided.deciding.cancel()  # made from a conversation that has changed since
+            decided = None
         if (conversation.flags or {}).get("reply_blocked_reason"):
             # The customer wrote: the platform's reply window is open again.
             conversation.flags = {k: v for k, v in conversation.flags.items() if k != "reply_blocked_reason"}
@@ -249,32 +343,52 @@ class Pipeline:
             # (auto-replies, bounces, mailing lists): stored and visible, the bot stays quiet.
             await self.store.store_replies(conversation, [], answers=message.id)
             return []
-        context = ReplyContext(
+        if decided is not None:
+            reply, verdict = await decided.deciding
+        else:
+            reply, verdict = await self._decide(self._context(
+                conversation, message, first=stored.new_conversation,
+                new_customer=self.store.unchanged_new_customer(stored),
+                answer_later=claim.release if claim is not None else _nothing))
+        outbound = await self._answer(conversation, message, reply, verdict, claim)
+        await self._after_answer(conversation, reply, verdict)
+        return outbound
+
+    def _context(self, conversation: ConversationState, message: StoredMessage | InboundMessage, *, first: bool,
+                 new_customer: bool, answer_later: Callable[[], None]) -> ReplyContext:
+        return ReplyContext(
             conversation_id=conversation.id, customer_id=conversation.customer_id,
             channel=conversation.channel, account=conversation.account, text=message.text,
             kind=message.kind, payload=message.payload or {}, bot_state=conversation.bot_state or {},
             language=self.settings.language_for(conversation.channel, conversation.account),
-            is_first_message=stored.new_conversation,
-            is_new_customer=self.store.unchanged_new_customer(stored),
-            answer_later=claim.release if claim is not None else _nothing,
+            is_first_message=first, is_new_customer=new_customer, answer_later=answer_later,
         )
+
+    async def _decide_for(self, known: ConversationRecord, inbound: InboundMessage,
+                          answer_later: Callable[[], None]) -> tuple[Reply | None, Classification]:
+        return await self._decide(self._context(known, inbound, first=False, new_customer=False,
+                                                answer_later=answer_later))
+
+    async def _decide(self, context: ReplyContext) -> tuple[Reply | None, Classification]:
         verdict = await self._classify(context)
         reply = None if verdict.handover else await self.hooks.first_reply(self.replies, context)
         if self.overrides:
             reply = await self.hooks.override_reply(self.overrides, Decision(context, reply, verdict)) or reply
-        outbound = await self._answer(conversation, message, reply, verdict, claim)
+        return reply, verdict
+
+    async def _after_answer(self, conversation: ConversationState, reply: Reply | None,
+                            verdict: Classification) -> None:
         # Once the answer is stored: a tag or note that cannot be written costs the customer nothing.
         await self.tags.add(conversation.id, reply.tags if reply else (), "reply")
         await self.tags.add(conversation.id, verdict.tags, "classifier")
         if reply is not None and reply.note:
             await add_bot_note(self.writer, self.events, conversation, reply.note,
                                {"source": reply.source, **reply.payload})
-        return outbound
 
     async def _answer(self, conversation: ConversationState, message: StoredMessage, reply: Reply | None,
                       verdict: Classification, claim: InlineClaim | None) -> list[OutboundMessage]:
         drafts, update = self._bot_answer(reply, verdict, conversation)
-        if reply is None or reply.handover or verdict.handover:
+        if hands_over(reply, verdict):
             async with self.conversations.queue_lock():
                 if await self.conversations.with_a_person(conversation):
                     # Handed over meanwhile by another message's answer (on another instance):
@@ -284,7 +398,8 @@ class Pipeline:
                     return await self._record(conversation, message, [], {}, claim)
                 extra_drafts, extra_update = await self.conversations.plan_handover(
                     conversation, group=verdict.group, hint=reply.group if reply else None,
-                    priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority), flags=update.get("flags"))
+                    priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority),
+                    flags=update.get("flags"))
                 drafts += extra_drafts
                 update.update(extra_update)
                 outbound = await self._record(conversation, message, drafts, update, claim)
