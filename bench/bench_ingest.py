@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from csgw.plugins.demo import DEMO_KB
@@ -91,14 +92,29 @@ def serve(command: list[str], health_url: str, log: Path) -> subprocess.Popen:
     return process
 
 
-def measure(command: list[str], port: int, health_path: str, log: Path, mix: Path | None = None) -> dict:
+def measure(command: list[str], port: int, health_path: str, log: Path, mix: Path | None = None,
+            inspect: Callable[[int, int], dict] | None = None) -> dict:
+    """wrk's summary, with how much of what `inspect(pid, port)` counts the flood took."""
     server = serve(command, f"http://127.0.0.1:{port}{health_path}", log)
     try:
-        return run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop",
-                       signed_queries(log.with_suffix(".queries")), mix)
+        queries = signed_queries(log.with_suffix(".queries"))
+        before = inspect(server.pid, port) if inspect else {}
+        result = run_wrk(f"http://127.0.0.1:{port}/webhooks/wechat_oa/shop", queries, mix)
+        after = inspect(server.pid, port) if inspect else {}
+        return {**result, **{key: after[key] - before[key] for key in after}}
     finally:
         server.terminate()
         server.wait()
+
+
+def cpu_and_commits(pid: int, port: int) -> dict:
+    """The server's CPU seconds so far (all its threads) and the writer's commits and jobs: per
+    message, these hardly move with the host's load, where msg/s does."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+        [database] = [check["detail"] for check in json.load(answer)["checks"] if check["name"] == "database"]
+    return {"cpu_s": cpu, "writer_commits": database["writer_commits"], "writer_jobs": database["writer_jobs"]}
 
 
 def per_second(result: dict) -> float:
@@ -121,7 +137,7 @@ def run_csgw(work: Path, mix: Path, model: str) -> dict:
     work.mkdir()
     port = free_port()
     result = measure([sys.executable, "-m", "csgw", "serve", "--config", str(csgw_config(work, model)),
-                      "--port", str(port)], port, "/healthz", work / "csgw.log", mix)
+                      "--port", str(port)], port, "/healthz", work / "csgw.log", mix, cpu_and_commits)
     return {"result": result, **stored_check(work / "data" / "csgw.db", result["requests"] - result["non_2xx"])}
 
 
@@ -159,9 +175,13 @@ def one_round(work: Path, mixes: dict[str, Path]) -> dict:
         mix, model = RUNS[name]
         run = run_csgw(work / name, mixes[mix], model)
         result = run.pop("result")
+        stored = run["stored"]
         runs[name] = {"messages_per_s": round(per_second(result), 1), "ratio": round(per_second(result) / bare, 3),
                       "floor_share": round(per_second(result) / floor, 3),
                       "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
+                      "cpu_ms_per_message": round(1000 * result["cpu_s"] / stored, 3),
+                      "commits_per_message": round(result["writer_commits"] / stored, 3),
+                      "jobs_per_message": round(result["writer_jobs"] / stored, 3),
                       "errors": result["errors"], "model": model, **run}
     return {"bare_per_s": round(bare, 1), "durable_floor_per_s": round(floor, 1),
             "durable_floor_ratio": round(floor / bare, 3), "runs": runs}
@@ -176,7 +196,8 @@ def medians(rounds: list[dict]) -> dict:
     for name in SELECTED:
         each = [r["runs"][name] for r in rounds]
         figures = {key: statistics.median(run[key] for run in each)
-                   for key in ("messages_per_s", "ratio", "floor_share", "p50_ms", "p99_ms")}
+                   for key in ("messages_per_s", "ratio", "floor_share", "p50_ms", "p99_ms", "cpu_ms_per_message",
+                               "commits_per_message", "jobs_per_message")}
         summary["runs"][name] = {**each[-1], **figures, "ratios": [run["ratio"] for run in each],
                                  "p99s_ms": [run["p99_ms"] for run in each],
                                  "all_acknowledged_stored": all(run["all_acknowledged_stored"] for run in each),

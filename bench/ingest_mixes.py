@@ -24,7 +24,7 @@ from pathlib import Path
 from csgw.plugins.demo import DEMO_KB
 from csgw.plugins.reply.kb import load_kb
 
-CUSTOMERS = 2_000
+CUSTOMERS = 1_000  # as many as the old answered mix had
 MESSAGES = 120_000  # more than csgw answers in one run
 
 # Off the knowledge base: the engine finds nothing (a menu first, then a hand-over).
