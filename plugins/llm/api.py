@@ -1,6 +1,7 @@
 """Agent API of the assistant: whether it is on, a reply draft for a conversation, a summary of
-one. Agents who may act on the conversation only; 503 with a code saying why when no model is
-configured or the model fails (the console shows the message)."""
+one. Agents who may act on the conversation only; 404 `llm_off` when no model is configured (there
+is no assistant to ask), 503 with a code saying why when the model fails (the console shows the
+message)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ FAILURES = {"timeout": "the model did not answer in time", "rate_limited": "the 
 def _model(request: web.Request) -> LanguageModel:
     model = model_for(services_of(request))
     if model is None:
-        raise ApiError(503, "llm_off", "no language model is configured: add [llm] base_url and model to csgw.toml")
+        raise ApiError(404, "llm_off", "no language model is configured: add [llm] base_url and model to csgw.toml")
     return model
 
 

@@ -83,6 +83,6 @@ async def test_without_a_model_the_assist_routes_say_so(tmp_path):
         boss = AgentClient(session, gw.url, token)
         accepted = await gw.services.accept(InboundMessage("fake", "a", "u1", "你好", "m1"))
         assert await boss.call("GET", "/assist", expect=200) == {"enabled": False}
-        off = await boss.call("POST", f"/conversations/{accepted.conversation_id}/draft", expect=503)
+        off = await boss.call("POST", f"/conversations/{accepted.conversation_id}/draft", expect=404)
         assert off["error"]["code"] == "llm_off" and "[llm]" in off["error"]["message"]
         await boss.call("POST", "/conversations/999999/summary", expect=404)
