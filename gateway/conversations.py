@@ -37,9 +37,11 @@ from csgw.gateway.routing import (
     estimate_wait,
     places_in_queue,
 )
+from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.plans import update_row
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
+from csgw.gateway.storage.timestamps import as_datetime
 from csgw.gateway.texts import TEXTS, Texts
 from csgw.gateway.views import agent_view, conversation_view
 
@@ -296,15 +298,15 @@ class ConversationService:
     async def queue_spots(self) -> dict[int, QueueSpot]:
         """`queue_spot` of every queued conversation, from one read of the queue (the timers ask
         for all of them: one count per conversation would cost the queue's length squared)."""
-        rows = await Conversation.filter(state="queued").values_list(
-            "id", "group", "priority", "waiting_since", "opened_at")
-        ahead = places_in_queue((row_id, group, priority, since or opened)
-                                for row_id, group, priority, since, opened in rows)
+        rows = await Sql().rows('SELECT "id", "group", "priority", COALESCE("waiting_since", "opened_at") AS "since" '
+                                'FROM "conversation" WHERE "state" = :queued', queued="queued")
+        ahead = places_in_queue((row["id"], row["group"], row["priority"], cast(datetime, as_datetime(row["since"])))
+                                for row in rows)  # opened_at is never empty
         online = await Agent.filter(status="online")
         handle: dict[str | None, float] = {}
         agents: dict[str | None, int] = {}
         spots: dict[int, QueueSpot] = {}
-        for row_id, group, *_ in rows:
+        for row_id, group in ((row["id"], row["group"]) for row in rows):
             if group not in handle:
                 handle[group] = await self._handle_seconds(group)
                 agents[group] = sum(1 for a in online if group is None or group in (a.skills or []))
