@@ -72,7 +72,7 @@ def run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
     """Load the plugins, build the app and serve it until a stop signal."""
     # here, not at the top: every other command (`csgw kb test`, …) starts without the web stack
     from csgw.app import create_app
-    from csgw.cli.serve_loop import serve_until_signalled
+    from csgw.cli import serve_loop
 
     plugin_host = plugin_host_for(settings)
     pm = plugin_host.pm
@@ -93,7 +93,7 @@ def run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
         log.warning("plain HTTP on a public address", host=listen)
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     try:
-        serve_until_signalled(app, listen, port if port is not None else settings.server.port,
+        serve_loop.serve_until_signalled(app, listen, port if port is not None else settings.server.port,
                               settings.server.shutdown_grace_seconds)
     except ConfigError as error:  # a channel's start found its configuration wrong
         fail_config(error)

@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from csgw.cli import serve as serve_module
+from csgw.cli import serve_loop
 from csgw.cli.main import app
 from csgw.gateway.logging import configure_logging
 
@@ -27,7 +27,7 @@ def test_public_plain_http_is_warned_about(tmp_path, monkeypatch, host, behind_p
     config.write_text(f'[server]\ndata_dir = "./data"\nbehind_tls_proxy = {str(behind_proxy).lower()}\n'
                       '[logging]\nformat = "json"\n', encoding="utf-8")
     listened = []
-    monkeypatch.setattr(serve_module, "serve_until_signalled", lambda app, host, *args: listened.append(host))
+    monkeypatch.setattr(serve_loop, "serve_until_signalled", lambda app, host, *args: listened.append(host))
     result = CliRunner().invoke(app, ["serve", "--config", str(config), "--host", host])
     assert result.exit_code == 0 and listened == [host]
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
