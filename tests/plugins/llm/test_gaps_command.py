@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
+import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
 from csgw.cli.main import quiet_logs
+from csgw.gateway.logging import configure_logging
 from csgw.plugins.llm.cli import llm_app
 from csgw.plugins.reply.kb import load_kb
 from tests.cli.server_process import write_config
@@ -21,6 +24,13 @@ runner = CliRunner()
 app = typer.Typer()
 app.callback()(quiet_logs)
 app.add_typer(llm_app, name="llm")
+
+
+@pytest.fixture(autouse=True)
+def info_logs_after():
+    """`csgw` commands log warnings only; later tests count info lines."""
+    yield
+    configure_logging("info", "console", sys.__stderr__)
 
 GAPS = [{"text": "能开增值税专票吗", "count": 7, "examples": ["专票能开吗"], "last_seen": None},
         {"text": "增值税专票怎么开", "count": 3, "examples": [], "last_seen": None},
