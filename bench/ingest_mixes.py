@@ -1,7 +1,7 @@
 """What the ingest benchmark's customers say: the answered mix and the realistic mix.
 
 Both are drawn from the demo knowledge base and spread over `CUSTOMERS` customers: message `i`
-is customer `i % CUSTOMERS`'s next message, so one customer's messages are thousands of
+is customer `i % CUSTOMERS`'s next message, so one customer's messages are a thousand
 requests apart (never two at once, as a person types) and every customer writes several times.
 
 - answered: the knowledge base's own questions and paraphrases, word for word: every one answered
