@@ -70,8 +70,8 @@ def time_left(wait_reply: float | None, started: float) -> float | None:
     return max(0.0, wait_reply - (time.monotonic() - started)) if wait_reply else None
 
 
-def _settle(settled: asyncio.Future[None], _: object = None) -> None:
-    if not settled.done():
+def _settle(settled: asyncio.Future[None] | None, _: object = None) -> None:
+    if settled is not None and not settled.done():
         settled.set_result(None)
 
 
@@ -83,10 +83,26 @@ def _answer_later(claim: InlineClaim | None, settled: asyncio.Future[None]) -> N
 
 
 class Answering:
-    """The conversations with a message being answered in this process, and how many."""
+    """The conversations with a message being answered in this process, and how many; and the
+    message of each being decided before it is stored, which a later one waits for: messages are
+    stored in the order they came."""
 
     def __init__(self) -> None:
         self._count: Counter[int] = Counter()
+        self._storing: dict[int, asyncio.Future[None]] = {}
+
+    def deciding(self, conversation_id: int) -> None:
+        self.enter(conversation_id)
+        self._storing[conversation_id] = asyncio.get_running_loop().create_future()
+
+    def stored(self, conversation_id: int) -> None:
+        _settle(self._storing.pop(conversation_id, None))
+
+    async def after_stored(self, conversation_id: int) -> None:
+        """Return once the message of the conversation being decided (if any) is stored."""
+        waiter = self._storing.get(conversation_id)
+        if waiter is not None:
+            await asyncio.wait({waiter})  # a waiter cancelled leaves the future alone
 
     def __contains__(self, conversation_id: int) -> bool:
         return conversation_id in self._count

@@ -130,6 +130,8 @@ class Pipeline:
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store `inbound` durably; start answering it; optionally wait for inline replies."""
         known = self.store.known_conversation(inbound)
+        if known is not None and known.id in self._answering:
+            await self._answering.after_stored(known.id)  # an earlier message is decided before it is stored
         if known is not None and self._answers_first(inbound, known):
             return await self._accept_answered(inbound, known, wait_reply)
         return await self._accepted(await self.store.store_inbound(inbound), inbound, wait_reply)
@@ -240,13 +242,14 @@ class Pipeline:
         claim = InlineClaim() if wait_reply else None
         reply, verdict = None, Classification()
         tags: dict[str, list[str]] = {}
-        self._answering.enter(known.id)
+        self._answering.deciding(known.id)
         try:
             if known.state == "bot" and not (inbound.payload or {}).get("no_auto_reply"):
                 decided = await decide_first(known, partial(self._decide_for, known, inbound), claim, wait_reply)
                 answer = decided.in_time(claim)
                 if answer is None:
                     stored = await self.store.store_inbound(inbound)
+                    self._answering.stored(known.id)
                     if stored.duplicate:
                         decided.deciding.cancel()
                     return await self._accepted(stored, inbound, time_left(wait_reply, started), claim, decided)
@@ -260,6 +263,7 @@ class Pipeline:
             result = await self.store.store_answered(
                 inbound, PreparedAnswer(known, user_id, drafts, update, inline, also))
         finally:
+            self._answering.stored(known.id)
             self._answering.leave(known.id)
         stored = result.stored
         if result.outbound is None:  # a duplicate, or the conversation changed: as if stored alone
