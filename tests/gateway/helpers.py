@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
 from csgw.gateway.api.auth import hash_token, new_token
+from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Agent
+from csgw.gateway.reply import Reply, ReplyContext
 
 
 async def add_agent(name: str, skills: list[str] | None = None, status: str = "offline", max_concurrent: int = 5,
@@ -93,3 +96,29 @@ async def next_event(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout
                 return event["data"]
 
     return await asyncio.wait_for(loop(), timeout)
+
+
+class HeldReplies:
+    """A reply handler (and its plugin) answering `answer(text)` only once the test lets it:
+    `asked` is set when a message reaches it, `release` lets the answer out. With `only`, it
+    answers that text alone and leaves the others to the knowledge base."""
+
+    name = "held"
+    priority = 10_000
+
+    def __init__(self, answer: Callable[[str], str], only: str | None = None) -> None:
+        self.answer = answer
+        self.only = only
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def reply(self, context: ReplyContext) -> Reply | None:
+        if self.only is not None and context.text != self.only:
+            return None
+        self.asked.set()
+        await self.release.wait()
+        return Reply(self.answer(context.text), source=self.name)
+
+    @hookimpl
+    def csgw_reply_handlers(self, settings: object) -> list[HeldReplies]:
+        return [self]

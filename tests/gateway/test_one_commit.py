@@ -7,12 +7,10 @@ import asyncio
 from typing import Any
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Conversation, ConversationTag, Message, OutboxItem
-from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.storage.writer import each_plan
 from csgw.testing import RunningGateway, running_gateway
-from tests.gateway.helpers import add_agent
+from tests.gateway.helpers import HeldReplies, add_agent
 
 FAKE = [{"plugin": "fake", "account": "shop"}]
 
@@ -104,44 +102,17 @@ async def test_an_answer_decided_before_the_conversation_changed_is_not_stored(t
         assert message.processed and not await Message.filter(reply_to_id=message.id, sender="bot").exists()
 
 
-class Slow:
-    """Answers "slow" once the test lets it."""
-
-    name = "slow"
-    priority = 2000
-
-    def __init__(self) -> None:
-        self.asked = asyncio.Event()
-        self.go = asyncio.Event()
-
-    async def reply(self, context: ReplyContext) -> Reply | None:
-        if context.text != "slow":
-            return None
-        self.asked.set()
-        await self.go.wait()
-        return Reply("slowly answered", source=self.name)
-
-
-class SlowPlugin:
-    def __init__(self, slow: Slow) -> None:
-        self.slow = slow
-
-    @hookimpl
-    def csgw_reply_handlers(self, settings: Any) -> list[Slow]:
-        return [self.slow]
-
-
 async def test_a_message_decided_before_it_is_stored_keeps_its_place(tmp_path, database_url):
-    slow = Slow()
+    slow = HeldReplies(lambda _: "slowly answered", only="slow")
     async with running_gateway(tmp_path, database_url=database_url, channels=FAKE,
-                               extra_plugins=[("slow", SlowPlugin(slow))]) as gw:
+                               extra_plugins=[("held", slow)]) as gw:
         await gw.services.accept(said("你好", 1))
         await gw.services.pipeline.drain()
         first = asyncio.create_task(gw.services.accept(said("slow", 2)))
         await slow.asked.wait()
         # The next message waits until the first is stored (alone, once its answer is late).
         second = await gw.services.accept(said("下单后多久发货？", 3))
-        slow.go.set()
+        slow.release.set()
         assert (await first).message_id < second.message_id
         await gw.services.pipeline.drain()
         [answer] = await Message.filter(reply_to_id=(await first).message_id)

@@ -14,11 +14,10 @@ import pytest
 
 from csgw.gateway import pipeline as pipeline_module
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Message
-from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.storage.db import current_connection
 from csgw.testing import RunningGateway, running_gateway
+from tests.gateway.helpers import HeldReplies
 from tests.reliability.wechat_push import OA_CHANNEL, push
 
 SITE = {"plugin": "webchat", "account": "site"}
@@ -105,27 +104,6 @@ async def test_inbound_is_refused_retryably_while_the_database_cannot_write(tmp_
         await socket.close()
 
 
-class HeldReplies:
-    """Answers every message with a long text, the first one only once the test lets it: the
-    store can fill up between the message's acknowledgement and its answer."""
-
-    name = "held"
-    priority = 10_000
-
-    def __init__(self) -> None:
-        self.asked = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def reply(self, context: ReplyContext) -> Reply | None:
-        self.asked.set()
-        await self.release.wait()
-        return Reply(f"{context.text}: {LONG}", source="held")
-
-    @hookimpl
-    def csgw_reply_handlers(self, settings: object) -> list[HeldReplies]:
-        return [self]
-
-
 async def stall_after_store_fills(gw: RunningGateway, db: Path, held: HeldReplies) -> int:
     """A message acknowledged before the store filled; its answer could not be written."""
     accepted = await gw.services.accept(InboundMessage("fake", "shop", "u1", "在吗", "m1"))
@@ -140,7 +118,7 @@ async def stall_after_store_fills(gw: RunningGateway, db: Path, held: HeldReplie
 
 async def test_an_answer_the_full_store_refused_goes_out_once_it_writes_again(tmp_path):
     db = tmp_path / "csgw.db"
-    held = HeldReplies()
+    held = HeldReplies(lambda text: f"{text}: {LONG}")
     async with running_gateway(tmp_path, database_url=f"sqlite://{db}", channels=[{"plugin": "fake", "account": "shop"}],
                                extra_plugins=[("held", held)]) as gw:
         message_id = await stall_after_store_fills(gw, db, held)
@@ -156,7 +134,7 @@ async def test_the_first_write_that_commits_again_answers_what_waited_at_once(tm
     monkeypatch.setattr(pipeline_module, "RETRY_FIRST_SECONDS", 600, raising=False)
     monkeypatch.setattr(pipeline_module, "RETRY_MAX_SECONDS", 600, raising=False)
     db = tmp_path / "csgw.db"
-    held = HeldReplies()
+    held = HeldReplies(lambda text: f"{text}: {LONG}")
     async with running_gateway(tmp_path, database_url=f"sqlite://{db}", channels=[{"plugin": "fake", "account": "shop"}],
                                extra_plugins=[("held", held)]) as gw:
         message_id = await stall_after_store_fills(gw, db, held)
