@@ -51,7 +51,9 @@ async def test_push_pulls_stores_answers_and_commits_the_cursor(tmp_path, platfo
         sent = platform.kf.sent[0]
         assert (sent["touser"], sent["open_kfid"], sent["msgid"]) == ("ext1", "wk1", f"csgw-{answer.id}")
         assert "您好" in sent["text"]["content"] and question.text == "你好"
-        assert platform.calls(SYNC)[-1].json["token"]  # the push's token lifts the rate limit
+        # the push's token lifts the rate limit (the poller's own first pull, when it takes the lead
+        # late on a busy machine, may come after it without one)
+        assert any(call.json.get("token") for call in platform.calls(SYNC))
         assert await gw.services.cursors.get(*CURSOR) == "c1"
         health = gw.services.channel("wecom_kf", KF_ACCOUNT).health_detail()
         assert health["last_pull_at"] and 0 <= health["sync_lag_seconds"] < 5
