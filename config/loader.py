@@ -175,9 +175,6 @@ def _channel_shape_problems(channels: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def resolve_path(base: Path, value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path).resolve()
 def _channel_hours_problems(channels: list[dict[str, Any]]) -> list[str]:
     """A `[[channels]]` entry's `hours` is checked with the core's sections, whatever its plugin."""
     problems = []
@@ -190,6 +187,9 @@ def _channel_hours_problems(channels: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def resolve_path(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def resolve_sqlite_url(base: Path, url: str) -> str:
