@@ -117,6 +117,8 @@ class _Index:
     # (text, channel as plugin/account, language, with a vector) -> the decision for a
     # conversation without engine state: one site's answer or menu is never another's
     decisions: BoundedCache = field(default_factory=lambda: BoundedCache(DECISION_CACHE_SIZE))
+    # (text, channel, language) -> whether retrieval decides it, without engine state (`needs_meaning`)
+    meaning: BoundedCache = field(default_factory=lambda: BoundedCache(DECISION_CACHE_SIZE))
 
 
 def _kb_words(entries: Iterable[Entry]) -> set[str]:
@@ -224,6 +226,23 @@ class ReplyEngine:
             index.decisions.put(key, decided)
         return _in_state(decided, state)
 
+    def needs_meaning(self, text: str, channel: str | None = None,
+                      bot_state: Mapping[str, Any] | None = None, language: str | None = None) -> bool:
+        """Whether `text` goes as far as retrieval, the one stage that uses the message's vector:
+        a menu number, hand-over words, smalltalk or a keyword rule decide without it, so the
+        model need not run for them."""
+        index = self._index
+        if index.semantic is None:
+            return False
+        if (bot_state or {}).get(STATE_KEY):  # a menu position or misses: decided afresh
+            return _Match(self, index, text, channel, bot_state, language).by_words() is None
+        key = (text, channel, language)
+        needed = index.meaning.get(key)
+        if needed is None:
+            needed = _Match(self, index, text, channel, None, language).by_words() is None
+            index.meaning.put(key, needed)
+        return bool(needed)
+
     def act(self, action: str, channel: str | None = None,
             bot_state: Mapping[str, Any] | None = None, language: str | None = None) -> MatchResult:
         """A menu button's answer, as the numbered menu gives it: `entry:ID` answers the entry,
@@ -289,8 +308,14 @@ class _Match:
         self.language, self.vector = language, vector
         self.state = dict(bot_state or {})
         self.mine = dict(self.state.get(STATE_KEY) or {})
+        self.corrected = ""  # the message as keyword rules and retrieval read it (`by_words`)
 
     def run(self) -> MatchResult:
+        return self.by_words() or self._by_retrieval()
+
+    def by_words(self) -> MatchResult | None:
+        """The decision of the stages before retrieval (menu, hand-over words, smalltalk, keyword
+        rules), which never use the message's vector; None when retrieval must decide."""
         normalized = normalize(self.text)
         if not normalized:  # only emoji or punctuation: nothing to answer, nothing to change
             return MatchResult(False, "none", bot_state=self.state, reason="empty")
@@ -303,11 +328,14 @@ class _Match:
         chat = smalltalk.kind_of(normalized)
         if chat is not None:
             return self._smalltalk(chat)
-        corrected = self.index.homophones.correct(normalized)
-        hits = self.index.keywords.match(corrected, self.channel)
+        self.corrected = self.index.homophones.correct(normalized)
+        hits = self.index.keywords.match(self.corrected, self.channel)
         if hits:
-            return self._from_keywords(hits, corrected)
-        ranked, rows = self.engine.retrieve(corrected, self.channel, self.vector)
+            return self._from_keywords(hits, self.corrected)
+        return None
+
+    def _by_retrieval(self) -> MatchResult:
+        ranked, rows = self.engine.retrieve(self.corrected, self.channel, self.vector)
         decision = self.engine.decide(ranked, rows, self.vector is not None)
         return replace(self._from_retrieval(decision.candidates, decision),
                        decision=decision.reason, semantic=self.vector is not None,

@@ -28,10 +28,12 @@ class KnowledgeBaseReplies:
 
     async def match(self, text: str, channel: str | None = None, bot_state: dict | None = None,
                     language: str | None = None) -> MatchResult:
-        """The engine's decision, with the message's vector when the model has one in time."""
+        """The engine's decision, with the message's vector when the model has one in time and
+        the decision uses it (menu numbers, hand-over words, smalltalk, keyword rules do not)."""
         engine = self.engine
+        needed = engine.needs_meaning(text, channel, bot_state, language)
         return engine.match(text, channel=channel, bot_state=bot_state, language=language,
-                            vector=await self._vector(engine, text))
+                            vector=await self._vector(engine, text) if needed else None)
 
     async def nearest(self, text: str, site: str, limit: int) -> list[KnowledgeEntry]:
         """The entries nearest to `text` asked from `site`, with their answers there."""

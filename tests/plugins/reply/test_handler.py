@@ -4,6 +4,10 @@ import dataclasses
 
 from csgw.gateway.reply import Reply, ReplyContext, ReplyHandler
 from csgw.plugins.reply import KnowledgeBaseReplies, ReplyEngine
+from csgw.plugins.reply.handler import to_reply
+from csgw.plugins.reply.kb import KnowledgeBase
+from csgw.plugins.reply.query_encoder import QueryEncoder
+from tests.plugins.reply.fake_embedder import CharEmbedder
 
 
 def context(text: str, bot_state: dict | None = None, **changes: object) -> ReplyContext:
@@ -79,3 +83,25 @@ async def test_the_reply_names_the_question_s_category_even_unanswered(engine: R
     assert missed.payload["category"] == "订单/物流"  # nearest: 换个收货地址
     handed = await handler.reply(context("你们的退货地址在哪个城市的仓库呢", bot_state=missed.bot_state))  # second miss
     assert handed is not None and handed.handover and handed.payload["category"] == handed.group
+
+
+async def test_the_model_runs_only_for_what_retrieval_decides(shop_kb: KnowledgeBase) -> None:
+    embedder = CharEmbedder()
+    engine = ReplyEngine.from_kb(shop_kb, embedder=embedder)
+    encoder = QueryEncoder(embedder, queue=4, timeout=30)
+    handler = KnowledgeBaseReplies(engine, encoder=encoder)
+    try:
+        menu = await handler.reply(context("发票"))  # asked back
+        assert menu is not None and menu.source == "clarify"
+        encoded = encoder.encoded
+        by_words = [await handler.reply(context(text, bot_state=state)) for text, state in (
+            ("可以机洗吗", None), ("1", menu.bot_state), ("转人工", None), ("谢谢", None))]
+        assert [r.source for r in by_words if r] == ["keyword", "menu", "handover", "smalltalk"]
+        assert encoder.encoded == encoded  # none of them uses the message's meaning
+        text = "我买的衣服想问问"
+        answered = await handler.reply(context(text))
+        assert encoder.encoded == encoded + 1
+        expected = to_reply(engine.match(text, channel="webchat/site", vector=engine.vector(text)))
+        assert answered == expected  # as if the vector had been asked for every message
+    finally:
+        encoder.close()
