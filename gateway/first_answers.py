@@ -28,6 +28,7 @@ class InlineClaim(Protocol):
 
     def release(self) -> None: ...
 
+
 # A decision taking longer than this (a slow reply handler) goes on after its message is stored.
 FIRST_ANSWER_SECONDS = 0.5
 
