@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -285,10 +285,9 @@ class Pipeline:
         """After the acknowledgement, as `_process_safely` would: the message, then its answer."""
         assert stored.conversation is not None
         try:
-            await self._announce_inbound(stored)
+            await self._announce_inbound(stored, outbound)
             if update and self.events.listening:
                 self.events.publish("conversation.updated", conversation_view(stored.conversation))
-            self._announce_outbound(outbound)
             if tagged and self.events.listening:
                 await announce_tags(self.events, stored.conversation_id)
             await self._after_answer(stored.conversation, reply, verdict)
@@ -511,16 +510,19 @@ class Pipeline:
                               group=next((v.group for v in verdicts if v.group), None),
                               tags=tuple(dict.fromkeys(tag for v in verdicts for tag in v.tags)))
 
-    async def _announce_inbound(self, stored: StoredInbound) -> None:
+    async def _announce_inbound(self, stored: StoredInbound, answer: Sequence[OutboundMessage] = ()) -> None:
+        """The message's events, then `answer`'s (stored in its commit) before the hooks run: a
+        hook that waits must not let a later message's events in between."""
         message = stored.message or await Message.get(id=stored.message_id)
         view = message_view(message)
         self.events.publish("message.created", view)
         if stored.new_conversation and self.events.listening:
             conversation = stored.conversation or await Conversation.get(id=stored.conversation_id)
             self.events.publish("conversation.updated", conversation_view(conversation, message))
+        self._announce_outbound(answer)
         await self.hooks.message_received(self.gateway, view, stored.profile)
 
-    def _announce_outbound(self, outbound: list[OutboundMessage]) -> None:
+    def _announce_outbound(self, outbound: Sequence[OutboundMessage]) -> None:
         if not self.events.listening:
             return
         for message in outbound:

@@ -24,6 +24,7 @@ async def test_a_day_at_the_desk_sends_each_event_signed(tmp_path, receiver, dat
         desk = AgentClient(session, gw.url, token)
         asked = await gw.services.accept(said("下单后多久发货", 1))
         conversation_id = asked.conversation_id
+        await gw.services.pipeline.drain()  # the customer reads the answer, then asks for a person
         await gw.services.accept(said("转人工", 2))
         await receiver.wait_for(lambda: receiver.accepted("conversation.assigned"))
         await desk.call("POST", f"/conversations/{conversation_id}/messages", {"text": "您好，我是小李"}, expect=201)
