@@ -117,8 +117,9 @@ class IncidentDesk:
         while self._recording:
             await asyncio.gather(*list(self._recording), return_exceptions=True)
 
-    async def _announce(self, incident_id: int, event: str, **context: object) -> None:
-        if event != "incident.opened":  # a broadcast may have changed or ended
+    async def _announce(self, incident_id: int, event: str, *, broadcast_changed: bool = False,
+                        **context: object) -> None:
+        if broadcast_changed:  # read the open broadcasts again at the next asker, not after a count
             self._broadcasts_read = None
         row = await Incident.get_or_none(id=incident_id)
         if row is None:
@@ -136,7 +137,7 @@ class IncidentDesk:
         if outcome in ("missing", "closed"):
             return outcome, []
         if outcome == "published":
-            await self._announce(incident_id, "incident.updated", broadcast_by=agent_id)
+            await self._announce(incident_id, "incident.updated", broadcast_changed=True, broadcast_by=agent_id)
         if not notify_waiting:
             return outcome, []
         fresh = await self.services.writer.run_plan(notice_plan, incident_id, revision, at)
@@ -149,7 +150,7 @@ class IncidentDesk:
         """Close by hand; False when it was closed already."""
         if not await self.services.writer.run_plan(close_plan, incident_id, now(), "hand", agent_id):
             return False
-        await self._announce(incident_id, "incident.closed", closed_by=agent_id)
+        await self._announce(incident_id, "incident.closed", broadcast_changed=True, closed_by=agent_id)
         return True
 
     async def close_quiet(self) -> None:
@@ -160,7 +161,7 @@ class IncidentDesk:
         quiet = await Incident.filter(closed_at__isnull=True, last_asked_at__lt=quiet_before).order_by("id")
         for incident_id in (row.id for row in quiet):
             if await self.services.writer.run_plan(close_plan, incident_id, at, "quiet", None, quiet_before):
-                await self._announce(incident_id, "incident.closed", reason="quiet")
+                await self._announce(incident_id, "incident.closed", broadcast_changed=True, reason="quiet")
         asks_before = at - timedelta(seconds=self.config.longest_window_seconds)
         closed_before = at - timedelta(days=KEEP_ASKS_DAYS)
         # read first: a tick with nothing to forget takes no write lock (SQLite: no wait for others)
