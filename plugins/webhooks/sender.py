@@ -71,6 +71,10 @@ class WebhookSender(DueLoop):
         at = self.clock()
         ids = [i for i in await self.claims.due_ids(at, BATCH) if i not in self._inflight]
         for row in await WebhookDelivery.filter(id__in=ids).order_by("id") if ids else []:
+            # read again: an attempt that ended since the ids were read may have settled the row
+            # (sent, or to wait for its Retry-After), and left the in-flight set just now
+            if row.id in self._inflight or row.state != "pending" or row.next_attempt_at > at:
+                continue
             self._inflight.add(row.id)
             self.spawn(self._deliver(row)).add_done_callback(functools.partial(self._finished, row.id))
         upcoming = await WebhookDelivery.filter(state="pending", next_attempt_at__gt=at).order_by(

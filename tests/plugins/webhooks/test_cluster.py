@@ -111,3 +111,24 @@ async def test_two_senders_on_one_store_send_each_delivery_once_in_order(tmp_pat
 
 async def count_recorded(count: int) -> bool:
     return await WebhookDelivery.all().count() >= count
+
+
+async def test_a_row_settled_after_its_id_was_read_is_not_sent_again_at_once(writer):
+    """A pass reads the due ids, an attempt of one of them ends meanwhile (the row now waits for
+    its Retry-After, and has left the in-flight set): the pass must not send it at once."""
+    [waiting, due] = await deliveries("c1", "c2")
+    await WebhookDelivery.filter(id=waiting).update(attempts=1, next_attempt_at=now() + timedelta(seconds=60))
+    sent: list[int] = []
+    sender = WebhookSender(writer, {}, lambda: None, shared=False, lease_seconds=30)
+
+    async def stale_ids(at, limit):  # as read just before the attempt settled the row
+        return [waiting, due]
+
+    async def deliver(row):
+        sent.append(row.id)
+
+    sender.claims.due_ids = stale_ids  # type: ignore[method-assign]
+    sender._deliver = deliver  # type: ignore[method-assign]
+    await sender._dispatch_due()
+    await sender.stop()
+    assert sent == [due]
