@@ -14,7 +14,6 @@ not grow with the queue. Prints one JSON line.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sqlite3
@@ -27,7 +26,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bench.bench_ingest import TOKEN, free_port, wait_up
+from bench.bench_ingest import TOKEN, free_port, signature, wait_up
 
 SIZES = [int(size) for size in os.environ.get("BENCH_QUEUE_SIZES", "1000,10000").split(",")]
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
@@ -47,11 +46,10 @@ def config(work: Path, port: int) -> Path:
 
 def push(customer: str, number: int) -> tuple[dict[str, str], str]:
     timestamp, nonce = str(int(time.time())), f"{number}{customer}"
-    signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
     body = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{customer}]]>"
             f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[人工]]></Content><MsgId>{number}</MsgId></xml>")
-    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}, body
+    return {"signature": signature(timestamp, nonce), "timestamp": timestamp, "nonce": nonce}, body
 
 
 async def ask_for_people(url: str, first: int, count: int) -> None:

@@ -66,6 +66,11 @@ def wait_up(url: str, timeout: float = 30) -> None:
 QUERIES = 400_000  # more than any server here answers in one run
 
 
+def signature(timestamp: str, nonce: str) -> str:
+    """WeChat's push signature for the bench's token."""
+    return hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
+
+
 def signed_queries(path: Path, count: int = QUERIES) -> Path:
     """One signed query per request, each with its own nonce, as WeChat sends them: csgw refuses a
     nonce it has seen with another body (a replayed URL)."""
@@ -73,8 +78,7 @@ def signed_queries(path: Path, count: int = QUERIES) -> Path:
     with path.open("w") as out:
         for number in range(count):
             nonce = str(1_000_000_000 + number)
-            signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
-            out.write(f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=bench\n")
+            out.write(f"signature={signature(timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=bench\n")
     return path
 
 

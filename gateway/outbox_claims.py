@@ -59,18 +59,17 @@ class LeasedRows:
         self._renewed_at: datetime | None = None
 
     async def due_ids(self, at: datetime, limit: int, skip: Sequence[tuple[str, str]] = ()) -> list[int]:
-        """Ids of due rows; on a shared store only those this instance now holds. Rows of the
-        (channel, account) pairs in `skip` are left where they are (tables with those columns)."""
-        skipped = "".join(' AND NOT ("due"."channel" = ? AND "due"."account" = ?)' for _ in skip)
-        skip_params = [value for pair in skip for value in pair]
+        """Ids of due rows; on a shared store only those this instance now holds, leaving the
+        (channel, account) pairs in `skip` unleased (tables with those columns; the outbox skips
+        its paused accounts on an unshared store with the ORM)."""
         if not self.shared:
-            names = {f"skip{i}": value for i, value in enumerate(skip_params)}
             rows = await Sql().rows(
                 f'SELECT "id" FROM "{self.table}" AS "due" WHERE "state" = :pending '
-                f'AND "next_attempt_at" <= :at{self.ready}'
-                + _named(skipped, list(names)) + ' ORDER BY "id" LIMIT :limit',
-                pending="pending", at=at, limit=limit, **names)
+                f'AND "next_attempt_at" <= :at{self.ready} ORDER BY "id" LIMIT :limit',
+                pending="pending", at=at, limit=limit)
             return [row["id"] for row in rows]
+        skipped = "".join(' AND NOT ("due"."channel" = ? AND "due"."account" = ?)' for _ in skip)
+        skip_params = [value for pair in skip for value in pair]
         return await self.writer.run_plan(_claim_plan, self.table, self.ready + skipped, skip_params,
                                           self.instance, at, at + self.lease, limit)
 
@@ -109,13 +108,6 @@ class OutboxClaims(LeasedRows):
             return await query.order_by("id").limit(limit)
         ids = await self.due_ids(at, limit, skip)
         return await OutboxItem.filter(id__in=ids).order_by("id") if ids else []
-
-
-def _named(condition: str, names: list[str]) -> str:
-    """`condition`'s ? marks as the named parameters `Sql.rows` takes, in order."""
-    for name in names:
-        condition = condition.replace("?", f":{name}", 1)
-    return condition
 
 
 def _claim_plan(table: str, ready: str, ready_params: list[str], instance: str, at: datetime,
