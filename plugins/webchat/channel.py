@@ -28,7 +28,7 @@ from csgw.plugins.webchat.frames import (
     parse_frame,
 )
 from csgw.plugins.webchat.identity import VISITOR_ID, signature_valid
-from csgw.plugins.webchat.leave_message import left_message_payload
+from csgw.plugins.webchat.leave_message import left_message_payload, offer_again
 from csgw.plugins.webchat.site import site_view
 
 if TYPE_CHECKING:
@@ -165,8 +165,13 @@ class WebchatChannel(Channel):
                               {"name": frame.name} if frame.name else {})
             await socket.send_json({"type": "message_left", "client_id": frame.client_id})
         elif isinstance(frame, Resume):
-            for message in await self._history(visitor, frame.after):
+            history = await self._history(visitor, frame.after)
+            for message in history:
                 await socket.send_json(message_frame(message))
+            if any(DESK_CLOSED in (message.payload or {}) for message in history):  # a reload after hours
+                offer = offer_again(history, await self._latest_conversation(visitor), now())
+                if offer is not None:
+                    await socket.send_json(offer)
         elif isinstance(frame, Typing):
             conversation = await self._latest_conversation(visitor)
             if conversation is not None:

@@ -7,12 +7,15 @@ the visitor's identity (`profile.name`, `profile.contact`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from csgw.gateway.customer_events import announce_customer_change
-from csgw.gateway.models import Conversation, Customer
+from csgw.gateway.models import Conversation, Customer, Message
+from csgw.gateway.off_hours import DESK_CLOSED
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.storage.plans import Plan, Select, update, update_row
 from csgw.plugins.webchat.frames import LeftMessage
@@ -27,6 +30,27 @@ LEFT_MESSAGE = "left_message"  # the stored message's payload: {"name", "contact
 
 def left_message_payload(form: LeftMessage) -> dict[str, Any]:
     return {LEFT_MESSAGE: {"name": form.name, "contact": form.contact}}
+
+
+def offer_again(history: Sequence[Message], waiting: Conversation | None, at: datetime) -> dict[str, Any] | None:
+    """The `desk_closed` frame a reloaded widget shows again after replaying `history`: for the
+    last after-hours note of `waiting` (the visitor's open conversation, still queued), when no
+    message was left and no agent wrote since, and the desk it named is still closed at `at`."""
+    if waiting is None or waiting.state != "queued":
+        return None
+    for message in reversed(history):
+        if message.conversation_id != waiting.id:
+            continue
+        payload = message.payload or {}
+        if LEFT_MESSAGE in payload or message.sender == "agent":
+            return None
+        closed = payload.get(DESK_CLOSED)
+        if isinstance(closed, dict):
+            opens_at = closed.get("opens_at")
+            if opens_at is not None and datetime.fromisoformat(opens_at) <= at:
+                return None
+            return {"type": "desk_closed", "opens_at": opens_at}
+    return None
 
 
 class LeftMessageHandover:

@@ -275,3 +275,44 @@ async def test_the_widget_offers_a_form_and_keeps_the_message(desk):
     items = shown["items"] if isinstance(shown, dict) else shown
     assert any(m["text"] == "鞋码想换成 38，麻烦上班后联系我" for m in items)
     await visitor.close()
+
+
+async def test_a_reloaded_widget_offers_the_form_again_until_a_message_is_left_or_the_desk_opens(desk):
+    await desk.start_week()
+    desk.at("2026-11-02 20:00")  # Monday night
+
+    async def reloaded(name: str) -> tuple[Visitor, list[dict]]:
+        """The page loaded again: the widget connects, replays the conversation, then gets what follows."""
+        visitor = await Visitor(desk.session, desk.gw.url, name, site="site").connect()
+        await visitor.ws.send_json({"type": "resume", "after": 0})
+        await visitor.ws.send_json({"type": "end-of-replay"})  # refused: marks the end of the replay
+        frames = []
+        while (frame := await visitor.receive())["type"] != "error":
+            frames.append(frame)
+        return visitor, frames
+
+    first = await Visitor(desk.session, desk.gw.url, "visitor-reloads", site="site").connect()
+    await first.say("c1", "转人工")
+    await first.receive_until(lambda f: f["type"] == "desk_closed")
+    await first.close()
+    offer = {"type": "desk_closed", "opens_at": "2026-11-03T01:00:00+00:00"}
+    visitor, frames = await reloaded("visitor-reloads")
+    assert frames[-1] == offer and frames[-2]["from"] == "system"  # after the note, as when it came
+    await visitor.close()
+
+    desk.at("2026-11-03 09:30")  # the desk has opened: the note's form is out of date
+    visitor, frames = await reloaded("visitor-reloads")
+    assert offer not in frames and frames[-1]["from"] == "system"
+    await visitor.close()
+
+    other = await Visitor(desk.session, desk.gw.url, "visitor-leaves", site="site").connect()
+    desk.at("2026-11-03 20:00")
+    await other.say("c1", "转人工")
+    await other.receive_until(lambda f: f["type"] == "desk_closed")
+    await other.ws.send_json({"type": "leave_message", "client_id": "form-1", "contact": "+86 138-0000-0001",
+                              "text": "上班后请联系我"})
+    await other.receive_until(lambda f: f["type"] == "message_left")
+    await other.close()
+    visitor, frames = await reloaded("visitor-leaves")
+    assert all(frame["type"] != "desk_closed" for frame in frames) and frames[-1]["text"] == "上班后请联系我"
+    await visitor.close()
