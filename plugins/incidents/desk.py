@@ -1,14 +1,15 @@
-"""One gateway's incident desk: every answer the bot decides counts towards what it is about; enough
-distinct customers in a window open an incident (once in the cluster); a supervisor's broadcast
-answers every further asker while it is open; quiet incidents are closed on the leading instance.
-Each change is announced as `incident.opened`, `incident.updated` or `incident.closed`."""
+"""One gateway's incident desk: every answer the bot decides counts towards what it is about (the
+asks are gathered and recorded together, `gathering.py`); enough distinct customers in a window
+open an incident (once in the cluster); a supervisor's broadcast answers every further asker while
+it is open; quiet incidents are closed on the leading instance. Each change is announced as
+`incident.opened`, `incident.updated` or `incident.closed`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -18,6 +19,7 @@ from csgw.gateway.clock import now
 from csgw.gateway.models import Conversation
 from csgw.gateway.reply import Reply
 
+from .gathering import GatheredAsks
 from .models import Incident, IncidentAsk
 from .plans import (
     Counting,
@@ -52,7 +54,7 @@ class IncidentDesk:
     def __init__(self, services: Gateway, config: IncidentsConfig) -> None:
         self.services = services
         self.config = config
-        self._recording: set[asyncio.Task[None]] = set()
+        self.asks = GatheredAsks(self._record)  # waiting to be recorded
         self._broadcasts_read: tuple[float, list[dict[str, Any]]] | None = None  # (when, rows)
 
     async def override(self, decision: Decision) -> Reply | None:
@@ -60,7 +62,8 @@ class IncidentDesk:
         if not asks:
             return None
         at = now()
-        self._record_later(asks, at)
+        # off the answer's path: the customer's reply never waits for the count
+        self.asks.add([Counting(ask, *self.config.threshold(ask.kind), at) for ask in asks])
         found = await self._broadcast_for(asks)
         if found is None:
             return None
@@ -94,18 +97,11 @@ class IncidentDesk:
             self._broadcasts_read = (loop.time(), rows)
         return self._broadcasts_read[1]
 
-    def _record_later(self, asks: list[Ask], at: datetime) -> None:
-        # Off the answer's path: the customer's reply never waits for the count.
-        task = asyncio.create_task(self._record(asks, at))
-        self._recording.add(task)
-        task.add_done_callback(self._recording.discard)
-
-    async def _record(self, asks: list[Ask], at: datetime) -> None:
-        items = [Counting(ask, *self.config.threshold(ask.kind), at) for ask in asks]
+    async def _record(self, items: list[Counting]) -> None:
         try:
-            touched = await asyncio.gather(*(self.services.writer.run_batched(record_asks, item) for item in items))
+            touched = await self.services.writer.run_plan(record_asks, items)
         except Exception as error:
-            log.error("incident asks not recorded", conversation_id=asks[0].conversation_id, error=repr(error))
+            log.error("incident asks not recorded", asks=len(items), error=repr(error))
             return
         for item, change in zip(items, touched, strict=True):
             if change is not None:
@@ -113,9 +109,8 @@ class IncidentDesk:
                                      kind=item.ask.kind)
 
     async def drain(self) -> None:
-        """Wait for the asks being recorded (tests; a stop)."""
-        while self._recording:
-            await asyncio.gather(*list(self._recording), return_exceptions=True)
+        """Record the gathered asks and wait until they are (tests; a stop)."""
+        await self.asks.drain()
 
     async def _announce(self, incident_id: int, event: str, *, broadcast_changed: bool = False,
                         **context: object) -> None:

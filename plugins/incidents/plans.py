@@ -10,7 +10,7 @@ incidents of one topic whatever happens.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,22 +59,29 @@ def record_asks(items: list[Counting]) -> Plan[list[Touched | None]]:
         topics[key] = yield from _lock_topic(key, max(item.at for item, k in zip(items, keys, strict=True) if k == key))
     first: dict[int, int] = {}  # incident -> the index of the first item counted in it
     opened: set[int] = set()
+    counted: list[list[Any]] = []  # asks about an open incident: one insert at the end
+    texts: dict[int, list[str]] = {}  # incident -> the texts of the asks counted in it here
     for index, (item, key) in enumerate(zip(items, keys, strict=True)):
         topic_id, incident_id = topics[key]
         ask = item.ask
-        yield Insert("incident_ask", ASK_COLUMNS,
-                     [[topic_id, incident_id, ask.customer_id, ask.conversation_id, ask.text, item.at]])
-        if incident_id is None:
+        row = [topic_id, incident_id, ask.customer_id, ask.conversation_id, ask.text, item.at]
+        if incident_id is None:  # each ask counted as it comes: the one reaching the threshold opens
+            yield Insert("incident_ask", ASK_COLUMNS, [row])
             incident_id = yield from _open_if_due(topic_id, key, item)
             if incident_id is None:
                 continue
             topics[key] = (topic_id, incident_id)
             opened.add(incident_id)
+        else:
+            counted.append(row)
         first.setdefault(incident_id, index)
+        texts.setdefault(incident_id, []).append(ask.text)
+    if counted:
+        yield Insert("incident_ask", ASK_COLUMNS, counted)
     results: list[Touched | None] = [None] * len(items)
     for incident_id, index in first.items():
         last = max(item.at for item, key in zip(items, keys, strict=True) if topics[key][1] == incident_id)
-        grew = yield from _recount(incident_id, last, incident_id in opened)
+        grew = yield from _recount(incident_id, last, incident_id in opened, texts[incident_id])
         if grew or incident_id in opened:
             results[index] = Touched(incident_id, incident_id in opened)
     return results
@@ -133,24 +140,31 @@ def _open_if_due(topic_id: int, key: tuple[str, str], item: Counting) -> Plan[in
     return incident_id
 
 
-def _recount(incident_id: int, last: datetime, opened: bool) -> Plan[bool]:
-    """Refresh the incident's count, examples (and title, when just opened); whether it grew."""
+def _recount(incident_id: int, last: datetime, opened: bool, asked: list[str]) -> Plan[bool]:
+    """Refresh the incident's count, examples (and title, when just opened); whether it grew.
+    `asked`: the texts of the asks just counted in it, which fill examples still missing."""
     [[customers]] = yield Select('SELECT COUNT(DISTINCT "customer_id") FROM "incident_ask" WHERE "incident_id" = ?',
                                  [incident_id])
     [[before, stored]] = yield Select('SELECT "customers", "examples" FROM "incident" WHERE "id" = ?', [incident_id])
     examples: list[str] = json_value(stored) or []
     values: dict[str, Any] = {"customers": customers}
-    if len(examples) < MAX_EXAMPLES or opened:
+    if opened:  # the asks that opened it were stored before: its first ones
         rows = yield Select('SELECT "text" FROM "incident_ask" WHERE "incident_id" = ? ORDER BY "id" LIMIT ?',
                             [incident_id, EXAMPLES_READ])
-        texts = [row[0] for row in rows if clusterable(question_form(row[0]))]
+        texts = _examples([row[0] for row in rows])
         values["examples"] = list(dict.fromkeys(texts))[:MAX_EXAMPLES]
-        if opened and texts:
+        if texts:
             values["title"] = Counter(texts).most_common(1)[0][0]
+    elif len(examples) < MAX_EXAMPLES:
+        values["examples"] = list(dict.fromkeys([*examples, *_examples(dict.fromkeys(asked))]))[:MAX_EXAMPLES]
     sets = ", ".join(f'"{column}" = ?' for column in values)
     yield ExecuteMany(f'UPDATE "incident" SET {sets}, "last_asked_at" = CASE WHEN "last_asked_at" < ? THEN ? '
                       'ELSE "last_asked_at" END WHERE "id" = ?', [[*values.values(), last, last, incident_id]])
     return bool(customers > before)
+
+
+def _examples(texts: Iterable[str]) -> list[str]:
+    return [text for text in texts if clusterable(question_form(text))]
 
 
 def close_plan(incident_id: int, at: datetime, reason: str, by: int | None = None,
