@@ -22,10 +22,14 @@ def frequencies() -> Frequencies:
     global _loaded
     with _lock:
         if _loaded is None:
-            source = (Path(jieba.__file__).parent / "dict.txt").stat()
-            _loaded = data_cache.cached("jieba", f"{jieba.__version__}:{source.st_size}:{int(source.st_mtime)}",
-                                        _build, _valid)
+            _loaded = data_cache.cached("jieba", version(), _build, _valid)
         return _loaded
+
+
+def version() -> str:
+    """Which dictionary `frequencies` gives: jieba's version and its dictionary file."""
+    source = (Path(jieba.__file__).parent / "dict.txt").stat()
+    return f"{jieba.__version__}:{source.st_size}:{int(source.st_mtime)}"
 
 
 def _build() -> Frequencies:

@@ -6,23 +6,35 @@ Entries are ranked by TF-IDF cosine; the best few are re-scored with rapidfuzz's
 similarity, which forgives typos. The engine's decision layer (`fusion.py`) turns these
 candidates, with the semantic model's, into answer / ask back / none. `decide` keeps the older
 threshold rules for one job: judging whether retrieval backs a keyword hit (`keyword_support`).
+
+Cutting every paraphrase into words is most of what building the index costs (~0.35 s for 1,000
+entries), so with a data directory the index's tables are kept there as a file named after the
+knowledge base, the settings, the dictionary and this code: a start or a `csgw kb` command over
+an unchanged KB reads them back instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
 import logging
 import math
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 import jieba
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
-from . import dictionary
+from . import data_cache, dictionary
+from . import normalize as normalize_module
 from .kb import Entry
 from .normalize import normalize
 from .scopes import serves
@@ -119,6 +131,28 @@ class Decision:
         return self.candidates[0] if self.candidates else None
 
 
+_INDEX_TABLES = frozenset({
+    "content_words", "entry_ids", "position", "channels", "idf", "unknown_idf", "postings",
+    "variant_weights", "variant_entry", "variant_text", "variant_compact", "variants_of", "entry_words",
+})
+
+
+def _complete_index(tables: Any) -> bool:
+    return isinstance(tables, dict) and tables.keys() == _INDEX_TABLES
+
+
+@cache
+def _index_code() -> str:
+    """The code an index is derived with: this module's, `normalize`'s and OpenCC's tables'."""
+    digest = hashlib.sha256(metadata.version("opencc").encode())
+    for module in (sys.modules[__name__], normalize_module):
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except OSError:  # installed without its sources: the release says which code it is
+            digest.update(metadata.version("csgw").encode())
+    return digest.hexdigest()
+
+
 def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
     """A jieba tokenizer of its own with `words` added: the global one is never touched."""
     freq, total = dictionary.frequencies()
@@ -147,12 +181,40 @@ class Retriever:
         self._tokenizer = _tokenizer(sorted(kb_words))
         # what a homophone typo may be repaired to: the KB's own words, not chat filler
         # ("还补" must not become "还不")
-        function_words = STOPWORDS | {normalize(word) for group in DEFAULT_SYNONYMS for word in group}
-        self.content_words: set[str] = set(kb_words) - function_words
-        self._function_words = function_words
-        self._entry_ids = [entry.id for entry in entries]
-        self._position = {entry.id: position for position, entry in enumerate(entries)}
-        self._channels = [entry.channels for entry in entries]
+        self._function_words = STOPWORDS | {normalize(word) for group in DEFAULT_SYNONYMS for word in group}
+        entries = list(entries)
+        if data_cache.in_data_directory():  # a gateway's or a command's: the index of its KB is kept
+            tables = data_cache.cached("retrieval", self._index_source(entries, kb_words),
+                                       lambda: self._index(entries, kb_words), _complete_index,
+                                       newest_only=True)
+        else:
+            tables = self._index(entries, kb_words)
+        self.content_words: set[str] = tables["content_words"]
+        self._entry_ids: list[str] = tables["entry_ids"]
+        self._position: dict[str, int] = tables["position"]
+        self._channels: list[list[str] | None] = tables["channels"]
+        self._idf: dict[str, float] = tables["idf"]
+        self._unknown_idf: float = tables["unknown_idf"]
+        self._postings: dict[str, tuple[tuple[int, float], ...]] = tables["postings"]
+        self._variant_weights: list[dict[str, float]] = tables["variant_weights"]
+        self._variant_entry: list[int] = tables["variant_entry"]
+        self._variant_text: list[str] = tables["variant_text"]
+        self._variant_compact: list[str] = tables["variant_compact"]
+        self._variants_of: dict[int, list[int]] = tables["variants_of"]
+        self._entry_words: dict[int, frozenset[str]] = tables["entry_words"]
+
+    def _index_source(self, entries: Sequence[Entry], kb_words: set[str]) -> str:
+        """Everything `_index` reads, and the code it reads it with: a change to any of them
+        (an edited entry, a new synonym, a setting, a library upgrade) builds a new index."""
+        return json.dumps([_index_code(), dictionary.version(), self.settings.model_dump(),
+                           sorted(self._canonical.items()), sorted(kb_words),
+                           [(entry.id, entry.channels, entry.texts()) for entry in entries]],
+                          ensure_ascii=False)
+
+    def _index(self, entries: Sequence[Entry], kb_words: set[str]) -> dict[str, Any]:
+        """The tables matching reads, plain values only (they are kept as a marshal file)."""
+        function_words = self._function_words
+        content_words = set(kb_words) - function_words
         variant_entry: list[int] = []
         variant_text: list[str] = []
         variant_compact: list[str] = []
@@ -162,8 +224,8 @@ class Retriever:
                 features, compact_text = self.features(text)
                 if not features:
                     continue
-                self.content_words.update(word[1:] for word in features
-                                          if word[0] == "w" and word[1:] not in function_words)
+                content_words.update(word[1:] for word in features
+                                     if word[0] == "w" and word[1:] not in function_words)
                 variant_entry.append(position)
                 variant_text.append(text)
                 variant_compact.append(compact_text)
@@ -176,27 +238,37 @@ class Retriever:
             by_entry.setdefault(position, set()).update(features)
         for entry_words in by_entry.values():
             df.update(entry_words)
-        count = max(len(by_entry), 1)
+        count = max(len(by_entry), 1)  # idf first: `_weights` below reads it
         self._idf = {word: math.log((count + 1) / (freq + 1)) + 1.0 for word, freq in df.items()}
         self._unknown_idf = math.log(count + 1) + 1.0
         postings: dict[str, list[tuple[int, float]]] = {}
-        self._variant_weights: list[dict[str, float]] = []
+        variant_weights: list[dict[str, float]] = []
         for variant, features in enumerate(variant_features):
             weights = self._weights(features)
             norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             unit = {sys.intern(word): weight / norm for word, weight in weights.items()}
-            self._variant_weights.append(unit)
+            variant_weights.append(unit)
             for word, weight in unit.items():
                 postings.setdefault(word, []).append((variant, weight))
-        self._postings = {word: tuple(items) for word, items in postings.items()}
-        self._variant_entry = variant_entry
-        self._variant_text = variant_text
-        self._variant_compact = variant_compact
-        self._variants_of: dict[int, list[int]] = {}
+        variants_of: dict[int, list[int]] = {}
         for variant, position in enumerate(variant_entry):
-            self._variants_of.setdefault(position, []).append(variant)
-        self._entry_words = {position: frozenset(word for word in words if word[0] == "w")
-                             for position, words in by_entry.items()}
+            variants_of.setdefault(position, []).append(variant)
+        return {
+            "content_words": content_words,
+            "entry_ids": [entry.id for entry in entries],
+            "position": {entry.id: position for position, entry in enumerate(entries)},
+            "channels": [entry.channels for entry in entries],
+            "idf": self._idf,
+            "unknown_idf": self._unknown_idf,
+            "postings": {word: tuple(items) for word, items in postings.items()},
+            "variant_weights": variant_weights,
+            "variant_entry": variant_entry,
+            "variant_text": variant_text,
+            "variant_compact": variant_compact,
+            "variants_of": variants_of,
+            "entry_words": {position: frozenset(word for word in words if word[0] == "w")
+                            for position, words in by_entry.items()},
+        }
 
     @property
     def word_frequency(self) -> dict[str, int]:

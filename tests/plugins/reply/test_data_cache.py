@@ -1,6 +1,6 @@
-"""The matcher's derived tables (jieba's dictionary, pinyin per character) are built once and
-read back from the data directory; a damaged or foreign file is rebuilt, an unwritable
-directory only costs the rebuild."""
+"""The matcher's derived tables (jieba's dictionary, pinyin per character, the knowledge base's
+retrieval index) are built once and read back from the data directory; a damaged or foreign file
+is rebuilt, an unwritable directory only costs the rebuild."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import pytest
 from pypinyin import lazy_pinyin
 
 from csgw.plugins.reply import data_cache, dictionary, homophones
+from csgw.plugins.reply.engine import ReplyEngine
+from csgw.plugins.reply.kb import Entry, KnowledgeBase
+from csgw.plugins.reply.retrieval import Retriever
 
 
 @pytest.fixture
@@ -49,6 +52,58 @@ def test_a_damaged_or_foreign_file_is_rebuilt_and_rewritten(cache_dir, content):
     assert marshal.loads(file.read_bytes()) == {"b": 2}
 
 
+def test_newest_only_keeps_one_file_per_table(cache_dir):
+    data_cache.cached("index", "kb v1", lambda: {"a": 1}, lambda t: isinstance(t, dict), newest_only=True)
+    data_cache.cached("words", "v1", lambda: {"a": 1}, lambda t: isinstance(t, dict))
+    assert data_cache.cached("index", "kb v2", lambda: {"b": 2}, lambda t: isinstance(t, dict),
+                             newest_only=True) == {"b": 2}
+    (index,) = cache_dir.glob("csgw-index-*.cache")
+    assert marshal.loads(index.read_bytes()) == {"b": 2}
+    assert len(list(cache_dir.glob("csgw-words-*.cache"))) == 1  # another table's file stays
+
+
+@pytest.fixture
+def index_builds(monkeypatch):
+    """How many times a retrieval index was built rather than read back."""
+    builds = []
+    build = Retriever._index
+
+    def counted(self, *args):
+        builds.append(1)
+        return build(self, *args)
+
+    monkeypatch.setattr(Retriever, "_index", counted)
+    return builds
+
+
+def test_the_retrieval_index_is_read_back_until_the_knowledge_base_changes(cache_dir, shop_kb, index_builds):
+    ReplyEngine.from_kb(shop_kb)
+    (first,) = cache_dir.glob("csgw-retrieval-*.cache")
+    again = ReplyEngine.from_kb(shop_kb)
+    assert len(index_builds) == 1 and list(cache_dir.glob("csgw-retrieval-*.cache")) == [first]
+    assert again.match("几天能发出来").entry_id == "ship-time"
+
+    gift = Entry(id="gift-wrap", question="可以帮忙包装成礼物吗", answer="可以，下单备注礼盒包装即可。")
+    changed = ReplyEngine.from_kb(KnowledgeBase(entries=[*shop_kb.entries, gift], synonyms=shop_kb.synonyms))
+    assert len(index_builds) == 2
+    assert changed.match("能包装成礼物吗").entry_id == "gift-wrap"
+    (newest,) = cache_dir.glob("csgw-retrieval-*.cache")  # the old KB's index is removed
+    assert newest != first
+
+
+def test_an_index_read_back_decides_as_a_built_one(cache_dir, shop_kb, index_builds):
+    texts = [text for entry in shop_kb.entries for text in entry.texts()]
+    texts += ["什麼時候發貨", "快递三天没动了", "你好", "人工", "我要投诉", "asdf", "1"]
+    data_cache._directory = None  # no data directory: built in memory, nothing kept
+    built = ReplyEngine.from_kb(shop_kb)
+    data_cache.keep_in(cache_dir)
+    ReplyEngine.from_kb(shop_kb)
+    read_back = ReplyEngine.from_kb(shop_kb)
+    assert len(index_builds) == 2 and len(list(cache_dir.glob("csgw-retrieval-*.cache"))) == 1
+    for text in texts:
+        assert read_back.match(text).to_dict() == built.match(text).to_dict(), text
+
+
 def test_a_path_that_cannot_be_a_directory_still_gives_the_table(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -82,9 +137,30 @@ def test_kb_test_in_a_fresh_process_keeps_its_tables_in_the_data_directory(tmp_p
     config = tmp_path / "csgw.toml"  # words only: the meaning model's first indexing is not what is timed here
     config.write_text(config.read_text(encoding="utf-8").replace("[reply.engine]\n", '[reply.engine]\nmodel = "off"\n', 1),
                       encoding="utf-8")
-    runs = [subprocess.run([csgw, "kb", "test", "多久发货", "--json", "--config", str(tmp_path / "csgw.toml")],
-                           capture_output=True, text=True, env=env, timeout=120) for _ in range(2)]
-    assert [json.loads(r.stdout)["entry_id"] for r in runs] == ["ship-time", "ship-time"]
-    names = sorted(p.name.split("-")[1] for p in (tmp_path / "data").glob("csgw-*.cache"))
-    assert names == ["jieba", "pinyin"]
+
+    def kb_test(text: str) -> str | None:
+        run = subprocess.run([csgw, "kb", "test", text, "--json", "--config", str(config)],
+                             capture_output=True, text=True, env=env, timeout=120)
+        return json.loads(run.stdout)["entry_id"]
+
+    def kept() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in (tmp_path / "data").glob("csgw-*.cache")}
+
+    assert kb_test("多久发货") == "ship-time"
+    first = kept()
+    assert sorted(name.split("-")[1] for name in first) == ["jieba", "pinyin", "retrieval"]
+    assert kb_test("多久发货") == "ship-time"
+    assert kept() == first  # read back, none written again
     assert list((tmp_path / "tmp").iterdir()) == []
+
+    kb_file = tmp_path / "kb" / "demo.yaml"  # the store is empty: kb test reads the file
+    kb_file.write_text(kb_file.read_text(encoding="utf-8").replace("entries:\n", """entries:
+  - id: gift-wrap
+    question: 可以帮忙包装成礼物吗
+    answer: 可以，下单备注礼盒包装即可。
+""", 1), encoding="utf-8")
+    assert kb_test("能包装成礼物吗") == "gift-wrap"
+    changed = kept()
+    (old_index,) = [name for name in first if name.startswith("csgw-retrieval-")]
+    (new_index,) = [name for name in changed if name.startswith("csgw-retrieval-")]
+    assert new_index != old_index and len(changed) == 3
