@@ -118,8 +118,12 @@ def cpu_and_commits(pid: int, port: int) -> dict:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
-        [database] = [check["detail"] for check in json.load(answer)["checks"] if check["name"] == "database"]
-    return {"cpu_s": cpu, "writer_commits": database["writer_commits"], "writer_jobs": database["writer_jobs"]}
+        checks = {check["name"]: check.get("detail") or {} for check in json.load(answer)["checks"]}
+    database, model = checks["database"], checks.get("meaning_model", {})
+    return {"cpu_s": cpu, "writer_commits": database["writer_commits"], "writer_jobs": database["writer_jobs"],
+            "model_vectors": model.get("encoded", 0), "model_fallbacks": model.get("fallbacks", 0),
+            "model_timeouts": model.get("fallbacks_timeout", 0), "model_calls": model.get("batches", 0),
+            "model_texts": model.get("embedded", 0)}
 
 
 def per_second(result: dict) -> float:
@@ -187,6 +191,11 @@ def one_round(work: Path, mixes: dict[str, Path]) -> dict:
                       "cpu_ms_per_message": round(1000 * result["cpu_s"] / stored, 3),
                       "commits_per_message": round(result["writer_commits"] / stored, 3),
                       "jobs_per_message": round(result["writer_jobs"] / stored, 3),
+                      # messages given a vector by the model / matched on words (timeouts among them);
+                      # its calls and the texts in them
+                      "model_vectors": result["model_vectors"], "model_fallbacks": result["model_fallbacks"],
+                      "model_timeouts": result["model_timeouts"], "model_calls": result["model_calls"],
+                      "model_texts": result["model_texts"],
                       "errors": result["errors"], "model": model, **run}
     return {"bare_per_s": round(bare, 1), "durable_floor_per_s": round(floor, 1),
             "durable_floor_ratio": round(floor / bare, 3), "runs": runs}

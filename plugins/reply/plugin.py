@@ -27,6 +27,7 @@ from .engine import EngineSettings, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import KnowledgeBase, load_kb
 from .menu import TEXTS as MENU_TEXTS
+from .model_health import ModelCheck
 from .models import APP, KnowledgeEntry
 from .query_encoder import QueryEncoder
 from .scopes import site_of
@@ -78,8 +79,9 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
         self.embedder = default_embedder(self.engine_settings)
         encoder = None
         if self.embedder is not None:
-            encoder = QueryEncoder(self.embedder, self.engine_settings.model_queue,
-                                   self.engine_settings.model_timeout_ms / 1000)
+            tuning = self.engine_settings
+            encoder = QueryEncoder(self.embedder, tuning.model_queue, tuning.model_timeout_ms / 1000,
+                                   tuning.model_wait_ms / 1000, tuning.model_share)
         super().__init__(ReplyEngine.from_kb(KnowledgeBase(), self.engine_settings), name="kb",
                          priority=100, encoder=encoder)
         self.settings = settings
@@ -227,6 +229,12 @@ def csgw_reply_handlers(settings: Settings) -> list[StoredKnowledgeBase]:
     kb = StoredKnowledgeBase(settings)
     _knowledge_bases.add(kb)
     return [kb]
+
+
+@hookimpl
+def csgw_health_checks(services: Gateway) -> list[ModelCheck]:
+    kb = knowledge_base_for(services.settings)
+    return [ModelCheck(kb)] if kb is not None else []
 
 
 @hookimpl

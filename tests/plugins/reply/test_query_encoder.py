@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from itertools import count
+from types import SimpleNamespace
 
+import numpy as np
+
+from csgw.plugins.reply.model_health import ModelCheck
 from csgw.plugins.reply.query_encoder import QueryEncoder
 from tests.plugins.reply.fake_embedder import CharEmbedder
 
@@ -16,7 +21,8 @@ async def test_vectors_come_from_the_worker_and_repeat_questions_from_memory() -
         first = await encoder.encode("几天发货")
         again = await encoder.encode("几天发货")
         assert first is not None and again is first and embedder.calls == 1
-        assert encoder.stats() == {"encoded": 1, "fallbacks": 0, "waiting": 0}
+        assert encoder.stats() == {"encoded": 1, "fallbacks": 0, "waiting": 0, "batches": 1,
+                                   "embedded": 1}
     finally:
         encoder.close()
 
@@ -41,6 +47,10 @@ async def test_a_stuck_model_times_out_and_the_queue_bounds_waiting() -> None:
             await asyncio.sleep(0.01)
         encoder.timeout = 30
         assert await encoder.encode("四") is not None
+        calls = encoder.embedder.calls
+        # the vectors their askers gave up on were kept: asked again, they cost nothing
+        assert await encoder.encode("一") is not None and encoder.embedder.calls == calls
+        assert encoder.stats()["fallbacks_timeout"] == 2 and encoder.stats()["fallbacks_busy"] == 1
     finally:
         gate.set()
         encoder.close()
@@ -70,4 +80,90 @@ async def test_a_question_already_on_its_way_to_the_model_is_not_embedded_twice(
         assert all(v is not None for v in vectors) and embedder.calls == 1 and encoder.fallbacks == 0
     finally:
         gate.set()
+        encoder.close()
+
+
+async def test_texts_waiting_for_the_model_are_embedded_in_one_call_each_getting_its_own() -> None:
+    gate = threading.Event()
+    embedder = CharEmbedder(gate)
+    encoder = QueryEncoder(embedder, queue=8, timeout=30, wait_budget=10)
+    texts = ["几天发货", "怎么退货", "有发票吗", "包邮吗"]
+    try:
+        asked = [asyncio.create_task(encoder.encode(text)) for text in texts]
+        await asyncio.sleep(0)  # the first is in the model, the other three wait for it
+        assert encoder.waiting == 4
+        gate.set()
+        vectors = await asyncio.gather(*asked)
+        assert embedder.calls == 2 and embedder.texts == 4
+        assert encoder.stats()["batches"] == 2 and encoder.stats()["embedded"] == 4
+        for text, vector in zip(texts, vectors, strict=True):
+            assert np.array_equal(vector, CharEmbedder().embed([text])[0])
+    finally:
+        gate.set()
+        encoder.close()
+
+
+async def test_a_message_that_would_wait_longer_than_the_budget_is_matched_on_words() -> None:
+    gate = threading.Event()
+    encoder = QueryEncoder(CharEmbedder(gate), queue=8, timeout=30, wait_budget=0.05,
+                           clock=lambda: 0.0)  # time stands still: the waits are as estimated
+    encoder.per_text = 0.02
+    try:
+        # the first goes straight to the model; the next wait 0.02 s and 0.04 s behind it
+        admitted = [asyncio.create_task(encoder.encode(text)) for text in ("一", "二", "三")]
+        await asyncio.sleep(0)
+        assert encoder.waiting == 3
+        assert await encoder.encode("四") is None  # it would wait 0.06 s: words, at once
+        assert encoder.stats()["fallbacks_busy"] == 1 and encoder.waiting == 3
+        gate.set()
+        assert all(vector is not None for vector in await asyncio.gather(*admitted))
+        assert encoder.fallbacks == 1
+    finally:
+        gate.set()
+        encoder.close()
+
+
+async def test_texts_that_normalise_alike_share_one_vector() -> None:
+    gate = threading.Event()
+    embedder = CharEmbedder(gate)
+    encoder = QueryEncoder(embedder, queue=8, timeout=30)
+    try:
+        asked = [asyncio.create_task(encoder.encode(text)) for text in ("几天发货？", "幾天發貨")]
+        await asyncio.sleep(0)
+        assert encoder.waiting == 1  # the second waits for the first's vector
+        gate.set()
+        first, second = await asyncio.gather(*asked)
+        assert first is second and await encoder.encode("几天发货!!") is first
+        assert embedder.calls == 1
+    finally:
+        gate.set()
+        encoder.close()
+
+
+async def test_a_model_over_its_share_of_the_core_leaves_messages_to_words() -> None:
+    ticks = count()
+    clock = [0.0]
+    encoder = QueryEncoder(CharEmbedder(), queue=8, timeout=30, share=0.5,
+                           clock=lambda: clock[0], cpu_clock=lambda: float(next(ticks)))
+    try:
+        assert await encoder.encode("一") is not None  # it cost one second of the model's CPU
+        assert await encoder.encode("二") is None and encoder.stats()["fallbacks_share"] == 1
+        clock[0] = 2.0  # two seconds later, half of them are the model's again
+        assert await encoder.encode("二") is not None
+    finally:
+        encoder.close()
+
+
+async def test_the_health_check_counts_messages_left_to_words_by_reason() -> None:
+    encoder = QueryEncoder(CharEmbedder(), queue=8, timeout=30, share=0.5,
+                           clock=lambda: 0.0, cpu_clock=lambda: float(next(count())))
+    encoder._credit = 0.0  # the model has spent its share
+    try:
+        assert await encoder.encode("几天发货") is None
+        result = await ModelCheck(SimpleNamespace(encoder=encoder)).run()
+        assert result.status == "ok" and result.value == 1
+        assert result.detail["fallbacks_share"] == 1 and result.detail["model"] == "fake-chars"
+        off = await ModelCheck(SimpleNamespace(encoder=None)).run()
+        assert off.detail == {"model": "off"}
+    finally:
         encoder.close()
