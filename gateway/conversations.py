@@ -18,12 +18,14 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import structlog
 from tortoise.expressions import Q
 
+from csgw.gateway.assignment_view import AssignmentView
 from csgw.gateway.clock import now
 from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.messages import DraftReply
@@ -38,7 +40,7 @@ from csgw.gateway.routing import (
     places_in_queue,
 )
 from csgw.gateway.storage.dialect import Sql
-from csgw.gateway.storage.plans import update_row
+from csgw.gateway.storage.plans import update_row, update_rows_plan
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
 from csgw.gateway.storage.timestamps import as_datetime
@@ -101,6 +103,18 @@ def transfer_refusal(agent: Agent, load: int) -> tuple[str, str] | None:
     if load >= agent.max_concurrent:
         return "agent_full", f"{who} already has {load} of {agent.max_concurrent} conversations; {hint}"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverAsk:
+    """A conversation to hand over: in `group` (None: by `route_group`, trying the `hint`'s group if
+    someone online serves it), at `priority`, with `flags` as they will be (None: as stored)."""
+
+    conversation: ConversationState
+    group: str | None
+    priority: int
+    flags: dict[str, Any] | None = None
+    hint: str | None = None
 
 
 class ClusterLock(Protocol):
@@ -170,22 +184,25 @@ class ConversationService:
         for name in CONVERSATION_COLUMNS:
             setattr(conversation, name, getattr(stored, name))
 
-    async def with_a_person(self, conversation: ConversationState) -> bool:
-        """Whether the stored conversation is queued or assigned now (read afresh, under the lock)."""
-        return await Conversation.filter(id=conversation.id, state__in=("queued", "assigned")).exists()
+    @property
+    def decides_together(self) -> bool:
+        """Whether every assigner decides from the request's view alone (`reads_view`), so several
+        hand-overs can be decided before any is written."""
+        return all(getattr(assigner, "reads_view", False) for assigner in self.assigners)
 
-    async def route_group(self, conversation: ConversationState, group: str | None, customer: Customer | None,
-                          hint: str | None = None) -> str | None:
+    def route_group(self, conversation: ConversationState, group: str | None, view: AssignmentView,
+                    hint: str | None = None) -> str | None:
         """The first of these groups an agent is in: the classifier's, the reply's `hint` (a guess
         such as the nearest KB category, so only with an agent online in it), the conversation's,
         the customer state's, the channel's, `[assignment] default_group`; else None (anyone).
 
         A hand-over never waits for a group nobody serves while an agent is free.
         """
-        agents = await Agent.all()
+        agents = view.agents.values()
         members = {g for a in agents for g in a.skills or []}
         online = {g for a in agents if a.status == "online" for g in a.skills or []}
         channel = self.channels.get((conversation.channel, conversation.account))
+        customer = view.customers.get(conversation.customer_id)
         by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
         candidates = ((group, members), (hint, online), (conversation.group, members), (by_state, members),
                       (channel.config.default_group if channel is not None else None, members),
@@ -200,21 +217,18 @@ class ConversationService:
         return None
 
     async def decide(self, conversation: ConversationState, group: str | None, priority: int,
-                     customer: Customer | None = None, flags: dict[str, Any] | None = None) -> AssignmentDecision:
-        """The assigners' decision; after hours (`[hours]`) none is asked: the conversation waits
-        in its queue for the next shift."""
+                     view: AssignmentView, flags: dict[str, Any] | None = None) -> AssignmentDecision:
+        """The assigners' decision from `view` (with the conversation's customer); after hours
+        (`[hours]`) none is asked: the conversation waits in its queue for the next shift."""
         if self.hours.closed(group, conversation.channel, conversation.account, now()):
             return AssignmentDecision("queue", group=group, reason=OFF_HOURS)
-        customer = customer or await Customer.get_or_none(id=conversation.customer_id)
-        previous = await Conversation.filter(
-            customer_id=conversation.customer_id, agent_id__isnull=False, id__not=conversation.id
-        ).order_by("-id").first()
         request = AssignmentRequest(
             conversation_id=conversation.id, customer_id=conversation.customer_id,
             channel=conversation.channel, account=conversation.account, group=group, priority=priority,
-            previous_agent_id=previous.agent_id if previous else None,
-            customer=customer_profile(customer),
+            previous_agent_id=view.previous_agent(conversation),
+            customer=customer_profile(view.customers.get(conversation.customer_id)),
             flags=dict(flags if flags is not None else conversation.flags or {}),
+            view=view,
         )
         for assigner in self.assigners:
             try:
@@ -230,23 +244,46 @@ class ConversationService:
         self, conversation: ConversationState, *, group: str | None, priority: int,
         flags: dict[str, Any] | None = None, hint: str | None = None,
     ) -> tuple[list[DraftReply], dict[str, Any]]:
-        """Decide who takes the conversation (in `group`, else by `route_group`); return the system
-        texts and the state change.
+        """`plan_handovers` of one conversation; the agent's assignment time is written here.
 
         The caller holds `queue_lock()` and writes the change with its replies.
         """
-        customer = await Customer.get_or_none(id=conversation.customer_id)
-        group = await self.route_group(conversation, group, customer, hint)
-        decision = await self.decide(conversation, group, priority, customer, flags)
-        update: dict[str, Any] = {"group": decision.group or group, "priority": priority,
-                                  "waiting_since": conversation.waiting_since or now(),
-                                  "flags": flags if flags is not None else dict(conversation.flags or {})}
-        drafts = await self._apply(conversation, decision, update)
-        return drafts, update
+        [planned], view = await self.plan_handovers([HandoverAsk(conversation, group, priority, flags, hint)])
+        await self.stamp_agents(view)
+        return planned
+
+    async def plan_handovers(self, asks: Sequence[HandoverAsk], view: AssignmentView | None = None
+                             ) -> tuple[list[tuple[list[DraftReply], dict[str, Any]]], AssignmentView]:
+        """Decide who takes each conversation (in its group, else by `route_group`), in order, from
+        one view read for all (`view`, read under the lock, when given): each one's system texts and
+        state change, and the view (whose `stamps` are the agents' assignment times to write,
+        `stamp_agents`).
+
+        The caller holds `queue_lock()` and writes each change with its replies, before releasing it.
+        """
+        view = view or await AssignmentView.read([ask.conversation for ask in asks])
+        planned = []
+        for ask in asks:
+            conversation = ask.conversation
+            group = self.route_group(conversation, ask.group, view, ask.hint)
+            decision = await self.decide(conversation, group, ask.priority, view, ask.flags)
+            update: dict[str, Any] = {"group": decision.group or group, "priority": ask.priority,
+                                      "waiting_since": conversation.waiting_since or now(),
+                                      "flags": ask.flags if ask.flags is not None else dict(conversation.flags or {})}
+            planned.append((await self._apply(conversation, decision, update, view), update))
+        return planned, view
+
+    async def stamp_agents(self, view: AssignmentView) -> None:
+        """Write when the view's agents were last assigned a conversation."""
+        if view.stamps:
+            stamps, view.stamps = view.stamps, {}
+            await self.writer.run_plan(update_rows_plan, "agent", ("last_assigned_at",),
+                                       [[at, agent_id] for agent_id, at in stamps.items()])
 
     async def _apply(self, conversation: ConversationState, decision: AssignmentDecision,
-                     update: dict[str, Any]) -> list[DraftReply]:
-        """Fill `update` with what `decision` means for the conversation; return the customer's note.
+                     update: dict[str, Any], view: AssignmentView) -> list[DraftReply]:
+        """Fill `update` with what `decision` means for the conversation, and `view` with it; return
+        the customer's note.
 
         The flags of the previous hand-over go, the decision's own come.
         """
@@ -258,25 +295,29 @@ class ConversationService:
                          flags=sorted(decision.flags))
         language = self.language_for(conversation.channel, conversation.account)
         notes = [DraftReply(decision.note, "system")] if decision.note else []
+        priority = update.get("priority", conversation.priority)
+        since = update.get("waiting_since") or conversation.waiting_since or at
         if decision.action == "assign" and decision.agent_id is not None:
-            agent = await Agent.get(id=decision.agent_id)
+            agent = view.agents[decision.agent_id]
             update.update(state="assigned", agent_id=agent.id, assigned_at=at, flags=flags)
-            await self.writer.run_plan(update_row, "agent", agent.id, {"last_assigned_at": at})
+            view.assigned(conversation, agent.id, at)
             bound.info("conversation assigned", agent=agent.name)
             return notes or [DraftReply(
                 self.texts.render("handover.assigned", language, agent=agent.display_name or agent.name), "system")]
         if decision.action == "wait" and decision.agent_id is not None:
-            agent = await Agent.get(id=decision.agent_id)
+            agent = view.agents[decision.agent_id]
             update.update(state="queued", agent_id=agent.id, flags=flags)
+            view.queued(conversation, group, priority, since, agent.id)
             bound.info("conversation held for one agent", agent=agent.name)
             return notes
         update.update(state="queued", agent_id=None, flags=flags)
         schedule = self.hours.schedule_for(group, conversation.channel, conversation.account)
+        view.queued(conversation, group, priority, since)
         if decision.reason == OFF_HOURS and schedule is not None:
             bound.info("conversation waits for the next shift")
             return notes or [closed_note(self.texts, schedule, at, language)]
-        spot = await self.queue_spot(conversation, group, update.get("priority", conversation.priority),
-                                     update.get("waiting_since") or conversation.waiting_since or at)
+        spot = estimate_wait(view.ahead(conversation.id, group, priority, since), view.serving(group),
+                             await self._handle_seconds_in(view, group))
         flags["queue_told"] = {"ahead": spot.ahead, "at": at.isoformat()}
         bound.info("conversation queued", ahead=spot.ahead)
         if notes:
@@ -312,6 +353,11 @@ class ConversationService:
                 agents[group] = sum(1 for a in online if group is None or group in (a.skills or []))
             spots[row_id] = estimate_wait(ahead[row_id], agents[group], handle[group])
         return spots
+
+    async def _handle_seconds_in(self, view: AssignmentView, group: str | None) -> float:
+        if group not in view.handle:
+            view.handle[group] = await self._handle_seconds(group)
+        return view.handle[group]
 
     async def _handle_seconds(self, group: str | None) -> float:
         query = Conversation.filter(state="closed", assigned_at__isnull=False, closed_at__isnull=False)
@@ -406,24 +452,24 @@ class ConversationService:
             return await self._dispatch()
 
     async def _dispatch(self) -> int:
-        if not await self._anyone_free():
+        view = await AssignmentView.read()
+        if not view.free():
             return 0
+        queued = await Conversation.filter(state="queued").order_by("-priority", "waiting_since", "id")
+        await view.add_customers(queued)
         assigned = 0
-        for conversation in await Conversation.filter(state="queued").order_by("-priority", "waiting_since", "id"):
-            decision = await self.decide(conversation, conversation.group, conversation.priority)
+        for conversation in queued:
+            decision = await self.decide(conversation, conversation.group, conversation.priority, view)
             if decision.action != "assign" or decision.agent_id is None:
                 continue
             update: dict[str, Any] = {}
-            drafts = await self._apply(conversation, decision, update)
+            drafts = await self._apply(conversation, decision, update, view)
+            await self.stamp_agents(view)
             await self._write(conversation, "assigned", drafts, update)
             assigned += 1
-            if not await self._anyone_free():
+            if not view.free():
                 break
         return assigned
-
-    async def _anyone_free(self) -> bool:
-        loads = await self.agent_loads()
-        return any(loads.get(a.id, 0) < a.max_concurrent for a in await Agent.filter(status="online"))
 
     async def requeue(self, conversations: Sequence[ConversationState], reason: str) -> None:
         """Put conversations back in their queue (offer lapsed, agent gone) and serve the queue."""

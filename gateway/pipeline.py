@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from csgw.gateway.answers import Decision
+from csgw.gateway.conversations import HandoverAsk
 from csgw.gateway.first_answers import Answering, Decided, decide_first, hands_over, time_left
+from csgw.gateway.handover_desk import Handover, HandoverDesk
 from csgw.gateway.messages import Accepted, DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.notes import add_bot_note
@@ -112,6 +114,7 @@ class Pipeline:
         self.events = events
         self.outbox = outbox
         self.conversations = conversations
+        self.handovers = HandoverDesk(conversations)
         self.replies = replies
         self.classifiers = classifiers
         self.overrides = overrides or []
@@ -391,25 +394,16 @@ class Pipeline:
     async def _answer(self, conversation: ConversationState, message: StoredMessage, reply: Reply | None,
                       verdict: Classification, claim: InlineClaim | None) -> list[OutboundMessage]:
         drafts, update = self._bot_answer(reply, verdict, conversation)
-        if hands_over(reply, verdict):
-            async with self.conversations.queue_lock():
-                if await self.conversations.with_a_person(conversation):
-                    # Handed over meanwhile by another message's answer (on another instance):
-                    # as when a person has it, stored and left to them; the customer is told once.
-                    log.info("conversation handed over meanwhile", conversation_id=conversation.id,
-                             message_id=message.id)
-                    return await self._record(conversation, message, [], {}, claim)
-                extra_drafts, extra_update = await self.conversations.plan_handover(
-                    conversation, group=verdict.group, hint=reply.group if reply else None,
-                    priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority),
-                    flags=update.get("flags"))
-                drafts += extra_drafts
-                update.update(extra_update)
-                outbound = await self._record(conversation, message, drafts, update, claim)
-            # once the lock is released, as take and transfer announce (a hook may take it)
+        if not hands_over(reply, verdict):
+            return await self._record(conversation, message, drafts, update, claim)
+        ask = HandoverAsk(conversation, verdict.group, hint=reply.group if reply else None,
+                          priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority),
+                          flags=update.get("flags"))
+        done = await self.handovers.hand_over(Handover(
+            ask, message.id, drafts, update, partial(self._record, conversation, message, claim=claim)))
+        if done.handed:  # once the lock is released, as take and transfer announce (a hook may take it)
             await self.hooks.conversation_changed(self.gateway, conversation_view(conversation), "handed_over")
-            return outbound
-        return await self._record(conversation, message, drafts, update, claim)
+        return done.outbound
 
     def _asks_to_close(self, text: str) -> bool:
         words = {w.lower() for w in self.settings.reply.close_keywords}

@@ -15,9 +15,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from csgw.gateway.reply import ReplyContext
+
+if TYPE_CHECKING:
+    from csgw.gateway.assignment_view import AssignmentView
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ class AssignmentRequest:
     previous_agent_id: int | None = None
     customer: dict[str, Any] = field(default_factory=dict)  # the profile: vip, exclusive_agent_id, state, tags, orders
     flags: dict[str, Any] = field(default_factory=dict)  # the conversation's flags
+    # The agents and their loads under the queue lock, the decisions made before this one in the
+    # same hold of it included (several hand-overs are decided before any is written).
+    view: AssignmentView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,10 @@ class AssignmentDecision:
 
 
 class Assigner(Protocol):
+    """Optional `reads_view`: True when it decides from `request.view` alone, without reading the
+    store; then hand-overs waiting together are decided together. Otherwise each is written before
+    the next is decided, so what it reads includes the one before."""
+
     name: str
     priority: int
     handover_flags: tuple[str, ...]  # optional: flags of its decisions that end with the hand-over

@@ -74,6 +74,11 @@ def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     return ExecuteMany(f'UPDATE "{table}" SET {sets} WHERE "id" = ?', rows)
 
 
+def update_rows_plan(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Plan[None]:
+    """`update_rows` as a plan of its own."""
+    yield update_rows(table, columns, rows)
+
+
 def update_row(table: str, ident: int, values: dict[str, Any]) -> Plan[None]:
     """`values` set on one row of `table`, by id."""
     yield update_rows(table, tuple(values), [[*values.values(), ident]])

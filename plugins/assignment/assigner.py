@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from csgw.config.schema import AssignmentSettings
 from csgw.config.texts import DEFAULT_LANGUAGE
+from csgw.gateway.assignment_view import AssignmentView
 from csgw.gateway.clock import now
-from csgw.gateway.conversations import agent_loads
 from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.models import Agent
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
@@ -26,17 +26,11 @@ from csgw.plugins.assignment.vip_waits import FALLBACK, WAIT_UNTIL, hold
 NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-async def free_agents() -> tuple[list[Agent], dict[int, int]]:
-    """Online agents below their maximum, with every online agent's current load."""
-    online = await Agent.filter(status="online")
-    loads = await agent_loads([a.id for a in online])
-    return [a for a in online if loads.get(a.id, 0) < a.max_concurrent], loads
-
-
 class RoutingAssigner:
     name = "basic_assignment"
     priority = 0
     handover_flags = (OFFER, WAIT_UNTIL)
+    reads_view = True
 
     def __init__(self, rules: AssignmentSettings, language_for: Callable[[str, str], str] | None = None,
                  texts: Texts | None = None, hours: DeskHours | None = None) -> None:
@@ -53,13 +47,14 @@ class RoutingAssigner:
         return decision
 
     async def choose(self, request: AssignmentRequest) -> AssignmentDecision:
-        free, loads = await free_agents()
+        view = request.view if request.view is not None else await AssignmentView.read()
+        free = view.free()
         by_id = {a.id: a for a in free}
         exclusive = request.customer.get("exclusive_agent_id")
         if exclusive and is_vip(request.customer, self.rules) and not request.flags.get(FALLBACK):
             if exclusive in by_id:
                 return AssignmentDecision("assign", agent_id=exclusive, group=request.group, reason="exclusive agent")
-            agent = await Agent.get_or_none(id=exclusive) if self.rules.vip_wait_seconds > 0 else None
+            agent = view.agents.get(exclusive) if self.rules.vip_wait_seconds > 0 else None
             if agent is not None:
                 flags, note = hold(agent, request.flags, self.rules.vip_wait_seconds, self.texts,
                                    self.language_for(request.channel, request.account))
@@ -75,7 +70,7 @@ class RoutingAssigner:
         if self.rules.mode == "round_robin":
             best = min(eligible, key=lambda a: (a.last_assigned_at or NEVER, a.id))
         else:
-            best = min(eligible, key=lambda a: (loads.get(a.id, 0), a.last_assigned_at or NEVER, a.id))
+            best = min(eligible, key=lambda a: (view.load(a.id), a.last_assigned_at or NEVER, a.id))
         return AssignmentDecision("assign", agent_id=best.id, group=request.group, reason=self.rules.mode)
 
     def off_shift(self, agent: Agent) -> bool:

@@ -1,0 +1,101 @@
+"""Hand-overs waiting together are decided in one hold of the queue lock (`gateway/handover_desk.py`),
+each from the view the decisions before it left: an agent's last slot is given once, the customers
+queued together hear different places, and a conversation is handed over once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+from csgw.gateway.channel import InboundMessage
+from csgw.gateway.conversations import HandoverAsk, agent_loads
+from csgw.gateway.handover_desk import HandedOver, Handover
+from csgw.gateway.messages import DraftReply
+from csgw.gateway.models import Conversation, Message
+from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
+from csgw.gateway.storage.records import ConversationState
+from csgw.gateway.storage.store import ConversationUpdate
+from tests.gateway.helpers import add_agent
+from tests.routing.conftest import Shop, shop
+
+
+async def conversations_of(s: Shop, count: int) -> list[Conversation]:
+    stored = [await s.services.store.store_inbound(InboundMessage("fake", "shop", f"u{i}", "在吗", f"m{i}"))
+              for i in range(count)]
+    return [await Conversation.get(id=one.conversation_id) for one in stored]
+
+
+async def hand_over_together(s: Shop, conversations: list[Conversation]) -> list[HandedOver]:
+    """Submitted in one turn of the loop: the desk takes them as one batch."""
+    store = s.services.store
+
+    async def record(conversation: ConversationState, drafts: list[DraftReply], update: dict[str, Any]) -> Any:
+        return await store.store_replies(conversation, drafts, update=ConversationUpdate(update))
+
+    desk = s.services.pipeline.handovers
+    return await asyncio.gather(*(desk.hand_over(Handover(HandoverAsk(c, None, 0), 0, [], {}, partial(record, c)))
+                                  for c in conversations))
+
+
+def count_lock_holds(s: Shop) -> list[int]:
+    service = s.services.conversations
+    held, lock = [], service.queue_lock
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[None]:
+        async with lock():
+            held.append(1)
+            yield
+
+    service.queue_lock = counted
+    return held
+
+
+async def test_hand_overs_waiting_together_share_one_hold_and_the_last_slot_goes_once(tmp_path, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        agent, _ = await add_agent("solo", max_concurrent=1, status="online")
+        waiting = await conversations_of(s, 3)
+        held = count_lock_holds(s)
+        done = await hand_over_together(s, waiting)
+        assert len(held) == 1 and all(one.handed for one in done)
+        stored = [await Conversation.get(id=c.id) for c in waiting]
+        assert [c.state for c in stored] == ["assigned", "queued", "queued"]
+        assert stored[0].agent_id == agent.id and await agent_loads([agent.id]) == {agent.id: 1}
+        assert [c.flags["queue_told"]["ahead"] for c in stored[1:]] == [0, 1]
+        said = [[m.text for m in await Message.filter(conversation_id=c.id, sender="system")] for c in stored]
+        assert "Solo" in said[0][0] and "0" in said[1][0] and "1" in said[2][0]
+
+
+async def test_a_conversation_twice_in_one_batch_is_handed_over_once(tmp_path, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        [conversation] = await conversations_of(s, 1)
+        again = await Conversation.get(id=conversation.id)
+        done = await hand_over_together(s, [conversation, again])
+        assert [one.handed for one in done] == [True, False]
+        assert await Message.filter(conversation_id=conversation.id, sender="system").count() == 1
+
+
+class ReadsLoads:
+    """An assigner reading the store itself: it sees only what is written."""
+
+    name, priority, handover_flags = "reads_loads", 10, ()
+
+    def __init__(self, agent_id: int) -> None:
+        self.agent_id = agent_id
+
+    async def decide(self, request: AssignmentRequest) -> AssignmentDecision:
+        if (await agent_loads([self.agent_id])).get(self.agent_id, 0) < 1:
+            return AssignmentDecision("assign", self.agent_id, request.group)
+        return AssignmentDecision("queue", group=request.group)
+
+
+async def test_an_assigner_reading_the_store_has_each_hand_over_written_before_the_next(tmp_path, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        agent, _ = await add_agent("solo", max_concurrent=5, status="online")
+        s.services.conversations.assigners.insert(0, ReadsLoads(agent.id))
+        waiting = await conversations_of(s, 3)
+        await hand_over_together(s, waiting)
+        assert await Conversation.filter(id__in=[c.id for c in waiting], state="assigned").count() == 1
