@@ -183,7 +183,9 @@ class Retriever:
         # ("还补" must not become "还不")
         self._function_words = STOPWORDS | {normalize(word) for group in DEFAULT_SYNONYMS for word in group}
         entries = list(entries)
-        if data_cache.in_data_directory():  # a gateway's or a command's: the index of its KB is kept
+        # in a gateway's or a command's data directory the index of its KB is kept (the empty
+        # engine a gateway starts with must not replace it)
+        if entries and data_cache.in_data_directory():
             tables = data_cache.cached("retrieval", self._index_source(entries, kb_words),
                                        lambda: self._index(entries, kb_words), _complete_index,
                                        newest_only=True)
