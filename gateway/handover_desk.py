@@ -113,10 +113,14 @@ class HandoverDesk:
         """Decide `part` from one view (`view`, else read now); write their changes and the
         `meanwhile` messages together."""
         service = self.conversations
+        planned: list[tuple[list[DraftReply], dict[str, Any]]] = []
         if part:
-            planned, view = await service.plan_handovers([handover.ask for handover in part], view)
+            try:
+                planned, view = await service.plan_handovers([handover.ask for handover in part], view)
+            except Exception as error:  # one bad decision must not fail the others
+                return await self._one_by_one(part, meanwhile, error)
         else:
-            planned, view = [], None
+            view = None
         stamping = asyncio.ensure_future(service.stamp_agents(view)) if view is not None else None
         writes = [handover.record(handover.drafts + drafts, {**handover.update, **update})
                   for handover, (drafts, update) in zip(part, planned, strict=True)]
@@ -130,6 +134,21 @@ class HandoverDesk:
         handed = [True] * len(part) + [False] * len(meanwhile)
         return {id(handover): result if isinstance(result, BaseException) else HandedOver(result, was_handed)
                 for handover, result, was_handed in zip([*part, *meanwhile], results, handed, strict=True)}
+
+    async def _one_by_one(self, part: Sequence[Handover], meanwhile: Sequence[Handover], error: Exception
+                          ) -> dict[int, HandedOver | BaseException]:
+        """Decide and write each of `part` alone, after deciding them together failed with `error`."""
+        if len(part) == 1:
+            outcomes: dict[int, HandedOver | BaseException] = {id(part[0]): error}
+        else:
+            log.warning("hand-overs decided together failed, deciding them one by one", count=len(part),
+                        error=repr(error))
+            outcomes = {}
+            for handover in part:
+                outcomes.update(await self._write([handover], [], None))
+        if meanwhile:
+            outcomes.update(await self._write([], meanwhile, None))
+        return outcomes
 
 
 def _settle(future: asyncio.Future[HandedOver], outcome: HandedOver | BaseException) -> None:

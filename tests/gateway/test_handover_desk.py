@@ -28,8 +28,8 @@ async def conversations_of(s: Shop, count: int) -> list[Conversation]:
     return [await Conversation.get(id=one.conversation_id) for one in stored]
 
 
-async def hand_over_together(s: Shop, conversations: list[Conversation]) -> list[HandedOver]:
-    """Submitted in one turn of the loop: the desk takes them as one batch."""
+async def hand_over_together(s: Shop, conversations: list[Conversation]) -> list[HandedOver | BaseException]:
+    """Submitted in one turn of the loop: the desk takes them as one batch; each one's outcome."""
     store = s.services.store
 
     async def record(conversation: ConversationState, drafts: list[DraftReply], update: dict[str, Any]) -> Any:
@@ -37,7 +37,7 @@ async def hand_over_together(s: Shop, conversations: list[Conversation]) -> list
 
     desk = s.services.pipeline.handovers
     return await asyncio.gather(*(desk.hand_over(Handover(HandoverAsk(c, None, 0), 0, [], {}, partial(record, c)))
-                                  for c in conversations))
+                                  for c in conversations), return_exceptions=True)
 
 
 def count_lock_holds(s: Shop) -> list[int]:
@@ -60,7 +60,7 @@ async def test_hand_overs_waiting_together_share_one_hold_and_the_last_slot_goes
         waiting = await conversations_of(s, 3)
         held = count_lock_holds(s)
         done = await hand_over_together(s, waiting)
-        assert len(held) == 1 and all(one.handed for one in done)
+        assert len(held) == 1 and all(isinstance(one, HandedOver) and one.handed for one in done)
         stored = [await Conversation.get(id=c.id) for c in waiting]
         assert [c.state for c in stored] == ["assigned", "queued", "queued"]
         assert stored[0].agent_id == agent.id and await agent_loads([agent.id]) == {agent.id: 1}
@@ -74,7 +74,7 @@ async def test_a_conversation_twice_in_one_batch_is_handed_over_once(tmp_path, d
         [conversation] = await conversations_of(s, 1)
         again = await Conversation.get(id=conversation.id)
         done = await hand_over_together(s, [conversation, again])
-        assert [one.handed for one in done] == [True, False]
+        assert [isinstance(one, HandedOver) and one.handed for one in done] == [True, False]
         assert await Message.filter(conversation_id=conversation.id, sender="system").count() == 1
 
 
@@ -99,3 +99,26 @@ async def test_an_assigner_reading_the_store_has_each_hand_over_written_before_t
         waiting = await conversations_of(s, 3)
         await hand_over_together(s, waiting)
         assert await Conversation.filter(id__in=[c.id for c in waiting], state="assigned").count() == 1
+
+
+class UnknownAgentFor:
+    """Assigns one conversation to an agent that does not exist; passes on the others."""
+
+    name, priority, handover_flags, reads_view = "unknown_agent", 10, (), True
+
+    def __init__(self, conversation_id: int) -> None:
+        self.conversation_id = conversation_id
+
+    async def decide(self, request: AssignmentRequest) -> AssignmentDecision | None:
+        if request.conversation_id == self.conversation_id:
+            return AssignmentDecision("assign", 999_999, request.group)
+        return None
+
+
+async def test_a_hand_over_that_cannot_be_decided_fails_alone(tmp_path, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        waiting = await conversations_of(s, 3)
+        s.services.conversations.assigners.insert(0, UnknownAgentFor(waiting[1].id))
+        done = await hand_over_together(s, waiting)
+        assert isinstance(done[1], KeyError)
+        assert [c.state for c in [await Conversation.get(id=c.id) for c in waiting]] == ["queued", "bot", "queued"]
