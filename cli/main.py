@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from importlib.metadata import version
 
 import typer
@@ -11,6 +12,7 @@ from csgw.cli.health_cmd import health
 from csgw.cli.init_cmd import init
 from csgw.cli.report_cmd import report
 from csgw.cli.serve import serve
+from csgw.commands import collector_paused
 from csgw.gateway.logging import configure_logging
 from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
 
@@ -44,5 +46,7 @@ app.add_typer(texts_cmd.app, name="texts")
 
 
 def main() -> None:
-    PluginHost(get_plugin_manager()).add_cli(app)
+    with collector_paused():
+        PluginHost(get_plugin_manager()).add_cli(app)
+        gc.freeze()  # what loading made lives as long as the command: later collections skip it
     app()

@@ -39,9 +39,11 @@ def exposed_without_tls(host: str, behind_tls_proxy: bool) -> bool:
 async def settle_startup_heap(app: web.Application) -> None:
     """Move what start-up loaded (jieba's dictionary, the knowledge-base index: millions of
     objects that live as long as the process) out of the garbage collector's sight, so a full
-    collection no longer walks them all and stalls every request for ~100 ms."""
+    collection no longer walks them all and stalls every request for ~100 ms; then let the
+    collector run again (`run_gateway` starts with it off)."""
     gc.collect()
     gc.freeze()
+    gc.enable()
     log.debug("startup heap frozen", objects=gc.get_freeze_count())
 
 
@@ -70,6 +72,16 @@ def serve(
 
 def run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
     """Load the plugins, build the app and serve it until a stop signal."""
+    # Start-up makes those millions of objects and hardly any garbage: collecting while they
+    # appear only walks them over and over (`collector_paused`). Off until `settle_startup_heap`.
+    gc.disable()
+    try:
+        _run_gateway(settings, host, port)
+    finally:
+        gc.enable()
+
+
+def _run_gateway(settings: Settings, host: str | None, port: int | None) -> None:
     # here, not at the top: every other command (`csgw kb test`, …) starts without the web stack
     from csgw.app import create_app
     from csgw.cli import serve_loop

@@ -4,7 +4,9 @@ option, loading the config, opening the store, one-line errors (published in `cs
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import gc
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -71,6 +73,21 @@ def with_store(settings: Settings, work: Callable[[], Awaitable[T]], *,
             await close_database()
 
     return asyncio.run(run())
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while a command loads what it keeps until it exits (plugins, a
+    knowledge base and its index: hundreds of thousands of objects, hardly any garbage):
+    collections as they appear walk them over and over (about half of the ~0.2 s of CPU a
+    `csgw kb test` spent collecting; the rest happens while `csgw.cli.main` is imported)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def dump_json(value: Any) -> None:

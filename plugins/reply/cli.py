@@ -12,7 +12,15 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from csgw.commands import ConfigOption, dump_json, err, fail, settings_or_exit, with_store
+from csgw.commands import (
+    ConfigOption,
+    collector_paused,
+    dump_json,
+    err,
+    fail,
+    settings_or_exit,
+    with_store,
+)
 
 from . import gaps, kb_store, learning
 from .embeddings import VectorCache
@@ -134,7 +142,8 @@ def test_kb(
     settings = settings_or_exit(config)
     language = language_of(channel, settings) if channel is not None else None
 
-    matcher = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
+    with collector_paused():
+        matcher = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
     if text is not None:
         lines = [text]
     else:
@@ -162,7 +171,8 @@ def gaps_kb(days: int = typer.Option(30, "--days", min=1, help="look this many d
     """Questions the bot could not answer, clustered, most frequent first: what to add next."""
     settings = settings_or_exit(config)
 
-    engine = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
+    with collector_paused():
+        engine = _index_meaning(settings, with_kb(settings, lambda: _stored_kb(settings)))
     questions = with_kb(settings, lambda: gaps.unanswered_questions(days))
     found = gaps.cluster(questions, engine)[:limit]
     if as_json:  # one document, `[]` when there is nothing to add
