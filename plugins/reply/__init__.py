@@ -6,6 +6,7 @@ Pure library code: `ReplyEngine.from_kb(load_kb(path))` needs no database and no
 
 from __future__ import annotations
 
+from . import jieba_import  # noqa: F401  # first: jieba without pkg_resources
 from .engine import EngineSettings, MatchResult, ReplyEngine
 from .handler import KnowledgeBaseReplies
 from .kb import (
