@@ -6,8 +6,8 @@ together and are embedded in one call when it is free (the engine streams its we
 call: ~12% less CPU per text from four texts on). A message is matched on its words alone (the
 lexical model of the decision layer), and the fallback counted, when:
 
-- `busy`: it would wait behind other texts longer than `wait_budget` (their count times the
-  measured time per text), or `queue` texts already wait;
+- `busy`: the model is busy and the text would wait for its vector longer than `wait_budget`
+  (the texts before it and itself, times the measured time per text), or `queue` texts wait;
 - `share`: the model used more than `share` of a core lately (a flood of new texts must not take
   the core the event loop and the store's writer need);
 - `timeout`: its vector takes longer than `timeout` (the model ran slower than measured);
@@ -110,11 +110,12 @@ class QueryEncoder:
         return "share" if self._credit <= 0 else None
 
     def _expected_wait(self) -> float:
-        """How long a new text would wait behind the others before the model takes it."""
+        """How long a new text would wait for its vector: the model's current call, the texts
+        before it, its own. An idle model always takes it (and so keeps being timed)."""
         if not self._running:
             return 0.0
         rest = max(0.0, self._started + self._running * self.per_text - self._clock())
-        return rest + len(self._pending) * self.per_text
+        return rest + (len(self._pending) + 1) * self.per_text
 
     def _next_batch(self) -> None:
         keys, self._pending = self._pending[:BATCH], self._pending[BATCH:]

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from csgw.plugins.reply.embeddings import E5Embedder, VectorCache
 from csgw.plugins.reply.model_health import ModelCheck
 from csgw.plugins.reply.query_encoder import QueryEncoder
 from tests.plugins.reply.fake_embedder import CharEmbedder
@@ -105,15 +106,15 @@ async def test_texts_waiting_for_the_model_are_embedded_in_one_call_each_getting
 
 async def test_a_message_that_would_wait_longer_than_the_budget_is_matched_on_words() -> None:
     gate = threading.Event()
-    encoder = QueryEncoder(CharEmbedder(gate), queue=8, timeout=30, wait_budget=0.05,
+    encoder = QueryEncoder(CharEmbedder(gate), queue=8, timeout=30, wait_budget=0.07,
                            clock=lambda: 0.0)  # time stands still: the waits are as estimated
     encoder.per_text = 0.02
     try:
-        # the first goes straight to the model; the next wait 0.02 s and 0.04 s behind it
+        # the first goes straight to the model; the next would have theirs in 0.04 s and 0.06 s
         admitted = [asyncio.create_task(encoder.encode(text)) for text in ("一", "二", "三")]
         await asyncio.sleep(0)
         assert encoder.waiting == 3
-        assert await encoder.encode("四") is None  # it would wait 0.06 s: words, at once
+        assert await encoder.encode("四") is None  # it would wait 0.08 s: words, at once
         assert encoder.stats()["fallbacks_busy"] == 1 and encoder.waiting == 3
         gate.set()
         assert all(vector is not None for vector in await asyncio.gather(*admitted))
@@ -167,3 +168,13 @@ async def test_the_health_check_counts_messages_left_to_words_by_reason() -> Non
         assert off.detail == {"model": "off"}
     finally:
         encoder.close()
+
+
+def test_the_bundled_model_gives_a_text_the_same_vector_alone_or_in_a_batch(
+        e5: tuple[E5Embedder, VectorCache]) -> None:
+    """Why batching changes no decision: a message's vector does not depend on its batch-mates."""
+    embedder = e5[0]
+    texts = ["几天发货", "你好，请问怎么退货呀", "有发票吗", "我的订单12345到哪了", "包邮吗"]
+    batched = embedder.embed(texts)
+    for text, vector in zip(texts, batched, strict=True):
+        assert np.array_equal(vector, embedder.embed([text])[0])
