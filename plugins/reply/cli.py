@@ -150,7 +150,10 @@ def test_kb(
         assert file is not None  # exactly one of TEXT and --file, checked above
         lines = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     for line in lines:
-        result = matcher.match(line, channel=channel, language=language, vector=matcher.vector(line)).to_dict()
+        # as the gateway does: the model runs (and loads) only for a line retrieval decides
+        needed = matcher.needs_meaning(line, channel=channel, language=language)
+        result = matcher.match(line, channel=channel, language=language,
+                               vector=matcher.vector(line) if needed else None).to_dict()
         if as_json:
             typer.echo(json.dumps({"input": line, **result}, ensure_ascii=False))
             continue
