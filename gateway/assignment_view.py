@@ -113,6 +113,7 @@ class AssignmentView:
 
     def assigned(self, conversation: ConversationState, agent_id: int, at: datetime) -> None:
         self.queue.pop(conversation.id, None)
+        self.with_a_person.add(conversation.id)
         self.loads[agent_id] = self.load(agent_id) + 1
         self.agents[agent_id].last_assigned_at = at
         self.stamps[agent_id] = at
@@ -122,6 +123,7 @@ class AssignmentView:
                agent_id: int | None = None) -> None:
         """Queued in `group`, or held for `agent_id`."""
         self.queue[conversation.id] = QueuePlace(group, priority, in_utc(since))
+        self.with_a_person.add(conversation.id)
         if agent_id is not None:
             self._served_by(conversation, agent_id)
 

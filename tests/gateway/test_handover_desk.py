@@ -5,11 +5,13 @@ queued together hear different places, and a conversation is handed over once.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
+import pytest
+
+from csgw.gateway import handover_desk
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.conversations import HandoverAsk, agent_loads
 from csgw.gateway.handover_desk import HandedOver, Handover
@@ -28,16 +30,19 @@ async def conversations_of(s: Shop, count: int) -> list[Conversation]:
     return [await Conversation.get(id=one.conversation_id) for one in stored]
 
 
+def handover(s: Shop, conversation: ConversationState, before: Callable[[], None] = lambda: None) -> Handover:
+    """A hand-over of `conversation` whose record calls `before` first, then stores its replies."""
+    async def record(drafts: list[DraftReply], update: dict[str, Any]) -> Any:
+        before()
+        return await s.services.store.store_replies(conversation, drafts, update=ConversationUpdate(update))
+
+    return Handover(HandoverAsk(conversation, None, 0), 0, [], {}, record)
+
+
 async def hand_over_together(s: Shop, conversations: list[Conversation]) -> list[HandedOver | BaseException]:
     """Submitted in one turn of the loop: the desk takes them as one batch; each one's outcome."""
-    store = s.services.store
-
-    async def record(conversation: ConversationState, drafts: list[DraftReply], update: dict[str, Any]) -> Any:
-        return await store.store_replies(conversation, drafts, update=ConversationUpdate(update))
-
     desk = s.services.pipeline.handovers
-    return await asyncio.gather(*(desk.hand_over(Handover(HandoverAsk(c, None, 0), 0, [], {}, partial(record, c)))
-                                  for c in conversations), return_exceptions=True)
+    return await asyncio.gather(*(desk.hand_over(handover(s, c)) for c in conversations), return_exceptions=True)
 
 
 def count_lock_holds(s: Shop) -> list[int]:
@@ -122,3 +127,20 @@ async def test_a_hand_over_that_cannot_be_decided_fails_alone(tmp_path, database
         done = await hand_over_together(s, waiting)
         assert isinstance(done[1], KeyError)
         assert [c.state for c in [await Conversation.get(id=c.id) for c in waiting]] == ["queued", "bot", "queued"]
+
+
+async def test_a_hand_over_arriving_while_the_hold_writes_is_decided_in_it_from_the_same_view(
+        tmp_path, database_url, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(handover_desk, "HOLD_SECONDS", 3600)  # the hold stays open while hand-overs come
+    async with shop(tmp_path, database_url=database_url) as s:
+        agent, _ = await add_agent("solo", max_concurrent=1, status="online")
+        first, second = await conversations_of(s, 2)
+        held = count_lock_holds(s)
+        desk = s.services.pipeline.handovers
+        later: list[asyncio.Future[HandedOver]] = []
+        await desk.hand_over(handover(s, first, lambda: later.append(
+            asyncio.ensure_future(desk.hand_over(handover(s, second))))))
+        assert (await later[0]).handed and len(held) == 1
+        stored = [await Conversation.get(id=c.id) for c in (first, second)]
+        assert [(c.state, c.agent_id) for c in stored] == [("assigned", agent.id), ("queued", None)]
+        assert stored[1].flags["queue_told"]["ahead"] == 0
