@@ -6,8 +6,9 @@ agent. What a routing plugin adds to an effect travels on the decision (`flags`,
 `csgw.gateway.routing`); offers, holds and their timers live in the plugin (`plugins/assignment`).
 
 Every assignment (a hand-over, the queue served, an agent's take, a transfer) happens under one
-lock (`queue_lock()`), one decision and its write at a time, so an agent's capacity holds however
-many conversations arrive at once. With instances sharing a
+lock (`queue_lock()`), decided from what was read under it (several hand-overs in one hold, from one
+`AssignmentView` that each decision updates: `handover_desk.py`) and written before it is released,
+so an agent's capacity holds however many conversations arrive at once. With instances sharing a
 PostgreSQL store the lock also holds across them (`cluster_lock`, see
 `csgw.gateway.storage.pg_assignment_lock`): a queued conversation is handed out once.
 """

@@ -401,7 +401,7 @@ class Pipeline:
                           flags=update.get("flags"))
         done = await self.handovers.hand_over(Handover(
             ask, message.id, drafts, update, partial(self._record, conversation, message, claim=claim)))
-        if done.handed:  # once the lock is released, as take and transfer announce (a hook may take it)
+        if done.handed:  # not under the lock (the desk holds it, not this task): a hook may take it
             await self.hooks.conversation_changed(self.gateway, conversation_view(conversation), "handed_over")
         return done.outbound
 
