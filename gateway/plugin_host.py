@@ -339,6 +339,10 @@ class PluginHost:
                 failed.append(plugin)
         return OrderLookup(found, tuple(failed))
 
+    def customer_context_plugins(self) -> tuple[str, ...]:
+        """Plugins that say what the shop knows live about a customer (`csgw_customer_context`)."""
+        return tuple(impl.plugin_name for impl in reversed(self.pm.hook.csgw_customer_context.get_hookimpls()))
+
     def order_lookup_plugins(self) -> tuple[str, ...]:
         """Plugins that find orders by number (`csgw_order_lookup`)."""
         return tuple(impl.plugin_name for impl in reversed(self.pm.hook.csgw_order_lookup.get_hookimpls()))

@@ -222,6 +222,8 @@ class GatewayServices:
         announce_customer_change(self.events, before, after, merged_customer_id=holder)
 
     async def customer_context(self, customer_id: int) -> LiveContext:
+        if not self.host.customer_context_plugins():  # nobody to ask: no need to read the customer
+            return LiveContext({})
         customer = await hook_customer_view(customer_id)
         if customer is None:
             return LiveContext({})

@@ -5,6 +5,7 @@ customer to the shop's own account id (code format in `gateway/binding.py`); a c
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -59,7 +60,7 @@ class Binder:
         most messages cost nothing; only one recovered after a restart (profile unknown) needs
         the stored identity's word.
         """
-        if profile is not None and not profile.get(VERIFIED):
+        if not vouched(profile):
             return
         user_id = await self.services.platform_user_id(message["conversation_id"])
         key = (message["channel"], message["account"], user_id)
@@ -76,10 +77,20 @@ class Binder:
             self.checked.clear()
         self.checked.add(key)
 
+    def code_in(self, message: dict[str, Any]) -> str | None:
+        """The binding code a customer's message sends, when codes are on."""
+        if message["direction"] != "in" or not self.services.settings.customers.binding_secret:
+            return None
+        return bind_request(message["text"]) or None
+
+    async def received(self, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
+        await self.bind_verified(message, profile)
+        await self.code_to_a_person(message)
+
     async def code_to_a_person(self, message: dict[str, Any]) -> None:
         """While a person has the conversation the bot is silent; a binding code is still answered."""
-        code = bind_request(message["text"]) if message["direction"] == "in" else None
-        if not code or not self.services.settings.customers.binding_secret:
+        code = self.code_in(message)
+        if code is None:
             return
         conversation = await Conversation.get_or_none(id=message["conversation_id"])
         if conversation is None or conversation.state not in ("queued", "assigned"):
@@ -138,10 +149,15 @@ def csgw_shutdown(services: Gateway) -> None:
 
 
 @hookimpl
-async def csgw_message_received(services: Gateway, message: dict[str, Any],
-                                profile: dict[str, Any] | None) -> None:
+def csgw_message_received(services: Gateway, message: dict[str, Any],
+                          profile: dict[str, Any] | None) -> Awaitable[None] | None:
     binder = _binders.get(id(services))
-    if binder is None:
-        return
-    await binder.bind_verified(message, profile)
-    await binder.code_to_a_person(message)
+    # most messages neither come from a vouched sender nor carry a code: nothing to await
+    if binder is None or not (vouched(profile) or binder.code_in(message)):
+        return None
+    return binder.received(message, profile)
+
+
+def vouched(profile: dict[str, Any] | None) -> bool:
+    """Whether the channel may vouch for the sender (it said so; or unknown: recovered after a restart)."""
+    return profile is None or bool(profile.get(VERIFIED))

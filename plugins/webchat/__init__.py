@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.hookspecs import hookimpl
 from csgw.plugins.webchat.channel import WebchatChannel
-from csgw.plugins.webchat.leave_message import LeftMessageHandover, remember_contact
+from csgw.plugins.webchat.leave_message import LeftMessageHandover, left_contact, remember_contact
 from csgw.plugins.webchat.site import TEXTS
 
 if TYPE_CHECKING:
@@ -30,5 +31,7 @@ def csgw_reply_handlers(settings: Settings) -> list[LeftMessageHandover]:
 
 
 @hookimpl
-async def csgw_message_received(services: Gateway, message: dict[str, Any], profile: dict[str, Any] | None) -> None:
-    await remember_contact(services, message)
+def csgw_message_received(services: Gateway, message: dict[str, Any], profile: dict[str, Any] | None
+                          ) -> Awaitable[None] | None:
+    left = left_contact(message)  # most messages are not left messages: nothing to await
+    return remember_contact(services, message, left) if left is not None else None

@@ -66,11 +66,14 @@ class LeftMessageHandover:
         return Reply(None, handover=True, source=self.name)
 
 
-async def remember_contact(services: Gateway, message: dict[str, Any]) -> None:
-    """Keep what a left message says about its sender on the customer's profile."""
+def left_contact(message: dict[str, Any]) -> dict[str, Any] | None:
+    """What a left message says about its sender (None: the message is not one)."""
     left = (message.get("payload") or {}).get(LEFT_MESSAGE)
-    if message.get("channel") != "webchat" or not isinstance(left, dict):
-        return
+    return left if message.get("channel") == "webchat" and isinstance(left, dict) else None
+
+
+async def remember_contact(services: Gateway, message: dict[str, Any], left: dict[str, Any]) -> None:
+    """Keep what a left message says about its sender on the customer's profile."""
     conversation = await Conversation.get_or_none(id=message["conversation_id"])
     if conversation is None:
         return
