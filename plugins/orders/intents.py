@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import opencc
 
+from csgw.gateway.bounded_cache import BoundedCache
+
 INTENTS = ("refund", "topup", "shipping", "status")  # checked in this order: the most specific first
 
 # -- Chinese, on the compact form (no spaces or punctuation) --------------------------------------
@@ -114,6 +116,7 @@ _EN_GENERAL = [r"^(how|what is your|what's your|what are your|do you|does|can i|
                r"\bpolicy\b"]
 _EN_MINE = r"\b(my|me|#)\b|#"
 
+QUESTIONS_REMEMBERED = 10_000  # distinct texts whose question is kept
 _WORD_PUNCT = re.compile(r"[^\w#'\s]|_")
 _SPACES = re.compile(r"\s+")
 
@@ -157,13 +160,22 @@ class IntentRecognizer:
         self.english_general = _compile(_EN_GENERAL)
         self.mine = re.compile(_MINE + "|" + _NOT_YET)
         self.english_mine = re.compile(_EN_MINE)
+        self._asked = BoundedCache(QUESTIONS_REMEMBERED)  # text -> Question
 
     def find_number(self, text: str) -> str | None:
         found = self.order_number.search(unicodedata.normalize("NFKC", text))
         return found.group(0) if found else None
 
     def question(self, text: str) -> Question:
-        """The intent and order number of one customer message."""
+        """The intent and order number of one customer message (remembered: customers repeat
+        each other's questions word for word, and every text message is asked here first)."""
+        known: Question | None = self._asked.get(text)
+        if known is None:
+            known = self._question(text)
+            self._asked.put(text, known)
+        return known
+
+    def _question(self, text: str) -> Question:
         order_no = self.find_number(text)
         folded = unicodedata.normalize("NFKC", text)
         if order_no:

@@ -71,6 +71,14 @@ def test_a_bare_number_is_told_from_a_question_with_one():
     assert not recognizer.question("202405120001 这个订单可以改地址吗").bare_number
 
 
+def test_a_text_asked_again_is_not_recognised_again():
+    recognizer = IntentRecognizer(DEFAULT_ORDER_NUMBER)
+    first = recognizer.question("我的订单202405120001到哪了")
+    assert (first.intent, first.order_no) == ("status", "202405120001")
+    assert recognizer.question("我的订单202405120001到哪了") is first  # the remembered answer, not a new one
+    assert recognizer.question("我的订单202405120002到哪了").order_no == "202405120002"
+
+
 def test_the_shops_own_phrases_and_pattern():
     recognizer = IntentRecognizer(r"(?<!\d)\d{10}(?!\d)", extra_phrases={"topup": ["金豆没有到"]},
                                   ignore_phrases=["查询订单的方法"])
