@@ -62,7 +62,6 @@ paths = []
 # model_threads = 1     # cores the model may use; the rest serve messages
 # model_queue = 8       # messages waiting for the model; more are matched on words at once
 # model_wait_ms = 40    # a message that would wait longer for its vector is matched on words at once
-# model_share = 1.0     # the share of a core the model may use under a flood (beyond it: words)
 
 [assignment]
 mode = "least_load"

@@ -57,8 +57,6 @@ class EngineSettings(BaseModel):
     model_timeout_ms: int = Field(default=300, ge=10)  # a message waits this long for its vector
     # a message that would wait longer than this for its vector (the model busy) is matched on words
     model_wait_ms: int = Field(default=40, ge=0)
-    # the share of a core the model may use (over ~1 s); beyond it messages are matched on words
-    model_share: float = Field(default=1.0, gt=0, le=1)
     semantic_candidates: int = Field(default=8, ge=1)  # entries nearest in meaning added to the word ones
 
 

@@ -81,7 +81,7 @@ class StoredKnowledgeBase(KnowledgeBaseReplies):
         if self.embedder is not None:
             tuning = self.engine_settings
             encoder = QueryEncoder(self.embedder, tuning.model_queue, tuning.model_timeout_ms / 1000,
-                                   tuning.model_wait_ms / 1000, tuning.model_share)
+                                   tuning.model_wait_ms / 1000)
         super().__init__(ReplyEngine.from_kb(KnowledgeBase(), self.engine_settings), name="kb",
                          priority=100, encoder=encoder)
         self.settings = settings

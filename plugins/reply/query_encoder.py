@@ -8,8 +8,6 @@ lexical model of the decision layer), and the fallback counted, when:
 
 - `busy`: the model is busy and the text would wait for its vector longer than `wait_budget`
   (the texts before it and itself, times the measured time per text), or `queue` texts wait;
-- `share`: the model used more than `share` of a core lately (a flood of new texts must not take
-  the core the event loop and the store's writer need);
 - `timeout`: its vector takes longer than `timeout` (the model ran slower than measured);
 - `error`: the model failed.
 
@@ -36,19 +34,15 @@ log = structlog.get_logger(__name__)
 RECENT = 2048  # vectors of recent messages kept: shops hear the same questions all day
 BATCH = 16  # texts embedded in one call at most
 FIRST_GUESS = 0.02  # seconds per text until the model has been timed
-SHARE_WINDOW = 1.0  # seconds over which the model's share of a core is counted
 
 
 class QueryEncoder:
     def __init__(self, embedder: Embedder, queue: int = 8, timeout: float = 0.3,
-                 wait_budget: float = 0.04, share: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 cpu_clock: Callable[[], float] = time.thread_time) -> None:
+                 wait_budget: float = 0.04, clock: Callable[[], float] = time.monotonic) -> None:
         self.embedder = embedder
         self.queue = queue
         self.timeout = timeout
         self.wait_budget = wait_budget
-        self.share = share
         self.per_text = FIRST_GUESS  # measured wall seconds per text, moving average
         self.encoded = 0
         self.fallbacks = 0
@@ -56,9 +50,6 @@ class QueryEncoder:
         self.batches = 0  # calls to the model
         self.embedded = 0  # texts it was given in them
         self._clock = clock
-        self._cpu_clock = cpu_clock  # the worker thread's CPU time
-        self._credit = share * SHARE_WINDOW  # seconds of model CPU it may still spend now
-        self._credited_at = clock()
         self._recent = BoundedCache(RECENT)
         # key -> its vector on the way (None: the model failed); the text the model is given
         self._inflight: dict[str, asyncio.Future[np.ndarray | None]] = {}
@@ -103,11 +94,7 @@ class QueryEncoder:
         """Why a new text may not go to the model now, or None."""
         if self.waiting >= self.queue or self._expected_wait() > self.wait_budget:
             return "busy"
-        now = self._clock()
-        self._credit = min(self.share * SHARE_WINDOW,
-                           self._credit + (now - self._credited_at) * self.share)
-        self._credited_at = now
-        return "share" if self._credit <= 0 else None
+        return None
 
     def _expected_wait(self) -> float:
         """How long a new text would wait for its vector: the model's current call, the texts
@@ -125,10 +112,10 @@ class QueryEncoder:
         job = asyncio.get_running_loop().run_in_executor(self._executor, self._embed, texts)
         job.add_done_callback(lambda done: self._delivered(keys, done))
 
-    def _embed(self, texts: Sequence[str]) -> tuple[np.ndarray, float, float]:
-        started, cpu = self._clock(), self._cpu_clock()
+    def _embed(self, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+        started = self._clock()
         vectors = self.embedder.embed(texts)
-        return vectors, self._clock() - started, self._cpu_clock() - cpu
+        return vectors, self._clock() - started
 
     def _delivered(self, keys: list[str], job: asyncio.Future) -> None:
         self._running = 0
@@ -140,10 +127,9 @@ class QueryEncoder:
         elif job.exception() is not None:  # a broken model must not take replies down with it
             log.warning("embedding failed, matching on words", error=str(job.exception()))
         else:
-            matrix, seconds, cpu = job.result()
+            matrix, seconds = job.result()
             vectors = list(matrix)
             self.per_text = 0.8 * self.per_text + 0.2 * seconds / len(keys)
-            self._credit -= cpu
         for key, vector in zip(keys, vectors, strict=True):
             self._texts.pop(key, None)
             future = self._inflight.pop(key, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from itertools import count
 from types import SimpleNamespace
 
 import numpy as np
@@ -141,32 +140,23 @@ async def test_texts_that_normalise_alike_share_one_vector() -> None:
         encoder.close()
 
 
-async def test_a_model_over_its_share_of_the_core_leaves_messages_to_words() -> None:
-    ticks = count()
-    clock = [0.0]
-    encoder = QueryEncoder(CharEmbedder(), queue=8, timeout=30, share=0.5,
-                           clock=lambda: clock[0], cpu_clock=lambda: float(next(ticks)))
-    try:
-        assert await encoder.encode("一") is not None  # it cost one second of the model's CPU
-        assert await encoder.encode("二") is None and encoder.stats()["fallbacks_share"] == 1
-        clock[0] = 2.0  # two seconds later, half of them are the model's again
-        assert await encoder.encode("二") is not None
-    finally:
-        encoder.close()
-
-
 async def test_the_health_check_counts_messages_left_to_words_by_reason() -> None:
-    encoder = QueryEncoder(CharEmbedder(), queue=8, timeout=30, share=0.5,
-                           clock=lambda: 0.0, cpu_clock=lambda: float(next(count())))
-    encoder._credit = 0.0  # the model has spent its share
+    gate = threading.Event()
+    encoder = QueryEncoder(CharEmbedder(gate), queue=1, timeout=30)
     try:
-        assert await encoder.encode("几天发货") is None
+        waiting = asyncio.create_task(encoder.encode("几天发货"))
+        await asyncio.sleep(0)
+        assert await encoder.encode("怎么退货") is None  # the queue of one is full
+        gate.set()
+        assert await waiting is not None
         result = await ModelCheck(SimpleNamespace(encoder=encoder)).run()
         assert result.status == "ok" and result.value == 1
-        assert result.detail["fallbacks_share"] == 1 and result.detail["model"] == "fake-chars"
+        assert result.detail["fallbacks_busy"] == 1 and result.detail["encoded"] == 1
+        assert result.detail["model"] == "fake-chars"
         off = await ModelCheck(SimpleNamespace(encoder=None)).run()
         assert off.detail == {"model": "off"}
     finally:
+        gate.set()
         encoder.close()
 
 
