@@ -62,7 +62,7 @@ def csgw_startup(services: Gateway) -> None:
 @hookimpl
 def csgw_shutdown(services: Gateway) -> Awaitable[None] | None:
     desk = running(services)
-    return desk.drain() if desk is not None else None
+    return desk.stop() if desk is not None else None
 
 
 @hookimpl

@@ -109,8 +109,11 @@ class IncidentDesk:
                                      kind=item.ask.kind)
 
     async def drain(self) -> None:
-        """Record the gathered asks and wait until they are (tests; a stop)."""
+        """Record the gathered asks and wait until they are (tests)."""
         await self.asks.drain()
+
+    async def stop(self) -> None:
+        await self.asks.stop()
 
     async def _announce(self, incident_id: int, event: str, *, broadcast_changed: bool = False,
                         **context: object) -> None:

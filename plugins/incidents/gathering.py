@@ -4,7 +4,7 @@
 What a crash may lose: an ask count, never a message. The asks of the last `FLUSH_SECONDS` before
 a kill -9 are not recorded; the messages they came from and their answers are in the core's own
 commits, untouched. The incident's count then misses those customers until they ask again, and an
-incident near its threshold opens at a later ask. A stop records what is waiting (`drain`).
+incident near its threshold opens at a later ask. A stop records what is waiting (`stop`).
 Counting stays right across instances: a gathering is recorded by `plans.record_asks`, which locks
 each topic it counts, whatever the number of asks in it.
 """
@@ -53,7 +53,13 @@ class GatheredAsks:
         task.add_done_callback(self._recording.discard)
 
     async def drain(self) -> None:
-        """Record what is waiting and wait until it is (tests; a stop)."""
+        """Record what is waiting and wait until it is (tests)."""
         self.flush()
         while self._recording:
             await asyncio.gather(*list(self._recording), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """A stop: record what is waiting; from now on each ask at once (the answers of the stop's
+        last messages are counted while the writer still takes jobs, not a second later)."""
+        self.size = 1
+        await self.drain()

@@ -46,18 +46,41 @@ async def test_askers_of_an_open_incident_cost_one_writer_job_per_gathering(tmp_
         assert shop.incident_events[-1]["data"]["customers"] == 10 + ASKERS
 
 
+class Recorder:
+    """What a gathering records, with an event set at each recording."""
+
+    def __init__(self) -> None:
+        self.recorded: list[list[Counting]] = []
+        self.done = asyncio.Event()
+
+    async def record(self, items: list[Counting]) -> None:
+        self.recorded.append(items)
+        self.done.set()
+
+
+def counting(customer: int) -> Counting:
+    return Counting(Ask("entry", "ship-time", customer, customer, QUESTION), 10, 600.0,
+                    datetime(2026, 1, 1, tzinfo=UTC))
+
+
 async def test_gathered_asks_are_recorded_together_once_their_time_is_up():
-    recorded: list[list[Counting]] = []
-    done = asyncio.Event()
-
-    async def record(items: list[Counting]) -> None:
-        recorded.append(items)
-        done.set()
-
-    gathered = GatheredAsks(record, seconds=0.0, size=100)
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    asks = [Counting(Ask("entry", "ship-time", n, n, QUESTION), 10, 600.0, at) for n in range(3)]
+    recorder = Recorder()
+    gathered = GatheredAsks(recorder.record, seconds=0.0, size=100)
+    asks = [counting(n) for n in range(3)]
     for ask in asks:
         gathered.add([ask])
-    await asyncio.wait_for(done.wait(), 10)  # the timer recorded them: nobody drained
-    assert recorded == [asks]
+    await asyncio.wait_for(recorder.done.wait(), 10)  # the timer recorded them: nobody drained
+    assert recorder.recorded == [asks]
+
+
+async def test_once_stopped_each_ask_is_recorded_at_once():
+    recorder = Recorder()
+    gathered = GatheredAsks(recorder.record, seconds=3600, size=100)
+    waiting, late = counting(1), counting(2)
+    gathered.add([waiting])
+    await gathered.stop()
+    assert recorder.recorded == [[waiting]]  # what was waiting: recorded by the stop
+    recorder.done.clear()
+    gathered.add([late])  # the answer of a message the stop's drain still answers
+    await asyncio.wait_for(recorder.done.wait(), 10)  # recorded without waiting an hour, nobody drained
+    assert recorder.recorded == [[waiting], [late]]
