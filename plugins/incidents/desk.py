@@ -103,10 +103,15 @@ class IncidentDesk:
         except Exception as error:
             log.error("incident asks not recorded", asks=len(items), error=repr(error))
             return
-        for item, change in zip(items, touched, strict=True):
-            if change is not None:
-                await self._announce(change.incident_id, "incident.opened" if change.opened else "incident.updated",
-                                     kind=item.ask.kind)
+        changes = [(item, change) for item, change in zip(items, touched, strict=True) if change is not None]
+        if not changes:
+            return
+        # one read for every incident the gathering opened or grew
+        rows = {row.id: row for row in await Incident.filter(id__in=[change.incident_id for _, change in changes])}
+        for item, change in changes:
+            if change.incident_id in rows:
+                self._publish(rows[change.incident_id], "incident.opened" if change.opened else "incident.updated",
+                              kind=item.ask.kind)
 
     async def drain(self) -> None:
         """Record the gathered asks and wait until they are (tests)."""
@@ -120,11 +125,12 @@ class IncidentDesk:
         if broadcast_changed:  # read the open broadcasts again at the next asker, not after a count
             self._broadcasts_read = None
         row = await Incident.get_or_none(id=incident_id)
-        if row is None:
-            return
-        view = incident_view(row)
-        self.services.events.publish(event, view)
-        log.info(event, incident_id=incident_id, customers=row.customers, **context)
+        if row is not None:
+            self._publish(row, event, **context)
+
+    def _publish(self, row: Incident, event: str, **context: object) -> None:
+        self.services.events.publish(event, incident_view(row))
+        log.info(event, incident_id=row.id, customers=row.customers, **context)
 
     async def broadcast(self, incident_id: int, text: str, *, notify_waiting: bool, agent_id: int
                         ) -> tuple[Outcome, list[int]]:
