@@ -10,7 +10,7 @@ from csgw.gateway.messages import InboundMessage
 from csgw.gateway.models import Conversation, Message
 from csgw.testing import running_gateway
 from tests.fakes.openai_server import FakeModel, fail, say
-from tests.gateway.helpers import AgentClient, add_agent, wait_for_condition
+from tests.gateway.helpers import AgentClient, add_agent, wait_delivered, wait_for_condition
 
 KEY = "sk-assist-0123456789"
 AUTHENTIC = "本店所有商品均为品牌官方正品，支持专柜验货，假一赔十。"
@@ -44,6 +44,9 @@ async def test_drafts_and_summaries_for_agents(tmp_path, database_url):
         summary_prompt = model.user_texts()[-1]
         assert "[PHONE]" in summary_prompt and "13812345678" not in summary_prompt
 
+        # what the bot and the hand-over said has gone out: nothing else is on its way
+        said = await Message.filter(conversation_id=cid, direction="out").values_list("id", flat=True)
+        await wait_delivered(list(said))
         sent_before = len(gw.fake("a").sent)
         model.script(say(f"{AUTHENTIC}有问题随时找我～ [kb:authentic] [kb:not-given]"))
         draft = await boss.call("POST", f"/conversations/{cid}/draft", expect=200)
