@@ -6,6 +6,9 @@ an incident opens: `incident.opened` on the event bus (agents' console, webhooks
 example questions at `GET /api/v1/incidents`. A supervisor's broadcast answer then answers every
 further asker, and optionally those already waiting; the incident closes by hand or when nobody
 new asked for `close_after_quiet_minutes`. The service report counts incidents.
+
+The desk and the API (and their text clustering) are imported by the hooks of a running gateway,
+not by every command that loads plugins to read the config.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from typing import TYPE_CHECKING
 
 from csgw.gateway.hookspecs import hookimpl
 
-from . import api
 from .config import IncidentsConfig
-from .desk import IncidentDesk
 from .models import MODULES
 from .registry import RUNNING, running
 from .report import IncidentFigures
@@ -47,6 +48,8 @@ def csgw_models() -> list[str]:
 
 @hookimpl
 def csgw_reply_overrides(services: Gateway) -> list[ReplyOverride]:
+    from .desk import IncidentDesk
+
     desk = IncidentDesk(services, services.settings.section(SECTION, IncidentsConfig))
     RUNNING[services] = desk
     return [desk]
@@ -67,6 +70,8 @@ def csgw_shutdown(services: Gateway) -> Awaitable[None] | None:
 
 @hookimpl
 def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
+    from . import api
+
     return list(api.routes)
 
 

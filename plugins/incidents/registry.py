@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from .desk import IncidentDesk
+if TYPE_CHECKING:
+    from .desk import IncidentDesk
 
 RUNNING: WeakKeyDictionary[object, IncidentDesk] = WeakKeyDictionary()
 
