@@ -10,10 +10,12 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from typing import TYPE_CHECKING
 
 from csgw.gateway.channel import ChannelConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
 RANDOM_PREFIX = 16
@@ -50,6 +52,13 @@ def parse_encoding_aes_key(encoding_aes_key: str) -> bytes:
     if len(key) != 32:
         raise ChannelConfigError("encoding_aes_key must decode to 32 bytes")
     return key
+
+
+def _aes_cbc(key: bytes) -> Cipher[modes.CBC]:
+    # imported with the first payload: every csgw command loads the WeChat plugins, few decrypt
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
 
 
 def _pad(data: bytes) -> bytes:
@@ -96,7 +105,7 @@ class MessageCrypto:
         body = plaintext.encode()
         raw = os.urandom(RANDOM_PREFIX) + struct.pack(">I", len(body)) + body
         raw += self.receiver_id.encode()
-        encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+        encryptor = _aes_cbc(key).encryptor()
         return base64.b64encode(encryptor.update(_pad(raw)) + encryptor.finalize()).decode()
 
     def decrypt(self, encrypted: str) -> Decrypted:
@@ -116,7 +125,7 @@ class MessageCrypto:
         raise last or DecryptError("no key")
 
     def _decrypt_with(self, key: bytes, data: bytes) -> str:
-        decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+        decryptor = _aes_cbc(key).decryptor()
         raw = _unpad(decryptor.update(data) + decryptor.finalize())
         if len(raw) < RANDOM_PREFIX + 4:
             raise DecryptError("plaintext too short")

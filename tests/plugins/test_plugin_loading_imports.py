@@ -1,7 +1,7 @@
 """Loading the builtin plugins (what every `csgw` command does to read its config: sections,
-texts, commands) leaves the runtime of channels and of the incident desk unimported; only a
-gateway building its channels and reply overrides imports them. Checked in a fresh interpreter,
-where nothing else has imported them yet."""
+texts, commands) leaves the runtime of channels (their clients, AES for WeChat's payloads) and of
+the incident desk unimported; only a gateway building its channels and reply overrides imports
+them. Checked in a fresh interpreter, where nothing else has imported them yet."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 import subprocess
 import sys
 
-RUNTIME_ONLY = ("aiosmtplib", "aioimaplib", "csgw.plugins.email.channel", "csgw.plugins.xiaohongshu.channel",
-                "csgw.plugins.incidents.desk", "csgw.plugins.incidents.api")
+RUNTIME_ONLY = ("aiosmtplib", "aioimaplib", "cryptography", "csgw.plugins.email.channel",
+                "csgw.plugins.xiaohongshu.channel", "csgw.plugins.incidents.desk", "csgw.plugins.incidents.api")
 
 LOAD_PLUGINS = f"""
 import json, sys
