@@ -14,8 +14,10 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.storage.records import ConversationState
@@ -34,42 +36,51 @@ class QueuePlace:
 @dataclass(slots=True)
 class AssignmentView:
     """Agents and their loads, the customers and earlier agents of the conversations to decide, and
-    the queue: as stored when read, then as the decisions made from it change them."""
+    their places in the queue: as stored when read, then as the decisions made from it change them.
+
+    Nothing read grows with the queue: the loads are counted from the assigned conversations, and a
+    place in line is a count through the queue's index (`read_places`) of the conversations not
+    tracked here, plus the tracked ones (`queue`: the conversations to decide, as stored, then as
+    decided) that go first."""
 
     agents: dict[int, Agent]
     loads: dict[int, int]
     customers: dict[int, Customer] = field(default_factory=dict)
     previous: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # customer -> (conv, agent), newest first
-    queue: dict[int, QueuePlace] = field(default_factory=dict)
-    with_a_person: set[int] = field(default_factory=set)  # conversations queued or assigned when read
+    tracked: set[int] = field(default_factory=set)  # conversations read or decided here: left out of counts
+    queue: dict[int, QueuePlace] = field(default_factory=dict)  # the tracked ones queued
+    with_a_person: set[int] = field(default_factory=set)  # tracked conversations queued or assigned
+    counted: dict[int, tuple[QueuePlace, int]] = field(default_factory=dict)  # conv -> untracked ahead of it there
     handle: dict[str | None, float] = field(default_factory=dict)  # seconds per conversation, by group
     stamps: dict[int, datetime] = field(default_factory=dict)  # agent id -> assigned at: to write
 
     @classmethod
     async def read(cls, conversations: Collection[ConversationState] = ()) -> AssignmentView:
-        """The view for deciding `conversations`, from three queries run at once: the agents, their
-        customers, and the conversations a person has (queued or assigned) or that an agent had for
-        one of these customers."""
-        customer_ids = list({c.customer_id for c in conversations})
-        rows = Q(state__in=WITH_A_PERSON)
-        if customer_ids:
-            rows |= Q(customer_id__in=customer_ids, agent_id__isnull=False)
-        agents, customers, found = await asyncio.gather(
-            Agent.all(), Customer.filter(id__in=customer_ids),
-            Conversation.filter(rows).values_list("id", "customer_id", "state", "group", "priority",
-                                                  "waiting_since", "agent_id"))
-        view = cls({agent.id: agent for agent in agents}, {}, {customer.id: customer for customer in customers})
-        wanted = set(customer_ids)
-        for row_id, customer_id, state, group, priority, since, agent_id in sorted(found, reverse=True):
-            if state in WITH_A_PERSON:
-                view.with_a_person.add(row_id)
-            if state == "queued":
-                view.queue[row_id] = QueuePlace(group, priority, as_datetime(since))
-            elif state == "assigned" and agent_id is not None:
-                view.loads[agent_id] = view.load(agent_id) + 1
-            if customer_id in wanted and agent_id is not None:
-                view.previous.setdefault(customer_id, []).append((row_id, agent_id))
+        """The view for deciding `conversations`: the agents, their loads, and (`add_conversations`)
+        the conversations' customers, earlier agents and stored states, read at once."""
+        view = cls({}, {})
+        agents, loads, _ = await asyncio.gather(
+            Agent.all(),
+            Conversation.filter(state="assigned", agent_id__isnull=False).group_by("agent_id").annotate(
+                count=Count("id")).values_list("agent_id", "count"),
+            view.add_conversations(conversations))
+        view.agents = {agent.id: agent for agent in agents}
+        view.loads = {agent_id: count for agent_id, count in loads}
         return view
+
+    async def add_conversations(self, conversations: Collection[ConversationState]) -> None:
+        """`add_customers`, and whether a person has each conversation (queued or assigned, as
+        stored) unless it is tracked here already."""
+        untracked = list({c.id for c in conversations} - self.tracked)
+        self.tracked.update(untracked)
+        _, stored = await asyncio.gather(
+            self.add_customers(conversations),
+            Conversation.filter(id__in=untracked, state__in=WITH_A_PERSON).values_list(
+                "id", "state", "group", "priority", "waiting_since") if untracked else _nothing())
+        for row_id, state, group, priority, since in stored:
+            self.with_a_person.add(row_id)
+            if state == "queued":
+                self.queue[row_id] = QueuePlace(group, priority, as_datetime(since))
 
     async def add_customers(self, conversations: Collection[ConversationState]) -> None:
         """The customers of `conversations` and the agents of their earlier conversations."""
@@ -83,6 +94,27 @@ class AssignmentView:
         self.customers.update((customer.id, customer) for customer in customers)
         for customer_id, conversation_id, agent_id in served:
             self.previous.setdefault(customer_id, []).append((conversation_id, agent_id))
+
+    async def read_places(self, places: dict[int, QueuePlace]) -> None:
+        """Count, at once, the untracked queued conversations going before each of `places` (a
+        conversation's expected place if queued), for `ahead`."""
+        wanted = [(conversation_id, place) for conversation_id, place in places.items()
+                  if conversation_id not in self.counted]
+        counts = await asyncio.gather(*(self._count_ahead(place) for _, place in wanted))
+        for (conversation_id, place), count in zip(wanted, counts, strict=True):
+            self.counted[conversation_id] = (place, count)
+
+    async def _count_ahead(self, place: QueuePlace) -> int:
+        # Two ranges of the queue's index (state, group, priority, waiting_since), not one OR that
+        # reads every entry of the group.
+        in_group = Q(group=place.group) if place.group else Q(group__isnull=True)
+        firsts = [Q(priority__gt=place.priority)]
+        if place.since is not None:
+            firsts.append(Q(priority=place.priority, waiting_since__lt=place.since))
+        queries = [Conversation.filter(in_group, first, state="queued") for first in firsts]
+        if self.tracked:
+            queries = [query.filter(id__not_in=list(self.tracked)) for query in queries]
+        return sum(await asyncio.gather(*(query.count() for query in queries)))
 
     def online(self) -> list[Agent]:
         return [agent for agent in self.agents.values() if agent.status == "online"]
@@ -99,19 +131,27 @@ class AssignmentView:
         earlier = self.previous.get(conversation.customer_id, ())
         return next((agent_id for conversation_id, agent_id in earlier if conversation_id != conversation.id), None)
 
-    def ahead(self, conversation_id: int, group: str | None, priority: int, since: datetime) -> int:
-        """Queued conversations of `group` going before one with `priority`, waiting since `since`."""
-        since = in_utc(since)
-        return sum(1 for row_id, place in self.queue.items()
-                   if row_id != conversation_id and place.group == group
-                   and (place.priority > priority
-                        or (place.priority == priority and place.since is not None and place.since < since)))
+    async def ahead(self, conversation_id: int, group: str | None, priority: int, since: datetime) -> int:
+        """Queued conversations of `group` going before one with `priority`, waiting since `since`:
+        those counted by `read_places` (read again if the conversation's group or priority is not
+        the one expected there) and the tracked ones."""
+        place = QueuePlace(group, priority, in_utc(since))
+        # Counted with the conversation's waiting_since, or with when it was counted if it had none:
+        # the queued conversations' were stored before either, so the count is the same.
+        counted = self.counted.get(conversation_id)
+        if counted is None or (counted[0].group, counted[0].priority) != (group, priority):
+            self.counted.pop(conversation_id, None)
+            await self.read_places({conversation_id: place})
+            counted = self.counted[conversation_id]
+        return counted[1] + sum(1 for row_id, other in self.queue.items()
+                                if row_id != conversation_id and _goes_before(other, place))
 
     def serving(self, group: str | None) -> int:
         """Online agents who can serve `group` (any of them when None)."""
         return sum(1 for agent in self.online() if group is None or group in (agent.skills or []))
 
     def assigned(self, conversation: ConversationState, agent_id: int, at: datetime) -> None:
+        self.tracked.add(conversation.id)
         self.queue.pop(conversation.id, None)
         self.with_a_person.add(conversation.id)
         self.loads[agent_id] = self.load(agent_id) + 1
@@ -122,6 +162,7 @@ class AssignmentView:
     def queued(self, conversation: ConversationState, group: str | None, priority: int, since: datetime,
                agent_id: int | None = None) -> None:
         """Queued in `group`, or held for `agent_id`."""
+        self.tracked.add(conversation.id)
         self.queue[conversation.id] = QueuePlace(group, priority, in_utc(since))
         self.with_a_person.add(conversation.id)
         if agent_id is not None:
@@ -130,3 +171,14 @@ class AssignmentView:
     def _served_by(self, conversation: ConversationState, agent_id: int) -> None:
         others = [(c, a) for c, a in self.previous.get(conversation.customer_id, []) if c != conversation.id]
         self.previous[conversation.customer_id] = sorted([(conversation.id, agent_id), *others], reverse=True)
+
+
+def _goes_before(other: QueuePlace, place: QueuePlace) -> bool:
+    return other.group == place.group and (
+        other.priority > place.priority
+        or (other.priority == place.priority and other.since is not None and place.since is not None
+            and other.since < place.since))
+
+
+async def _nothing() -> list[Any]:
+    return []

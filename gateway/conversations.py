@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import structlog
 from tortoise.expressions import Q
 
-from csgw.gateway.assignment_view import AssignmentView
+from csgw.gateway.assignment_view import AssignmentView, QueuePlace
 from csgw.gateway.clock import now
 from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.messages import DraftReply
@@ -44,7 +44,7 @@ from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.plans import update_row, update_rows_plan
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
-from csgw.gateway.storage.timestamps import as_datetime
+from csgw.gateway.storage.timestamps import as_datetime, in_utc
 from csgw.gateway.texts import TEXTS, Texts
 from csgw.gateway.views import agent_view, conversation_view
 
@@ -192,7 +192,7 @@ class ConversationService:
         return all(getattr(assigner, "reads_view", False) for assigner in self.assigners)
 
     def route_group(self, conversation: ConversationState, group: str | None, view: AssignmentView,
-                    hint: str | None = None) -> str | None:
+                    hint: str | None = None, quiet: bool = False) -> str | None:
         """The first of these groups an agent is in: the classifier's, the reply's `hint` (a guess
         such as the nearest KB category, so only with an agent online in it), the conversation's,
         the customer state's, the channel's, `[assignment] default_group`; else None (anyone).
@@ -213,8 +213,9 @@ class ConversationService:
                 continue
             if candidate in staffed:
                 return candidate
-            log.info("group passed over for the hand-over", conversation_id=conversation.id, group=candidate,
-                     reason="no agent online in it" if staffed is online else "no agent in it")
+            if not quiet:
+                log.info("group passed over for the hand-over", conversation_id=conversation.id, group=candidate,
+                         reason="no agent online in it" if staffed is online else "no agent in it")
         return None
 
     async def decide(self, conversation: ConversationState, group: str | None, priority: int,
@@ -263,6 +264,7 @@ class ConversationService:
         The caller holds `queue_lock()` and writes each change with its replies, before releasing it.
         """
         view = view or await AssignmentView.read([ask.conversation for ask in asks])
+        await self.read_places(asks, view)
         planned = []
         for ask in asks:
             conversation = ask.conversation
@@ -273,6 +275,23 @@ class ConversationService:
                                       "flags": ask.flags if ask.flags is not None else dict(conversation.flags or {})}
             planned.append((await self._apply(conversation, decision, update, view), update))
         return planned, view
+
+    async def read_places(self, asks: Sequence[HandoverAsk], view: AssignmentView) -> None:
+        """Count the places in line of the conversations likely to be told theirs (no free agent
+        serves their group, and it is open) at once, before any is decided: no query per decision
+        under the lock (`AssignmentView.ahead` counts a place not foreseen here)."""
+        free, at = view.free(), now()
+        places = {}
+        for ask in asks:
+            conversation = ask.conversation
+            if conversation.id in view.with_a_person:  # left to its person by the desk
+                continue
+            group = self.route_group(conversation, ask.group, view, ask.hint, quiet=True)
+            if self.hours.closed(group, conversation.channel, conversation.account, at):
+                continue
+            if not any(group is None or group in (agent.skills or []) for agent in free):
+                places[conversation.id] = QueuePlace(group, ask.priority, in_utc(conversation.waiting_since or at))
+        await view.read_places(places)
 
     async def stamp_agents(self, view: AssignmentView) -> None:
         """Write when the view's agents were last assigned a conversation."""
@@ -317,7 +336,7 @@ class ConversationService:
         if decision.reason == OFF_HOURS and schedule is not None:
             bound.info("conversation waits for the next shift")
             return notes or [closed_note(self.texts, schedule, at, language)]
-        spot = estimate_wait(view.ahead(conversation.id, group, priority, since), view.serving(group),
+        spot = estimate_wait(await view.ahead(conversation.id, group, priority, since), view.serving(group),
                              await self._handle_seconds_in(view, group))
         flags["queue_told"] = {"ahead": spot.ahead, "at": at.isoformat()}
         bound.info("conversation queued", ahead=spot.ahead)
@@ -457,7 +476,7 @@ class ConversationService:
         if not view.free():
             return 0
         queued = await Conversation.filter(state="queued").order_by("-priority", "waiting_since", "id")
-        await view.add_customers(queued)
+        await view.add_customers(queued)  # not tracked: only assigned here, never told a place
         assigned = 0
         for conversation in queued:
             decision = await self.decide(conversation, conversation.group, conversation.priority, view)

@@ -134,7 +134,8 @@ class Hold:
             if self.view is None:
                 self.view = await AssignmentView.read(conversations)
             else:
-                await self.view.add_customers(conversations)
+                await self.view.add_conversations(conversations)
+            await self.conversations.read_places([handover.ask for handover, _ in batch], self.view)
         except Exception as error:
             self.failed = True
             for _, future in batch:

@@ -118,6 +118,14 @@ async def _console_sign_in(connection: BaseDBAsyncClient) -> None:
     await Tortoise.generate_schemas(safe=True)  # creates only the missing agent_session and login_code tables
 
 
+async def _queue_place_index(connection: BaseDBAsyncClient) -> None:
+    # A customer's place in line is a count of the queued conversations going first (priority,
+    # then waiting_since): with waiting_since in the index the count reads only the index.
+    await connection.execute_script(
+        'CREATE INDEX IF NOT EXISTS "idx_conversation_queue_place" ON "conversation" '
+        '("state", "group", "priority", "waiting_since")')
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -133,7 +141,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
                      _bus_spill, _one_open_conversation_per_thread, _notes_and_tags,
-                     _satisfaction_comment, _console_sign_in]
+                     _satisfaction_comment, _console_sign_in, _queue_place_index]
 CURRENT_VERSION = len(STEPS)
 
 
@@ -165,6 +173,7 @@ async def upgrade_schema() -> int:
             await Tortoise.generate_schemas(safe=True)
             await _conversation_opened_at_index(connection)
             await create_open_conversation_index(connection)
+            await _queue_place_index(connection)
             await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
             log.info("schema created", version=len(STEPS))
             return len(STEPS)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from csgw.gateway import handover_desk
+from csgw.gateway import assignment_view, handover_desk
 from csgw.gateway.channel import InboundMessage
+from csgw.gateway.clock import now
 from csgw.gateway.conversations import HandoverAsk, agent_loads
 from csgw.gateway.handover_desk import HandedOver, Handover
 from csgw.gateway.messages import DraftReply
@@ -24,9 +26,9 @@ from tests.gateway.helpers import add_agent
 from tests.routing.conftest import Shop, shop
 
 
-async def conversations_of(s: Shop, count: int) -> list[Conversation]:
+async def conversations_of(s: Shop, count: int, first: int = 0) -> list[Conversation]:
     stored = [await s.services.store.store_inbound(InboundMessage("fake", "shop", f"u{i}", "在吗", f"m{i}"))
-              for i in range(count)]
+              for i in range(first, first + count)]
     return [await Conversation.get(id=one.conversation_id) for one in stored]
 
 
@@ -144,3 +146,54 @@ async def test_a_hand_over_arriving_while_the_hold_writes_is_decided_in_it_from_
         stored = [await Conversation.get(id=c.id) for c in (first, second)]
         assert [(c.state, c.agent_id) for c in stored] == [("assigned", agent.id), ("queued", None)]
         assert stored[1].flags["queue_told"]["ahead"] == 0
+
+
+class RowsRead:
+    """Stands for a model in a module: every query made through it is run, and the rows it returns
+    counted (a count or an aggregate as one)."""
+
+    def __init__(self, query: Any, rows: list[int]) -> None:
+        self.query, self.rows = query, rows
+
+    def __getattr__(self, name: str) -> Any:
+        def chained(*args: Any, **kwargs: Any) -> RowsRead:
+            return RowsRead(getattr(self.query, name)(*args, **kwargs), self.rows)
+        return chained
+
+    def __await__(self) -> Any:
+        result = yield from self.query.__await__()
+        self.rows.append(len(result) if isinstance(result, list) else 1)
+        return result
+
+
+async def queue_up(count: int, first: int = 0, group: str | None = None) -> None:
+    """`count` conversations waiting a few seconds already, of customers numbered from `first`."""
+    since = now() - timedelta(seconds=5)
+    await Conversation.bulk_create([
+        Conversation(customer_id=100_000 + i, channel="fake", account="shop", thread_key=f"queued{i}",
+                     state="queued", group=group, waiting_since=since, opened_at=since, last_message_at=since)
+        for i in range(first, first + count)])
+
+
+async def hand_over_two_counting_rows(s: Shop, first: int, monkeypatch: pytest.MonkeyPatch
+                                      ) -> tuple[int, list[int]]:
+    """Two new conversations handed over together, nobody online: the rows the assignment view
+    read, and the places the two were told."""
+    rows: list[int] = []
+    waiting = await conversations_of(s, 2, first)
+    with monkeypatch.context() as patched:
+        patched.setattr(assignment_view, "Conversation", RowsRead(Conversation, rows))
+        done = await hand_over_together(s, waiting)
+    assert all(isinstance(one, HandedOver) and one.handed for one in done)
+    return sum(rows), [(await Conversation.get(id=c.id)).flags["queue_told"]["ahead"] for c in waiting]
+
+
+async def test_what_a_hand_over_reads_does_not_grow_with_the_queue(tmp_path, database_url, monkeypatch):
+    async with shop(tmp_path, database_url=database_url) as s:
+        await queue_up(3, group="returns")
+        await queue_up(17, first=3)
+        few, told = await hand_over_two_counting_rows(s, 0, monkeypatch)
+        assert told == [17, 18]
+        await queue_up(180, first=20)
+        many, told = await hand_over_two_counting_rows(s, 2, monkeypatch)
+        assert told == [199, 200] and many == few
