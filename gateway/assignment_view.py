@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from csgw.gateway.models import Agent, Conversation, Customer
+from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.timestamps import as_datetime, in_utc
 
@@ -96,25 +96,31 @@ class AssignmentView:
             self.previous.setdefault(customer_id, []).append((conversation_id, agent_id))
 
     async def read_places(self, places: dict[int, QueuePlace]) -> None:
-        """Count, at once, the untracked queued conversations going before each of `places` (a
-        conversation's expected place if queued), for `ahead`."""
+        """Count the untracked queued conversations going before each of `places` (a conversation's
+        expected place if queued), for `ahead`: one query for all."""
         wanted = [(conversation_id, place) for conversation_id, place in places.items()
                   if conversation_id not in self.counted]
-        counts = await asyncio.gather(*(self._count_ahead(place) for _, place in wanted))
-        for (conversation_id, place), count in zip(wanted, counts, strict=True):
-            self.counted[conversation_id] = (place, count)
-
-    async def _count_ahead(self, place: QueuePlace) -> int:
-        # Two ranges of the queue's index (state, group, priority, waiting_since), not one OR that
-        # reads every entry of the group.
-        in_group = Q(group=place.group) if place.group else Q(group__isnull=True)
-        firsts = [Q(priority__gt=place.priority)]
-        if place.since is not None:
-            firsts.append(Q(priority=place.priority, waiting_since__lt=place.since))
-        queries = [Conversation.filter(in_group, first, state="queued") for first in firsts]
+        if not wanted:
+            return
+        params: dict[str, Any] = {"queued": "queued"}
+        untracked = ""
         if self.tracked:
-            queries = [query.filter(id__not_in=list(self.tracked)) for query in queries]
-        return sum(await asyncio.gather(*(query.count() for query in queries)))
+            params.update((f"t{n}", row_id) for n, row_id in enumerate(self.tracked))
+            untracked = ' AND "id" NOT IN (' + ", ".join(f":t{n}" for n in range(len(self.tracked))) + ")"
+        counts = []
+        for n, (_, place) in enumerate(wanted):
+            params[f"p{n}"], params[f"s{n}"], params[f"g{n}"] = place.priority, place.since, place.group
+            # Ranges of the queue's index (state, group, priority, waiting_since), not one OR that
+            # reads every entry of the group.
+            of = 'FROM "conversation" WHERE "state" = :queued AND ' + (
+                f'"group" = :g{n}' if place.group else '"group" IS NULL') + untracked
+            count = f'(SELECT COUNT(*) {of} AND "priority" > :p{n})'
+            if place.since is not None:
+                count += f' + (SELECT COUNT(*) {of} AND "priority" = :p{n} AND "waiting_since" < :s{n})'
+            counts.append(f'{count} AS "c{n}"')
+        [row] = await Sql().rows("SELECT " + ", ".join(counts), **params)
+        for n, (conversation_id, place) in enumerate(wanted):
+            self.counted[conversation_id] = (place, int(row[f"c{n}"]))
 
     def online(self) -> list[Agent]:
         return [agent for agent in self.agents.values() if agent.status == "online"]
