@@ -10,7 +10,11 @@ requests apart (never two at once, as a person types) and every customer writes 
   way (greetings and particles around them), ask things the KB cannot answer (a menu, then a
   hand-over at the second miss), send one bare word (asked back), pick a number, ask for a person
   (人工), repeat themselves and say thanks. Hand-overs queue (no agent is online), and what a
-  queued customer says next is stored for the person, unanswered.
+  queued customer says next is stored for the person, unanswered. A customer says `VISIT` lines
+  and leaves; a new one takes their place, and the places are at different lines of their
+  visits, so the mix is the same all through a run. (It used to be 1,000 customers for the whole
+  run: more of them were queued the further a run got, their messages only stored, so a faster
+  run met a cheaper mix and its figures depended on how far it got.)
 
 The mix is written one message a line, `openid<TAB>text`, read by `wechat_push.lua`.
 """
@@ -24,7 +28,8 @@ from pathlib import Path
 from csgw.plugins.demo import DEMO_KB
 from csgw.plugins.reply.kb import load_kb
 
-CUSTOMERS = 1_000  # as many as the old answered mix had
+CUSTOMERS = 1_000  # as many as the old answered mix had; in the realistic mix, customers at once
+VISIT = 8  # lines a realistic customer says before leaving
 MESSAGES = 120_000  # more than csgw answers in one run
 
 # Off the knowledge base: the engine finds nothing (a menu first, then a hand-over).
@@ -53,11 +58,18 @@ def answered_mix(count: int = MESSAGES, seed: int = 19) -> list[tuple[str, str]]
 
 
 def realistic_mix(count: int = MESSAGES, seed: int = 19) -> list[tuple[str, str]]:
-    """Each customer follows a script of their own; message `i` is the next line of one."""
+    """Each customer follows a script of their own; message `i` is the next line of the customer in
+    place `i % CUSTOMERS`, a place being `place` lines ahead in its succession of visits."""
     questions = kb_questions()
-    scripts = [_script(random.Random(seed * 100_003 + customer), questions, -(-count // CUSTOMERS))
-               for customer in range(CUSTOMERS)]
-    return [(openid(i % CUSTOMERS), scripts[i % CUSTOMERS][i // CUSTOMERS]) for i in range(count)]
+    scripts: dict[int, list[str]] = {}
+    mix = []
+    for i in range(count):
+        place, line = i % CUSTOMERS, i // CUSTOMERS + i % CUSTOMERS
+        customer = place + CUSTOMERS * (line // VISIT)
+        if customer not in scripts:
+            scripts[customer] = _script(random.Random(seed * 100_003 + customer), questions, VISIT)
+        mix.append((openid(customer), scripts[customer][line % VISIT]))
+    return mix
 
 
 def _script(pick: random.Random, questions: list[str], length: int) -> list[str]:
@@ -80,7 +92,7 @@ def _script(pick: random.Random, questions: list[str], length: int) -> list[str]
 
 
 def openid(customer: int) -> str:
-    return f"o_mix{customer:05d}"
+    return f"o_mix{customer:06d}"
 
 
 def write_mix(path: Path, messages: list[tuple[str, str]]) -> Path:
