@@ -112,15 +112,34 @@ def measure(command: list[str], port: int, health_path: str, log: Path, mix: Pat
         server.wait()
 
 
+def cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the event loop (the main thread) and of the other threads (the store's
+    writer and its connection workers, the meaning model's; Python does not name them for the OS,
+    so they are not told apart here); a thread that ended is not counted."""
+    split = {"loop": 0.0, "threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            used = cpu_seconds(task / "stat")
+        except OSError:  # ended meanwhile
+            continue
+        split["loop" if task.name == str(pid) else "threads"] += used
+    return split
+
+
 def cpu_and_commits(pid: int, port: int) -> dict:
-    """The server's CPU seconds so far (all its threads) and the writer's commits and jobs: per
-    message, these hardly move with the host's load, where msg/s does."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The server's CPU seconds so far (all its threads, and split by thread) and the writer's
+    commits and jobs: per message, these hardly move with the host's load, where msg/s does."""
+    cpu = cpu_seconds(Path(f"/proc/{pid}/stat"))
+    threads = {f"cpu_{part}_s": used for part, used in thread_cpu(pid).items()}
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
         checks = {check["name"]: check.get("detail") or {} for check in json.load(answer)["checks"]}
     database, model = checks["database"], checks.get("meaning_model", {})
-    return {"cpu_s": cpu, "writer_commits": database["writer_commits"], "writer_jobs": database["writer_jobs"],
+    return {"cpu_s": cpu, **threads, "writer_commits": database["writer_commits"], "writer_jobs": database["writer_jobs"],
             "model_vectors": model.get("encoded", 0), "model_fallbacks": model.get("fallbacks", 0),
             "model_timeouts": model.get("fallbacks_timeout", 0), "model_calls": model.get("batches", 0),
             "model_texts": model.get("embedded", 0)}
@@ -189,6 +208,9 @@ def one_round(work: Path, mixes: dict[str, Path]) -> dict:
                       "floor_share": round(per_second(result) / floor, 3),
                       "p50_ms": round(result["p50_us"] / 1000, 2), "p99_ms": round(result["p99_us"] / 1000, 2),
                       "cpu_ms_per_message": round(1000 * result["cpu_s"] / stored, 3),
+                      # the same split: the event loop, the other threads (writer, model)
+                      "cpu_ms_per_message_by_thread": {part: round(1000 * result[f"cpu_{part}_s"] / stored, 3)
+                                                       for part in ("loop", "threads")},
                       "commits_per_message": round(result["writer_commits"] / stored, 3),
                       "jobs_per_message": round(result["writer_jobs"] / stored, 3),
                       # messages given a vector by the model / matched on words (timeouts among them);
