@@ -242,18 +242,6 @@ class ConversationService:
                 return decision
         return AssignmentDecision("queue", group=group)
 
-    async def plan_handover(
-        self, conversation: ConversationState, *, group: str | None, priority: int,
-        flags: dict[str, Any] | None = None, hint: str | None = None,
-    ) -> tuple[list[DraftReply], dict[str, Any]]:
-        """`plan_handovers` of one conversation; the agent's assignment time is written here.
-
-        The caller holds `queue_lock()` and writes the change with its replies.
-        """
-        [planned], view = await self.plan_handovers([HandoverAsk(conversation, group, priority, flags, hint)])
-        await self.stamp_agents(view)
-        return planned
-
     async def plan_handovers(self, asks: Sequence[HandoverAsk], view: AssignmentView | None = None
                              ) -> tuple[list[tuple[list[DraftReply], dict[str, Any]]], AssignmentView]:
         """Decide who takes each conversation (in its group, else by `route_group`), in order, from

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csgw.gateway.channel import InboundMessage
-from csgw.gateway.conversations import ConversationError, ConversationService
+from csgw.gateway.conversations import ConversationError, ConversationService, HandoverAsk
+from csgw.gateway.handover_desk import Handover, HandoverDesk
 from csgw.gateway.models import Agent, Conversation, Message
 from csgw.gateway.pipeline import Pipeline
 from csgw.gateway.storage.db import plan_runner
@@ -65,6 +66,10 @@ class TwoInstances:
     async def close(self) -> None:
         await self.stack.aclose()
 
+    def desk(self, instance: ConversationService) -> HandoverDesk:
+        pipeline = self.shop.services.pipeline if instance is self.a else self.b_pipeline
+        return pipeline.handovers
+
     async def customer(self, instance: ConversationService) -> ConversationState:
         self.messages += 1
         stored = await instance.store.store_inbound(
@@ -82,7 +87,7 @@ class TwoInstances:
         mine = [(self.a, await self.customer(self.a)) for _ in range(on_a)]
         mine += [(self.b, await self.customer(self.b)) for _ in range(on_b)]
         ids = [c.id for _, c in mine]
-        await asyncio.gather(*(hand_over(instance, c) for instance, c in mine))
+        await asyncio.gather(*(hand_over(self.desk(instance), c) for instance, c in mine))
         await check(agents, ids)
         assert await Conversation.filter(id__in=ids, state="assigned").count() == min(len(ids), sum(capacities))
 
@@ -93,11 +98,13 @@ class TwoInstances:
         assert await Conversation.filter(id__in=ids, state="assigned").count() == min(queued, sum(capacities))
 
 
-async def hand_over(instance: ConversationService, conversation: ConversationState) -> None:
-    """What the pipeline does when nobody answered: decide and write under the queue lock."""
-    async with instance.queue_lock():
-        drafts, update = await instance.plan_handover(conversation, group=None, priority=0)
-        await instance.store.store_replies(conversation, drafts, update=ConversationUpdate(update))
+async def hand_over(desk: HandoverDesk, conversation: ConversationState) -> None:
+    """What the pipeline does when nobody answered: its hand-over desk decides and writes under the
+    queue lock."""
+    async def record(drafts: list, update: dict[str, Any]) -> list:
+        return await desk.conversations.store.store_replies(conversation, drafts, update=ConversationUpdate(update))
+
+    await desk.hand_over(Handover(HandoverAsk(conversation, None, 0), 0, [], {}, record))
 
 
 async def check(agents: list[Agent], ids: list[int]) -> None:
