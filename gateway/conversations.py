@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+DISPATCH_PAGE = 100  # queued conversations read at a time when serving the queue
+
 CONVERSATION_COLUMNS = columns_of(ConversationRecord)
 
 
@@ -460,22 +462,27 @@ class ConversationService:
             return await self._dispatch()
 
     async def _dispatch(self) -> int:
+        """The queue is read a page at a time, first in line first, until no agent has room: an
+        agent freeing one slot reads the head of a long queue, not all of it."""
         view = await AssignmentView.read()
-        if not view.free():
-            return 0
-        queued = await Conversation.filter(state="queued").order_by("-priority", "waiting_since", "id")
-        await view.add_customers(queued)  # not tracked: only assigned here, never told a place
-        assigned = 0
-        for conversation in queued:
-            decision = await self.decide(conversation, conversation.group, conversation.priority, view)
-            if decision.action != "assign" or decision.agent_id is None:
-                continue
-            update: dict[str, Any] = {}
-            drafts = await self._apply(conversation, decision, update, view)
-            await self.stamp_agents(view)
-            await self._write(conversation, "assigned", drafts, update)
-            assigned += 1
-            if not view.free():
+        assigned = passed = 0
+        while view.free():
+            page = await Conversation.filter(state="queued").order_by(
+                "-priority", "waiting_since", "id").offset(passed).limit(DISPATCH_PAGE)
+            await view.add_customers(page)  # not tracked: only assigned here, never told a place
+            for conversation in page:
+                if not view.free():
+                    break
+                decision = await self.decide(conversation, conversation.group, conversation.priority, view)
+                if decision.action != "assign" or decision.agent_id is None:
+                    passed += 1  # stays queued: the next page starts after it
+                    continue
+                update: dict[str, Any] = {}
+                drafts = await self._apply(conversation, decision, update, view)
+                await self.stamp_agents(view)
+                await self._write(conversation, "assigned", drafts, update)
+                assigned += 1
+            if len(page) < DISPATCH_PAGE:
                 break
         return assigned
 

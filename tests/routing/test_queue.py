@@ -89,3 +89,23 @@ def test_queue_property_no_conversation_lost_or_assigned_twice(tmp_path_factory,
             assert await Conversation.filter(state__not="closed").count() == 0
 
     asyncio.run(scenario())
+
+
+async def test_serving_the_queue_reads_past_a_page_nobody_free_can_take(tmp_path, monkeypatch):
+    """The queue is served a page at a time: conversations no free agent can take stay in line and
+    the ones behind them, pages further on, are still reached, first in line first."""
+    monkeypatch.setattr("csgw.gateway.conversations.DISPATCH_PAGE", 2)
+    async with shop(tmp_path) as s:
+        await add_agent("shoes", ["鞋"], max_concurrent=1, status="online")
+        served = await s.say("shoe-first", "看看鞋")
+        shoes = [await s.say(f"shoe{i}", "看看鞋") for i in range(5)]  # the 鞋 agent is full
+        anyone = [await s.say(f"any{i}", "转人工") for i in range(3)]
+        assert served.state == "assigned"
+        assert {(c.state, c.group) for c in shoes} == {("queued", "鞋")}
+        assert {(c.state, c.group) for c in anyone} == {("queued", None)}
+        general, _ = await add_agent("general", max_concurrent=2)
+        # general cannot take the five 鞋 conversations first in line; the two after them, pages on
+        await s.services.conversations.set_agent_status(general, "online")
+        after = {c.id: await Conversation.get(id=c.id) for c in [*shoes, *anyone]}
+        assert [after[c.id].agent_id for c in anyone] == [general.id, general.id, None]
+        assert {after[c.id].state for c in shoes} == {"queued"}
