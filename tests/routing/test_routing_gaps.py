@@ -131,3 +131,32 @@ async def test_queued_customer_hears_a_new_place_at_most_once_per_interval(tmp_p
         told = (await Conversation.get(id=third.id)).flags["queue_told"]
         assert told["ahead"] == 0 and told["at"] == later.isoformat()
         assert not [t for t in s.texts_to("u2") if t.startswith("排队更新")]  # u2 was served, not told
+
+
+async def test_a_queue_at_rest_is_not_read_again_until_it_moves(tmp_path, monkeypatch, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        await add_agent("a", status="online", max_concurrent=0)
+        waiting = [await s.say(f"u{i}", "转人工") for i in range(3)]
+        assert {c.state for c in waiting} == {"queued"}
+        conversations = s.services.conversations
+        reads = []
+        read_queue = conversations.queue_spots
+
+        async def counted() -> dict:
+            reads.append(1)
+            return await read_queue()
+
+        monkeypatch.setattr(conversations, "queue_spots", counted)
+        notices = QueuePositionNotices(conversations, 60)
+        at = now()
+
+        async def scan(minutes: int) -> int:
+            monkeypatch.setattr(queue_notices, "now", lambda: at + timedelta(minutes=minutes))
+            return await notices.tick()
+
+        assert await scan(0) == 0 and len(reads) == 1  # told at the hand-over: nothing new
+        assert await scan(1) == 0 and len(reads) == 1  # the same queue: not read
+        angry = await s.say("vip", "我要投诉")  # goes first: everyone's place moves back
+        assert angry.priority > waiting[0].priority
+        assert await scan(2) == 3 and len(reads) == 2
+        assert await scan(3) == 0 and len(reads) == 2
