@@ -12,7 +12,6 @@ from tortoise.transactions import in_transaction
 
 from csgw.cli.addresses import base_url
 from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
-from csgw.gateway.api.auth import hash_token, new_token
 from csgw.gateway.clock import shop_time, shop_zone
 from csgw.gateway.models import AGENT_ROLES, AGENT_STATUSES, Agent
 from csgw.gateway.sessions import (
@@ -21,7 +20,9 @@ from csgw.gateway.sessions import (
     LoginLink,
     console_link,
     end_sessions_of,
+    hash_token,
     new_login_link,
+    new_token,
     store_login_link,
 )
 from csgw.gateway.storage.plans import run_plan_async

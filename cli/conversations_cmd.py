@@ -26,9 +26,8 @@ from csgw.cli.history_io import (
 from csgw.cli.history_records import RecordError, check_file
 from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit, with_store
 from csgw.gateway import reports
-from csgw.gateway.api.conversations import LISTED_STATES
 from csgw.gateway.clock import shop_time, shop_zone
-from csgw.gateway.models import Agent, Conversation, Customer, Message
+from csgw.gateway.models import LISTED_STATES, Agent, Conversation, Customer, Message
 from csgw.gateway.storage.db import is_sqlite
 from csgw.gateway.views import conversation_view, message_view
 

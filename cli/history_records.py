@@ -18,9 +18,9 @@ from typing import Any, BinaryIO
 
 from tortoise.models import Model
 
-from csgw.gateway.api.errors import MAX_ID, is_storable
 from csgw.gateway.models import MESSAGE_DIRECTIONS, MESSAGE_SENDERS, CustomerIdentity, Message
 from csgw.gateway.storage.timestamps import as_datetime
+from csgw.gateway.storage.values import MAX_ID, is_storable
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: far above any message the gateway accepts
 SKIP_CHUNK = 64 * 1024

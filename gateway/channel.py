@@ -6,7 +6,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from aiohttp import web
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from csgw.config.hours import HoursSettings
@@ -15,6 +14,8 @@ from csgw.gateway.messages import Accepted, InboundMessage, OutboundMessage
 from csgw.gateway.redact import redact
 
 if TYPE_CHECKING:
+    from aiohttp import web  # at run time only where a webhook is served: `csgw kb` never loads it
+
     from csgw.gateway.ports import ChannelHost
 
 # Accepted and InboundMessage live in messages.py; plugins written earlier import them from here.
@@ -79,6 +80,8 @@ class Channel(ABC):
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:
         """`GET/POST /webhooks/{plugin}/{account}`; channels that take pushes override it."""
+        from aiohttp import web
+
         raise web.HTTPNotFound(text="this channel takes no webhooks")
 
     async def start(self) -> None:

@@ -12,6 +12,7 @@ MESSAGE_DIRECTIONS = ("in", "out", "note")
 CUSTOMER_DIRECTIONS = ("in", "out")  # what passed between the customer and the shop
 MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
 CONVERSATION_STATES = ("bot", "queued", "assigned", "closed")
+LISTED_STATES = (*CONVERSATION_STATES, "open")  # what a list of conversations filters on; open: not closed
 AGENT_ROLES = ("agent", "supervisor")
 AGENT_STATUSES = ("online", "away", "offline")
 TAG_SOURCES = ("agent", "reply", "classifier")

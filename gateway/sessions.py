@@ -19,7 +19,8 @@ from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, AgentSession, LoginCode
 from csgw.gateway.storage.plans import ExecuteMany, Insert, Plan, Select
 
-SESSION_PREFIX = "csgws_"  # API tokens start "csgw_": which table to look in
+TOKEN_PREFIX = "csgw_"  # an agent's API token
+SESSION_PREFIX = "csgws_"  # a sign-in session's token: the prefix says which table to look in
 SESSION_IDLE = timedelta(days=7)  # unused this long, a session ends
 SESSION_REFRESH = timedelta(hours=1)  # how often using a session moves its end on (one write)
 LINK_MINUTES = 15
@@ -30,6 +31,15 @@ SIGN_IN_KEEPS = ("away", "offline")  # chosen last, these outlast a sign-in
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A new API token for an agent."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return digest(token)
 
 
 def new_session_token() -> str:

@@ -6,13 +6,14 @@ import socket
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import structlog
 
 from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from csgw.gateway.ports import Gateway
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,8 @@ def payload(check: str, old: str, new: str, detail: dict[str, Any]) -> dict[str,
 
 
 async def post(http: aiohttp.ClientSession, timeout_seconds: float, url: str, body: dict[str, Any]) -> None:
+    import aiohttp  # here: loading plugins (every `csgw` command) does not need the HTTP client
+
     timeout = aiohttp.ClientTimeout(total=timeout_seconds)
     bound = log.bind(check=body["check"], new=body["new"], url=url)
     try:

@@ -42,7 +42,9 @@ def test_every_package_folder_is_listed_and_installed_under_csgw():
 def test_entry_points_name_real_modules():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     for name, target in project["project"]["entry-points"]["csgw"].items():
-        assert importlib.util.find_spec(target) is not None, name
+        module, _, attribute = target.partition(":")
+        assert importlib.util.find_spec(module) is not None, name
+        assert not attribute or hasattr(importlib.import_module(module), attribute), name
     assert project["project"]["scripts"]["csgw"] == "csgw.cli.main:main"
 
 

@@ -4,7 +4,6 @@ random, shown once, stored as SHA-256, compared in constant time, never logged."
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from csgw.gateway.api.routes import check_query
 from csgw.gateway.clock import now
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.sessions import (
-    digest,
+    hash_token,
     is_session_token,
     keep_session,
     live_session,
@@ -23,7 +22,6 @@ from csgw.gateway.sessions import (
 )
 from csgw.gateway.storage.plans import update_row
 
-TOKEN_PREFIX = "csgw_"
 EVENTS_PATH = "/api/v1/events"
 
 
@@ -36,14 +34,6 @@ class Credential:
 
 
 CREDENTIAL: web.RequestKey[Credential] = web.RequestKey("csgw_credential", Credential)
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return digest(token)
 
 
 def request_token(request: web.Request) -> str | None:

@@ -16,6 +16,7 @@ from csgw.gateway.conversations import ConversationError
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import (
     CUSTOMER_DIRECTIONS,
+    LISTED_STATES,
     Conversation,
     Customer,
     CustomerIdentity,
@@ -88,7 +89,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     return when, conversation_id
 
 
-LISTED_STATES = ("bot", "queued", "assigned", "closed", "open")
 ON_CONVERSATION = ("get_conversation", "list_messages", "post_message", "typing", "take", "close", "transfer",
                    "post_note", "add_tag", "delete_tag")
 

@@ -9,6 +9,11 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from csgw.gateway.storage.values import MAX_ID, is_storable
+from csgw.gateway.storage.values import (
+    parse_id as parse_id,  # the API's handlers read ids from here
+)
+
 log = structlog.get_logger(__name__)
 
 
@@ -24,26 +29,7 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
-MAX_ID = 2**63 - 1  # the stores' BIGINT: a larger number names nothing and must not reach SQL
 MAX_DEPTH = 32  # no request of the API nests deeper; a 100k-deep body would exhaust the stack
-
-
-def parse_id(raw: str | None) -> int | None:
-    """The one reader of ids from paths, queries and cursors: ASCII digits only ("²" and a
-    trailing newline are not digits here), within the stores' integer range; None otherwise."""
-    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        return None
-    value = int(raw)
-    return value if value <= MAX_ID else None
-
-
-def is_storable(text: str) -> bool:
-    """Whether the stores can hold the text: UTF-8 has no lone surrogate ("\\ud800")."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check_json_value(value: Any) -> None:

@@ -1,7 +1,20 @@
-"""The builtin agent console: static pages at `/console/` over the agent API."""
+"""The builtin agent console: static pages at `/console/` over the agent API. Its routes (and
+aiohttp with them) are imported when a gateway builds its app, not by every command loading plugins."""
 
 from __future__ import annotations
 
-from csgw.plugins.console.routes import csgw_routes
+from typing import TYPE_CHECKING
 
-__all__ = ["csgw_routes"]
+from csgw.gateway.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from csgw.gateway.ports import Gateway
+
+
+@hookimpl
+def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef]:
+    from csgw.plugins.console.routes import console_routes
+
+    return console_routes(services)

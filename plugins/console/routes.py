@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from csgw.gateway.hookspecs import hookimpl
-
 if TYPE_CHECKING:
     from csgw.gateway.ports import Gateway
 
@@ -50,6 +48,5 @@ async def bare(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console/")
 
 
-@hookimpl
-def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef]:
+def console_routes(services: Gateway) -> list[web.AbstractRouteDef]:
     return [web.get("/console", bare), web.get("/console/", index), web.get("/console/{name}", asset)]

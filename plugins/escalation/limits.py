@@ -5,9 +5,8 @@ defines for this timer and for the report alike."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import structlog
 from tortoise.functions import Max
 
@@ -21,6 +20,9 @@ from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.plans import json_value
 from csgw.gateway.storage.timestamps import as_datetime
 from csgw.gateway.views import conversation_view
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = structlog.get_logger(__name__)
 

@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any
 from csgw.gateway.health_check import CheckResult
 from csgw.gateway.hookspecs import hookimpl
 
-from . import api
 from .config import SECTION, LlmConfig
-from .customer_replies import GroundedAnswers
-from .model import LanguageModel
 from .running import model_for, summaries_for
 
 if TYPE_CHECKING:
@@ -30,6 +27,9 @@ if TYPE_CHECKING:
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.health_check import HealthCheck
     from csgw.gateway.ports import Gateway
+
+    from .customer_replies import GroundedAnswers
+    from .model import LanguageModel
 
 
 class ModelCheck:
@@ -52,7 +52,11 @@ def csgw_config_sections() -> dict[str, type[BaseModel]]:
 @hookimpl
 def csgw_reply_overrides(services: Gateway) -> list[GroundedAnswers]:
     model = model_for(services)
-    return [GroundedAnswers(services, model)] if model is not None else []
+    if model is None:
+        return []
+    from .customer_replies import GroundedAnswers  # with the model's HTTP client: only when on
+
+    return [GroundedAnswers(services, model)]
 
 
 @hookimpl
@@ -63,6 +67,8 @@ def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
 
 @hookimpl
 def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
+    from . import api  # the agent API's handlers: only a gateway building its app needs them
+
     return list(api.routes)
 
 

@@ -12,10 +12,7 @@ from rich.markup import escape
 
 from csgw.commands import ConfigOption, dump_json, err, fail, out, settings_or_exit
 
-from . import gaps
-from .client import LlmError
 from .config import SECTION, LlmConfig
-from .model import LanguageModel
 from .prompts import LANGUAGES
 
 llm_app = typer.Typer(help="The language-model assistant. 大模型助手。", no_args_is_help=True)
@@ -29,6 +26,11 @@ def name_gaps(
     as_json: bool = typer.Option(False, "--json"), config: Path | None = ConfigOption,
 ) -> None:
     """Name and group the questions the bot could not answer, and draft an entry per topic."""
+    # Here: every `csgw` command registers this one, only this one needs the model's HTTP client.
+    from . import gaps
+    from .client import LlmError
+    from .model import LanguageModel
+
     settings = settings_or_exit(config)
     llm = settings.section(SECTION, LlmConfig)
     if not llm.configured:

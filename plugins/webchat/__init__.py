@@ -1,4 +1,5 @@
-"""The builtin site chat widget channel (`webchat`)."""
+"""The builtin site chat widget channel (`webchat`). The channel (its socket server, aiohttp) is
+imported when a gateway builds its channels, not by every command loading plugins."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from csgw.gateway.hookspecs import hookimpl
-from csgw.plugins.webchat.channel import WebchatChannel
 from csgw.plugins.webchat.leave_message import LeftMessageHandover, left_contact, remember_contact
 from csgw.plugins.webchat.site import TEXTS
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def csgw_channel_types() -> list[type]:
+    from csgw.plugins.webchat.channel import WebchatChannel
+
     return [WebchatChannel]
 
 

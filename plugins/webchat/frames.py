@@ -8,8 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from csgw.gateway.api.errors import MAX_ID, is_storable
 from csgw.gateway.rating_comments import MAX_COMMENT, CommentError, clean_comment
+from csgw.gateway.storage.values import MAX_ID, is_storable
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
 MAX_NAME = 64

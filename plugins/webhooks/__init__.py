@@ -20,12 +20,9 @@ from csgw.gateway.clock import now
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.storage.plans import ExecuteMany, Plan
 
-from . import api
 from .config import WebhooksConfig
 from .health import DeliveryCheck
 from .models import TABLE
-from .recorder import DeliveryRecorder
-from .sender import WebhookSender
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -34,6 +31,9 @@ if TYPE_CHECKING:
     from csgw.gateway.api.routes import ApiRoute
     from csgw.gateway.health_check import HealthCheck
     from csgw.gateway.ports import Gateway, Writes
+
+    from .recorder import DeliveryRecorder
+    from .sender import WebhookSender
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +72,10 @@ def csgw_startup(services: Gateway) -> None:
     endpoints = services.settings.section(SECTION, WebhooksConfig).root
     if not endpoints:
         return
+    # Here, not at the top: only a gateway with endpoints needs the sender and its HTTP client.
+    from .recorder import DeliveryRecorder
+    from .sender import WebhookSender
+
     sender = WebhookSender(services.writer, {e.label: e for e in endpoints}, lambda: services.http,
                            shared=services.leadership.shared,
                            lease_seconds=services.settings.database.outbox_lease_seconds)
@@ -100,6 +104,8 @@ def csgw_health_checks(services: Gateway) -> list[HealthCheck]:
 
 @hookimpl
 def csgw_routes(services: Gateway) -> list[web.AbstractRouteDef | ApiRoute]:
+    from . import api  # the agent API's handlers: only a gateway building its app needs them
+
     return list(api.routes)
 
 

@@ -33,7 +33,6 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.clock import now
 from csgw.gateway.customer_history import latest_inbound
-from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.leadership import poll_role, while_leading
 from csgw.gateway.messages import OutboundMessage
 from csgw.gateway.models import Message
@@ -48,13 +47,11 @@ from csgw.gateway.webhook_requests import PushRefused, read_body, timestamp_is_f
 from csgw.plugins.wechat import kf_messages
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
-from csgw.plugins.wechat.events import EventReplies, greeting_texts
 from csgw.plugins.wechat.kf_api import KfApi
 from csgw.plugins.wechat.token import ApiError, wecom_token_cache
 from csgw.plugins.wechat.xml import parse_push
 
 if TYPE_CHECKING:
-    from csgw.config.schema import Settings
     from csgw.gateway.ports import ChannelHost
 
 MSGID_PREFIX = "csgw-"
@@ -307,18 +304,3 @@ class WecomKfChannel(Channel):
     def health_detail(self) -> dict[str, Any]:
         return {"last_pull_at": self.last_pull_at, "sync_lag_seconds": self.sync_lag, "polling": self.polling,
                 **self.stats.as_dict()}
-
-
-@hookimpl
-def csgw_channel_types() -> list[type]:
-    return [WecomKfChannel]
-
-
-@hookimpl
-def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
-    return [EventReplies(WecomKfChannel.plugin, settings)]
-
-
-@hookimpl
-def csgw_texts() -> dict[str, dict[str, str]]:
-    return greeting_texts(WecomKfChannel.plugin)

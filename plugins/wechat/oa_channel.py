@@ -26,7 +26,6 @@ from csgw.gateway.channel import (
 )
 from csgw.gateway.clock import now
 from csgw.gateway.customer_history import latest_inbound
-from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.messages import InboundMessage, OutboundMessage
 from csgw.gateway.shared_token import shared_token
 from csgw.gateway.webhook_crypto import (
@@ -39,7 +38,6 @@ from csgw.gateway.webhook_crypto import (
 from csgw.gateway.webhook_requests import NonceGuard, read_body, timestamp_is_fresh
 from csgw.plugins.wechat.client import ApiClient
 from csgw.plugins.wechat.customer_history import outside_window, window_closed
-from csgw.plugins.wechat.events import EventReplies, greeting_texts
 from csgw.plugins.wechat.menu_clicks import checked_menu
 from csgw.plugins.wechat.oa_api import OfficialAccountApi
 from csgw.plugins.wechat.token import AccessTokenCache, ApiError, oa_token_cache
@@ -52,7 +50,6 @@ from csgw.plugins.wechat.xml import (
 )
 
 if TYPE_CHECKING:
-    from csgw.config.schema import Settings
     from csgw.gateway.ports import ChannelHost
 
 # VIEW (a menu link opened) and LOCATION (reported every few seconds) are noise, not contact
@@ -251,18 +248,3 @@ class WechatOAChannel(Channel):
 
     def health_detail(self) -> dict[str, Any]:
         return {"safe_mode": self.crypto is not None, **self.stats.as_dict()}
-
-
-@hookimpl
-def csgw_channel_types() -> list[type]:
-    return [WechatOAChannel]
-
-
-@hookimpl
-def csgw_reply_handlers(settings: Settings) -> list[EventReplies]:
-    return [EventReplies(WechatOAChannel.plugin, settings)]
-
-
-@hookimpl
-def csgw_texts() -> dict[str, dict[str, str]]:
-    return greeting_texts(WechatOAChannel.plugin)

@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 
-from csgw.gateway.api.auth import hash_token, new_token
 from csgw.gateway.hookspecs import hookimpl
 from csgw.gateway.models import Agent
 from csgw.gateway.reply import Reply, ReplyContext
+from csgw.gateway.sessions import hash_token, new_token
 
 
 async def add_agent(name: str, skills: list[str] | None = None, status: str = "offline", max_concurrent: int = 5,

@@ -164,7 +164,7 @@ async def test_openapi_document_matches_the_routes(tmp_path):
 
 async def test_rotating_a_token_closes_the_sockets_it_opened(tmp_path, monkeypatch):
     from csgw.gateway.api import events
-    from csgw.gateway.api.auth import hash_token, new_token
+    from csgw.gateway.sessions import hash_token, new_token
 
     monkeypatch.setattr(events, "TOKEN_CHECK_SECONDS", 0.05)
     async with running_gateway(tmp_path, channels=FAKE) as gw, aiohttp.ClientSession() as session:

@@ -32,3 +32,20 @@ def test_loading_plugins_leaves_channel_and_desk_runtime_unimported() -> None:
     # asking for the channel types imports the channels, as `csgw serve` does
     assert {"email", "xiaohongshu"} <= set(found["types"])
     assert {"csgw.plugins.email.channel", "csgw.plugins.xiaohongshu.channel"} <= set(found["after"])
+
+
+COMMANDS_LOADED = """
+import json, sys
+from csgw.cli.main import app
+from csgw.gateway.plugin_host import PluginHost, get_plugin_manager
+PluginHost(get_plugin_manager(only_distribution="csgw")).add_cli(app)
+print(json.dumps(sorted(name for name in ("aiohttp", "csgw.gateway.api.auth", "csgw.plugins.wechat.oa_channel")
+                        if name in sys.modules)))
+"""
+
+
+def test_the_commands_load_without_the_http_server_and_client() -> None:
+    """Every `csgw` command (a `kb test` among them) loads the CLI and the plugins' commands: none
+    of that needs aiohttp (~0.1 s to import), which only `serve` and a channel at work use."""
+    done = subprocess.run([sys.executable, "-c", COMMANDS_LOADED], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []
