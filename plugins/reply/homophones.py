@@ -9,7 +9,7 @@ so real words ("重庆", "还没") stay as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from importlib.metadata import version
 from typing import Any
@@ -64,7 +64,7 @@ def _chinese(word: str) -> bool:
 class HomophoneCorrector:
     """Rewrites sound-alike stretches of a normalised message into the KB's own words."""
 
-    def __init__(self, words: Iterable[str], frequency: Mapping[str, int]) -> None:
+    def __init__(self, words: Iterable[str], frequency: Callable[[str, int], int]) -> None:
         self._frequency = frequency
         self._known = {word for word in words if 2 <= len(word) <= MAX_WORD and _chinese(word)}
         by_sound: dict[tuple[str, ...], list[str]] = {}
@@ -112,4 +112,4 @@ class HomophoneCorrector:
             return False
         # jieba's frequencies: a real word at least a twentieth as common as the KB word is
         # more likely meant as typed
-        return self._frequency.get(stretch, 0) * 20 < self._frequency.get(word, 1)
+        return self._frequency(stretch, 0) * 20 < self._frequency(word, 1)

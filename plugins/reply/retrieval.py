@@ -153,16 +153,18 @@ def _index_code() -> str:
     return digest.hexdigest()
 
 
-def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
-    """A jieba tokenizer of its own with `words` added: the global one is never touched."""
-    freq, total = dictionary.frequencies()
+def _tokenizer(words: Iterable[str]) -> tuple[jieba.Tokenizer, dictionary.Words]:
+    """A jieba tokenizer of its own with `words` added (the global one is never touched), and its
+    dictionary: cover a text in it before the tokenizer cuts it."""
+    known = dictionary.Words()
     tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ, tokenizer.total = dict(freq), total
+    tokenizer.FREQ, tokenizer.total = known.freq, known.total
     tokenizer.initialized = True
     for word in words:
+        known.cover(word)
         if len(word) >= 2 and word not in tokenizer.FREQ:
             tokenizer.add_word(word)
-    return tokenizer
+    return tokenizer, known
 
 
 class Retriever:
@@ -178,7 +180,7 @@ class Retriever:
             for word in words:
                 self._canonical.setdefault(word, words[0])
         kb_words = {normalize(word) for word in extra_words} | set(self._canonical)
-        self._tokenizer = _tokenizer(sorted(kb_words))
+        self._tokenizer, self._known = _tokenizer(sorted(kb_words))
         # what a homophone typo may be repaired to: the KB's own words, not chat filler
         # ("还补" must not become "还不")
         self._function_words = STOPWORDS | {normalize(word) for group in DEFAULT_SYNONYMS for word in group}
@@ -272,15 +274,19 @@ class Retriever:
                             for position, words in by_entry.items()},
         }
 
-    @property
-    def word_frequency(self) -> dict[str, int]:
-        """jieba's word frequencies, the KB's words included."""
-        return self._tokenizer.FREQ
+    def word_frequency(self, word: str, default: int) -> int:
+        """How common jieba (the KB's words included) takes `word` to be."""
+        self._known.cover(word)
+        return self._tokenizer.FREQ.get(word, default)
+
+    def _cut(self, text: str) -> list[str]:
+        self._known.cover(text)
+        return self._tokenizer.lcut(text, HMM=True)
 
     def features(self, text: str) -> tuple[Counter[str], str]:
         """A text's weighted features and its compact form (stopwords removed)."""
         normalized = normalize(text)
-        kept = [token for token in self._tokenizer.cut(normalized, HMM=True)
+        kept = [token for token in self._cut(normalized)
                 if token.strip() and token not in STOPWORDS]
         # synonyms fold at the character level too, so "保护壳" and "手机壳" share bigrams
         kept = [self._canonical.get(token, token) for token in kept]
@@ -297,7 +303,7 @@ class Retriever:
         """The words of a message that can say what it is about, as (word, synonym-folded
         word): no stopwords, no latin or numbers (mostly slots: "iphone15", order numbers)."""
         return [(token, self._canonical.get(token, token))
-                for token in self._tokenizer.cut(normalize(text), HMM=True)
+                for token in self._cut(normalize(text))
                 if token.strip() and token not in STOPWORDS and not token.isascii()]
 
     def is_function_word(self, word: str) -> bool:

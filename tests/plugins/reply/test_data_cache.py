@@ -116,10 +116,17 @@ def test_a_path_that_cannot_be_a_directory_still_gives_the_table(tmp_path):
 
 
 def test_the_cached_dictionary_is_jiebas_own(cache_dir):
-    freq, total = dictionary._build()
-    assert data_cache.cached("jieba", "test", dictionary._build, dictionary._valid) == (freq, total)
-    assert data_cache.cached("jieba", "test", lambda: ({}, 0), dictionary._valid) == (freq, total)
-    assert freq["发货"] > 0 and total > 10_000_000
+    built = dictionary._build()
+    assert data_cache.cached("jieba", "test", dictionary._build, dictionary._valid) == built
+    assert data_cache.cached("jieba", "test", lambda: ({}, 0), dictionary._valid) == built
+    freq, total = dictionary.whole()
+    words = dictionary.Words()
+    assert words.total == total > 10_000_000
+    words.cover("发")
+    assert words.freq["发货"] == freq["发货"] > 0
+    assert {word for word in words.freq if word[0] != "发"} == set()  # only what was covered
+    words.cover("".join({word[0] for word in freq}))
+    assert words.freq == freq
 
 
 def test_the_cached_pinyin_reads_each_character_as_pypinyin_does(cache_dir):

@@ -40,9 +40,9 @@ def test_typo_is_answered_end_to_end(engine: ReplyEngine) -> None:
 
 
 def test_two_kb_words_of_one_sound_are_left_alone() -> None:
-    corrector = HomophoneCorrector(["发货", "发火"], {"发货": 100, "发火": 100})
+    corrector = HomophoneCorrector(["发货", "发火"], {"发货": 100, "发火": 100}.get)
     assert corrector.correct("发或") == "发或"  # 发或 sounds like both: no evidence for either
-    assert HomophoneCorrector(["发货"], {}).correct("发或") == "发货"
+    assert HomophoneCorrector(["发货"], {}.get).correct("发或") == "发货"
 
 
 def test_empty_kb_changes_nothing() -> None:

@@ -11,7 +11,7 @@ from csgw.plugins.reply import dictionary
 from csgw.plugins.reply.engine import ReplyEngine
 from csgw.plugins.reply.kb import Entry
 assert "pkg_resources" not in sys.modules, "pkg_resources imported"
-freq, total = dictionary._build()  # jieba's dictionary file, opened by path
+freq, total = dictionary.whole()  # jieba's dictionary file, opened by path
 engine = ReplyEngine([Entry(id="ship", question="下单后多久发货", answer="48小时内")])
 print(freq["发货"] > 0 and total > 10_000_000, engine.match("下单后多久发货？").entry_id)
 """

@@ -98,3 +98,33 @@ def test_global_jieba_is_untouched() -> None:
     Retriever([Entry(id="a", question="啵啵奶茶怎么买", answer="a", keywords=[{"any": ["啵啵奶茶"]}])],
               extra_words=["啵啵奶茶"])
     assert "啵啵奶茶" not in jieba.dt.FREQ
+
+
+def test_a_dictionary_filled_by_first_character_cuts_as_the_whole_one(shop_kb: KnowledgeBase) -> None:
+    """The retriever's tokenizer holds jieba's entries only for characters it has met; every cut,
+    and each KB word it added, comes out as with jieba's whole dictionary and the same words added."""
+    import csv
+    from pathlib import Path
+
+    import jieba
+
+    from csgw.plugins.reply import dictionary
+    from csgw.plugins.reply.normalize import normalize
+
+    words = ["啵啵奶茶", "运费险", "七天无理由", "尺码表"]
+    lazy = Retriever(shop_kb.entries, shop_kb.synonyms, extra_words=words)
+    whole = jieba.Tokenizer()
+    whole.FREQ, whole.total = dictionary.whole()
+    whole.initialized = True
+    for word in sorted({normalize(word) for word in words} | set(lazy._canonical)):
+        if len(word) >= 2 and word not in whole.FREQ:
+            whole.add_word(word)
+    with (Path(__file__).parents[2] / "data" / "afqmc_dev_sample.csv").open(encoding="utf-8") as rows:
+        texts = [text for row in csv.reader(rows) for text in row[:2]][:400]
+    texts += [entry.question for entry in shop_kb.entries]
+    assert len(texts) > 300
+    for text in map(normalize, texts):
+        assert lazy._cut(text) == whole.lcut(text, HMM=True), text
+    assert len(lazy._known.freq) < len(whole.FREQ) / 2  # what those texts needed, not all of it
+    for word in ("啵啵奶茶", "运费险", "发货", "发或"):
+        assert lazy.word_frequency(word, -1) == whole.FREQ.get(word, -1)
