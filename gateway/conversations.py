@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import structlog
-from tortoise.expressions import Q
 
+from csgw.gateway import queue_waits
 from csgw.gateway.assignment_view import AssignmentView, QueuePlace
 from csgw.gateway.clock import now
 from csgw.gateway.desk_hours import DeskHours
@@ -38,13 +38,11 @@ from csgw.gateway.routing import (
     AssignmentRequest,
     QueueSpot,
     estimate_wait,
-    places_in_queue,
 )
-from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.plans import update_row, update_rows_plan
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, columns_of
 from csgw.gateway.storage.store import ConversationUpdate
-from csgw.gateway.storage.timestamps import as_datetime, in_utc
+from csgw.gateway.storage.timestamps import in_utc
 from csgw.gateway.texts import TEXTS, Texts
 from csgw.gateway.views import agent_view, conversation_view
 
@@ -339,42 +337,19 @@ class ConversationService:
     async def queue_spot(self, conversation: ConversationState, group: str | None, priority: int,
                          waiting_since: datetime) -> QueueSpot:
         """How many queued conversations of the group go first, and the expected wait."""
-        in_group = Q(group=group) if group else Q(group__isnull=True)
-        first = Q(priority__gt=priority) | Q(priority=priority, waiting_since__lt=waiting_since)
-        ahead = await Conversation.filter(in_group, first, state="queued", id__not=conversation.id).count()
-        online = await Agent.filter(status="online")
-        agents = [a for a in online if group is None or group in (a.skills or [])]
-        return estimate_wait(ahead, len(agents), await self._handle_seconds(group))
+        return await queue_waits.queue_spot(conversation.id, group, priority, waiting_since, self._handle_default)
 
     async def queue_spots(self) -> dict[int, QueueSpot]:
-        """`queue_spot` of every queued conversation, from one read of the queue (the timers ask
-        for all of them: one count per conversation would cost the queue's length squared)."""
-        rows = await Sql().rows('SELECT "id", "group", "priority", COALESCE("waiting_since", "opened_at") AS "since" '
-                                'FROM "conversation" WHERE "state" = :queued', queued="queued")
-        ahead = places_in_queue((row["id"], row["group"], row["priority"], cast(datetime, as_datetime(row["since"])))
-                                for row in rows)  # opened_at is never empty
-        online = await Agent.filter(status="online")
-        handle: dict[str | None, float] = {}
-        agents: dict[str | None, int] = {}
-        spots: dict[int, QueueSpot] = {}
-        for row_id, group in ((row["id"], row["group"]) for row in rows):
-            if group not in handle:
-                handle[group] = await self._handle_seconds(group)
-                agents[group] = sum(1 for a in online if group is None or group in (a.skills or []))
-            spots[row_id] = estimate_wait(ahead[row_id], agents[group], handle[group])
-        return spots
+        return await queue_waits.queue_spots(self._handle_default)
 
     async def _handle_seconds_in(self, view: AssignmentView, group: str | None) -> float:
         if group not in view.handle:
-            view.handle[group] = await self._handle_seconds(group)
+            view.handle[group] = await queue_waits.handle_seconds(group, self._handle_default)
         return view.handle[group]
 
-    async def _handle_seconds(self, group: str | None) -> float:
-        query = Conversation.filter(state="closed", assigned_at__isnull=False, closed_at__isnull=False)
-        recent = await (query.filter(group=group) if group else query).order_by("-id").limit(20)
-        spans = [(c.closed_at - c.assigned_at).total_seconds() for c in recent if c.closed_at and c.assigned_at]
-        spans = [s for s in spans if s > 0]
-        return sum(spans) / len(spans) if spans else self.settings.assignment.expected_handle_seconds
+    @property
+    def _handle_default(self) -> float:
+        return self.settings.assignment.expected_handle_seconds
 
     async def take(self, conversation: ConversationState, agent: Agent) -> ConversationState:
         """The agent takes the conversation, unless it is closed, another agent's, or would put the

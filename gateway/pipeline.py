@@ -42,6 +42,7 @@ from csgw.gateway.rating_comments import clean_comment
 from csgw.gateway.ratings import is_comment, rated_values, rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
+from csgw.gateway.stalled_answers import StalledAnswers
 from csgw.gateway.storage.answered_plans import PreparedAnswer, decided_alike
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
@@ -62,12 +63,6 @@ if TYPE_CHECKING:
     from csgw.gateway.storage.writer import GroupCommitWriter
 
 log = structlog.get_logger(__name__)
-
-# Stalled messages: a try of the oldest one after this long, doubling up to the cap, unless
-# the writer reports the store back first.
-RETRY_FIRST_SECONDS = 0.5
-RETRY_MAX_SECONDS = 5.0
-
 
 def _nothing() -> None:
     return None
@@ -124,11 +119,8 @@ class Pipeline:
         self.tags = AutoTags(writer, events)
         self.stopping = False  # a stop began: stalled messages wait for the next start
         self._tasks: set[asyncio.Task[list[OutboundMessage]]] = set()
-        self._stalled: set[int] = set()  # message ids whose answer the store could not write
-        self._store_back = asyncio.Event()
-        self._retrying: asyncio.Task[None] | None = None
+        self._stalled = StalledAnswers(writer, lambda ids: self.recover(only=ids), lambda: self.stopping)
         self._answering = Answering()
-        writer.on_recovered(self._store_back.set)
 
     async def accept(self, inbound: InboundMessage, *, wait_reply: float | None = None) -> Accepted:
         """Store `inbound` durably; start answering it; optionally wait for inline replies."""
@@ -165,9 +157,8 @@ class Pipeline:
     async def drain(self) -> None:
         """Wait for the messages being processed; in a shutdown, stalled ones wait for the next
         start."""
-        if self._retrying is not None and self.stopping:
-            self._retrying.cancel()
-            await asyncio.gather(self._retrying, return_exceptions=True)
+        if self.stopping:
+            await self._stalled.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -184,48 +175,12 @@ class Pipeline:
                                    False, False, message, conversation)
             await asyncio.shield(self._spawn(stored, None))  # a cancelled retry lets it finish
             if only is not None and message.id in self._stalled:  # the store failed again
-                self._stalled.update(later.id for later in pending[index + 1:])
+                self._stalled.stall(*(later.id for later in pending[index + 1:]))
                 break
         if pending:
             log.info("recovered unprocessed inbound messages", count=len(pending),
                      after="store failure" if only is not None else "start")
         return len(pending)
-
-    def _stall(self, message_id: int) -> None:
-        self._stalled.add(message_id)
-        if self._retrying is None and not self.stopping:
-            self._retrying = asyncio.create_task(self._retry_stalled(), name="csgw-stalled")
-
-    async def _retry_stalled(self) -> None:
-        """Answer the stalled messages once the store writes again: all at once when the writer
-        reports a commit after failing; otherwise the oldest is tried with back-off, and when it
-        gets through, the rest follow. Each try takes its messages out of the stalled set
-        first, so none is ever processed by two tries."""
-        delay, everything = RETRY_FIRST_SECONDS, False
-        try:
-            while self._stalled and not self.stopping:
-                if not everything:
-                    try:
-                        await asyncio.wait_for(self._store_back.wait(), delay)
-                        everything = True
-                    except TimeoutError:
-                        pass
-                self._store_back.clear()
-                ids = set(self._stalled) if everything else {min(self._stalled)}
-                self._stalled -= ids
-                try:
-                    await self.recover(only=ids)
-                except STORE_UNAVAILABLE as error:  # could not even read them back
-                    log.warning("stalled messages wait for the store", count=len(ids), error=str(error))
-                    self._stalled |= ids
-                if ids & self._stalled:
-                    delay, everything = min(delay * 2, RETRY_MAX_SECONDS), False
-                else:
-                    delay, everything = RETRY_FIRST_SECONDS, True
-        except Exception:  # the store closed under it: the next start recovers them
-            log.exception("retrying stalled messages failed", count=len(self._stalled))
-        finally:
-            self._retrying = None
 
     def _answers_first(self, inbound: InboundMessage, known: ConversationRecord) -> bool:
         """Whether `inbound` is answered before it is stored: no other message of its conversation
@@ -318,7 +273,7 @@ class Pipeline:
             # Left unprocessed: answered when the store writes again (or at the next start).
             log.warning("answer waits for the store", conversation_id=stored.conversation_id,
                         message_id=stored.message_id, error=str(error))
-            self._stall(stored.message_id)
+            self._stalled.stall(stored.message_id)
             return []
         except Exception:
             # Left unprocessed: the next start (recover) tries again.

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from csgw.gateway import pipeline as pipeline_module
+from csgw.gateway import stalled_answers
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.models import Message
 from csgw.gateway.storage.db import current_connection
@@ -131,8 +131,8 @@ async def test_an_answer_the_full_store_refused_goes_out_once_it_writes_again(tm
 
 async def test_the_first_write_that_commits_again_answers_what_waited_at_once(tmp_path, monkeypatch):
     # retries of their own would come far too late: only the store's return can explain an answer
-    monkeypatch.setattr(pipeline_module, "RETRY_FIRST_SECONDS", 600, raising=False)
-    monkeypatch.setattr(pipeline_module, "RETRY_MAX_SECONDS", 600, raising=False)
+    monkeypatch.setattr(stalled_answers, "RETRY_FIRST_SECONDS", 600)
+    monkeypatch.setattr(stalled_answers, "RETRY_MAX_SECONDS", 600)
     db = tmp_path / "csgw.db"
     held = HeldReplies(lambda text: f"{text}: {LONG}")
     async with running_gateway(tmp_path, database_url=f"sqlite://{db}", channels=[{"plugin": "fake", "account": "shop"}],
