@@ -4,7 +4,7 @@ defines for this timer and for the report alike."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -54,16 +54,37 @@ async def latest_exchanges(conversation_ids: list[int]) -> dict[int, tuple[str, 
     return latest
 
 
+# A customer's message can raise a waiting conversation's priority, and with it shorten its limit:
+# these sums move then, and the queue is read again at the next tick.
+PRIORITIES = ('SELECT COALESCE(SUM("priority"), 0) AS "sum", COALESCE(SUM("id" * "priority"), 0) AS "weighted" '
+              'FROM "conversation" WHERE "state" IN (:queued, :assigned)')
+
+
 class WaitingLimits:
+    """Reads the waiting conversations only when one may have reached its limit: each read says
+    when the soonest could (open time runs no faster than the clock), and a wait that begins later
+    cannot end before the shortest limit of all. Until then a tick costs one sum of priorities."""
+
     def __init__(self, conversations: ConversationOps, rules: EscalationSettings,
                  http: aiohttp.ClientSession | None, hours: DeskHours | None = None) -> None:
         self.conversations, self.rules, self.http, self.hours = conversations, rules, http, hours
+        limits = [*rules.first_response_seconds.values(), *rules.next_response_seconds.values()]
+        self._shortest = min(limits) if limits else None
+        self._next_read: datetime | None = None
+        self._priorities: tuple[object, ...] | None = None  # `PRIORITIES` at the last read
 
     async def tick(self) -> None:
         """One read of the queue and one of the latest customer-side messages, however long the
         queue: what each conversation waits for is decided from those rows (`waiting_for`)."""
+        if self._shortest is None:
+            return  # no limits: nothing is ever missed
         at = now()
+        [sums] = await Sql().rows(PRIORITIES, queued="queued", assigned="assigned")
+        priorities = (sums["sum"], sums["weighted"])
+        if self._next_read is not None and at < self._next_read and priorities == self._priorities:
+            return
         breached = []
+        soonest = self._shortest  # seconds until a limit may be reached
         # raw rows: tortoise's timestamp parsing of a long queue every tick was most of its cost
         rows = await Sql().rows('SELECT "id", "priority", "group", "channel", "account", "first_response_at", '
                                 '"waiting_since", "opened_at", "flags" FROM "conversation" '
@@ -75,18 +96,26 @@ class WaitingLimits:
             kind, since = waiting_for(row["first_response_at"], handed_over, latest.get(row["id"]))
             table = self.rules.first_response_seconds if kind == "first_response" else self.rules.next_response_seconds
             limit = limit_for(table, row["priority"])
-            if since is None or limit is None or (at - since).total_seconds() < limit:
-                continue  # open time never runs ahead of the clock: this wait cannot have reached it
+            if since is None or limit is None:
+                continue
+            if (at - since).total_seconds() < limit:
+                # open time never runs ahead of the clock: this wait cannot have reached it
+                soonest = min(soonest, limit - (at - since).total_seconds())
+                continue
             last = ((json_value(row["flags"]) or {}).get("sla") or {}).get("at")
             start = max(since, datetime.fromisoformat(last)) if last else since
             schedule = (self.hours.schedule_for(row["group"], row["channel"], row["account"])
                         if self.hours is not None else None)
-            if waited_seconds(schedule, start, at) >= limit:
+            waited = waited_seconds(schedule, start, at)
+            if waited >= limit:
                 breached.append((row["id"], kind, waited_seconds(schedule, since, at)))
+            else:
+                soonest = min(soonest, limit - waited)
         for conversation_id, kind, waited in breached:
             await self.escalate(conversation_id, kind, waited)
         if breached:
             await self.conversations.dispatch_queue()
+        self._next_read, self._priorities = at + timedelta(seconds=soonest), priorities
 
     @staticmethod
     async def waiting(conversation: Conversation) -> tuple[str, datetime | None]:

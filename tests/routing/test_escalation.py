@@ -78,3 +78,50 @@ async def test_waiting_limit_breach_escalates_notifies_and_moves_to_supervisors(
 
 async def _called_for(calls: list[dict], conversation_id: int) -> bool:
     return any(c["conversation"]["id"] == conversation_id for c in calls)
+
+
+async def test_waiting_conversations_are_read_only_when_a_limit_may_be_reached(tmp_path, monkeypatch, database_url):
+    """Between reads no wait can reach its limit: none of those read before its time, none begun
+    since before the shortest limit; a priority raised (a shorter limit, by an escalation here or by
+    anything else) makes the next tick read."""
+    from datetime import timedelta
+
+    from csgw.gateway.clock import now
+    from csgw.plugins.escalation import limits as limits_module
+    from csgw.plugins.escalation.limits import WaitingLimits
+
+    escalation = {"tick_seconds": 300, "first_response_seconds": {0: 600, 7: 100}, "next_response_seconds": {0: 900}}
+    async with shop(tmp_path, database_url=database_url, escalation=escalation) as s:
+        waiting = [await s.say(f"u{i}", "转人工") for i in range(3)]  # nobody online: all queued
+        assert {c.state for c in waiting} == {"queued"}
+        reads = []
+        read_latest = limits_module.latest_exchanges
+
+        async def counted(ids):
+            reads.append(len(ids))
+            return await read_latest(ids)
+
+        monkeypatch.setattr(limits_module, "latest_exchanges", counted)
+        limits = WaitingLimits(s.services.conversations, s.services.settings.escalation, None)
+        start = now()
+
+        async def tick(seconds: float) -> int:
+            monkeypatch.setattr(limits_module, "now", lambda: start + timedelta(seconds=seconds))
+            await limits.tick()
+            return len(reads)
+
+        assert [await tick(t) for t in (0, 5, 50, 95)] == [1, 1, 1, 1]
+        assert [await tick(t) for t in (100, 150)] == [2, 2]  # a wait begun at 1 s could end at 101 s
+        await Conversation.filter(id=waiting[0].id).update(priority=7)  # a 100 s limit, passed already
+        assert await tick(155) == 3
+        raised = await Conversation.get(id=waiting[0].id)
+        assert raised.priority > 7 and raised.flags["sla"]["breaches"] == 1
+        assert [await tick(t) for t in (160, 165)] == [4, 4]  # the escalation moved the sums: once more
+        others = [c.id for c in waiting[1:]]
+
+        async def missed() -> list[bool]:
+            return [bool(c.flags.get("sla_missed")) for c in await Conversation.filter(id__in=others).order_by("id")]
+
+        assert await missed() == [False, False]
+        await tick(700)
+        assert await missed() == [True, True]
