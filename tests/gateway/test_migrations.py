@@ -194,3 +194,23 @@ async def test_a_version_11_store_gains_console_sessions_and_login_codes(databas
             await LoginCode.create(agent_id=amy.id, code_hash="b" * 64, created_at=at, expires_at=at)
     finally:
         await close_database()
+
+
+async def test_a_version_13_store_gains_the_index_of_conversations_by_state_and_agent(database_url):
+    await an_older_store(database_url, [{"name": "amy", "status": "online"}],
+                         'DROP INDEX "idx_conversation_state_agent"; UPDATE "csgw_schema_version" SET "version" = 13')
+    await open_database(database_url)  # upgrades at start
+    try:
+        assert (await SchemaVersion.get(id=1)).version == len(migrations.STEPS)
+        connection = current_connection()
+        if connection.capabilities.dialect == "sqlite":
+            plan = await connection.execute_query_dict(
+                'EXPLAIN QUERY PLAN SELECT "id" FROM "conversation" WHERE "state" = ? AND "agent_id" IS NOT NULL',
+                ["queued"])
+            assert any("idx_conversation_state_agent" in row["detail"] for row in plan), plan
+        else:
+            rows = await connection.execute_query_dict(
+                "SELECT 1 FROM pg_indexes WHERE indexname = 'idx_conversation_state_agent'")
+            assert rows
+    finally:
+        await close_database()
