@@ -195,7 +195,15 @@ class ReplyEngine:
         The gateway computes it in a worker thread instead (`QueryEncoder`)."""
         if self.embedder is None or self._index.semantic is None:
             return None
-        return self.embedder.embed([self.query_text(text)])[0]
+        query = self.query_text(text)
+        known = self.known_vector(query)
+        return known if known is not None else self.embedder.embed([query])[0]
+
+    def known_vector(self, query_text: str) -> np.ndarray | None:
+        """The vector of a message (`query_text`) worded as one of the entries' texts: the entry's
+        own, computed when the KB was indexed; None for any other wording (the model's to embed)."""
+        semantic = self._index.semantic
+        return semantic.known_vector(query_text) if semantic is not None else None
 
     @property
     def semantic_ready(self) -> bool:

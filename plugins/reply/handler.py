@@ -47,7 +47,9 @@ class KnowledgeBaseReplies:
         """The message's vector when the model has one in time (else words alone decide)."""
         if self.encoder is None or not engine.semantic_ready:
             return None
-        return await self.encoder.encode(engine.query_text(text))
+        query = engine.query_text(text)
+        known = engine.known_vector(query)
+        return known if known is not None else await self.encoder.encode(query)
 
     async def reply(self, context: ReplyContext) -> Reply | None:
         site = site_of(context.channel, context.account)  # entries scoped to other sites stay out

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .adapter import adapt, adapter_for
-from .embeddings import Embedder, Progress, VectorCache, embed_texts
+from .embeddings import Embedder, Progress, VectorCache, embed_texts, embedding_text
 from .kb import Entry
 
 
@@ -29,8 +29,11 @@ class SemanticIndex:
     """Entry vectors (rows grouped by entry, in the entries' order) and the model that made them."""
 
     def __init__(self, model: str, entry_ids: Sequence[str], vectors: np.ndarray,
-                 owners: np.ndarray) -> None:
+                 owners: np.ndarray, texts: Sequence[str] = ()) -> None:
         self.entry_ids = list(entry_ids)
+        # a message worded as one of the entries' texts has that text's vector: both sides are
+        # embedded alike (`embedding_text`, e5's "query: "), so the model need not run for it
+        self._row_of = {embedding_text(text): row for row, text in enumerate(texts)}
         self._adapter = adapter_for(model)
         self._vectors = vectors
         self._tuned = adapt(vectors, self._adapter) if self._adapter is not None else None
@@ -50,11 +53,16 @@ class SemanticIndex:
                 owners.append(position)
         vectors, computed = embed_texts(texts, embedder, cache, progress=progress)
         index = cls(embedder.name, [entry.id for entry in entries], vectors,
-                    np.asarray(owners, dtype=np.int64))
+                    np.asarray(owners, dtype=np.int64), texts)
         return index, computed
 
     def __len__(self) -> int:
         return len(self.entry_ids)
+
+    def known_vector(self, text: str) -> np.ndarray | None:
+        """The vector of an entry's question or paraphrase that `text` is, as the model sees them."""
+        row = self._row_of.get(embedding_text(text))
+        return self._vectors[row] if row is not None else None
 
     def scores(self, vector: np.ndarray) -> Meaning:
         """Each entry's best cosine with the message, over its question and paraphrases."""

@@ -73,3 +73,32 @@ def test_without_a_vector_words_decide() -> None:
     assert with_meaning.semantic is True and with_meaning.entry_id == "refund"
     assert with_meaning.decision == "confident"
     assert set(with_meaning.to_dict()["signals"]) >= {"semantic", "semantic_lead", "lexical"}
+
+
+def test_a_message_worded_as_an_entry_text_has_that_texts_vector() -> None:
+    embedder = CharEmbedder()
+    index, _ = SemanticIndex.build(ENTRIES, embedder)
+    known = index.known_vector("什麼時候發貨？")  # a paraphrase, in traditional script, with punctuation
+    assert known is not None and np.allclose(known, embedder.embed(["什么时候发货"])[0])
+    assert index.known_vector("什么时候发货呀") is None  # any other wording is the model's to embed
+
+
+async def test_the_model_does_not_run_for_a_message_worded_as_an_entry_text() -> None:
+    from csgw.plugins.reply.handler import KnowledgeBaseReplies
+    from csgw.plugins.reply.query_encoder import QueryEncoder
+
+    embedder = CharEmbedder()
+    engine = ReplyEngine(ENTRIES, embedder=embedder)
+    built = embedder.texts
+    encoder = QueryEncoder(embedder, queue=4, timeout=30)
+    try:
+        handler = KnowledgeBaseReplies(engine, encoder=encoder)
+        asked = await handler.match("什么时候发货")
+        assert embedder.texts == built and encoder.stats()["embedded"] == 0
+        computed = ReplyEngine(ENTRIES, embedder=CharEmbedder())  # its own decisions, none remembered
+        assert asked.to_dict() == computed.match("什么时候发货", vector=embedder.embed(["什么时候发货"])[0]).to_dict()
+        assert asked.semantic
+        await handler.match("请问到底什么时候发货啊")
+        assert encoder.stats()["embedded"] == 1
+    finally:
+        encoder.close()
