@@ -32,21 +32,31 @@ def entry_row(entry: Entry) -> dict[str, Any]:
     }
 
 
+ENTRY_COLUMNS = ("key", "category", "question", "similar", "answer", "answers", "keywords", "priority",
+                 "channels", "extra")
+
+
 def row_entry(row: KnowledgeEntry) -> dict[str, Any]:
-    raw = {"id": row.key, "question": row.question, "answer": row.answer, "similar": row.similar or [],
-           "answers": row.answers or {}, "keywords": row.keywords or [], "priority": row.priority,
-           **(row.extra or {})}
-    if row.category:
-        raw["category"] = row.category
-    if row.channels:
-        raw["channels"] = row.channels
+    return column_entry({column: getattr(row, column) for column in ENTRY_COLUMNS})
+
+
+def column_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry's raw fields from its row's `ENTRY_COLUMNS`."""
+    raw = {"id": row["key"], "question": row["question"], "answer": row["answer"], "similar": row["similar"] or [],
+           "answers": row["answers"] or {}, "keywords": row["keywords"] or [], "priority": row["priority"],
+           **(row["extra"] or {})}
+    if row["category"]:
+        raw["category"] = row["category"]
+    if row["channels"]:
+        raw["channels"] = row["channels"]
     return raw
 
 
 async def load_knowledge_base() -> KnowledgeBase:
-    rows = await KnowledgeEntry.all().order_by("id")
+    # the columns, not model instances: a start or a `kb` command reads every entry
+    rows = await KnowledgeEntry.all().order_by("id").values(*ENTRY_COLUMNS)
     synonyms = await ChannelCursor.get_or_none(**SYNONYMS)
-    return KnowledgeBase(entries=build_entries([row_entry(r) for r in rows], "database"),
+    return KnowledgeBase(entries=build_entries([column_entry(row) for row in rows], "database"),
                          synonyms=json.loads(synonyms.value) if synonyms else [])
 
 
