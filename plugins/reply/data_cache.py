@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,18 @@ def cached(name: str, built_from: str, build: Callable[[], T], valid: Callable[[
     if _save(path, table) and newest_only:
         _remove_older(path, name)
     return table
+
+
+def forget(name: str) -> None:
+    """Remove the files of a table no longer kept under `name` (its format changed): each is
+    built from its library's data and is only a cache."""
+    folder = _directory or Path(tempfile.gettempdir())
+    for path in folder.glob(f"csgw-{name}-*.cache"):
+        if re.fullmatch(rf"csgw-{re.escape(name)}-[0-9a-f]{{16}}\.cache", path.name):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only data directory: left where it is
+                pass
 
 
 def _save(path: Path, table: Any) -> bool:

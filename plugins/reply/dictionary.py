@@ -30,6 +30,7 @@ def shards() -> Shards:
     with _lock:
         if _loaded is None:
             _loaded = data_cache.cached("jieba-shards", version(), _build, _valid)
+            data_cache.forget("jieba")  # the whole dictionary in one table, as kept before the shards
         return _loaded
 
 

@@ -172,3 +172,12 @@ def test_kb_test_in_a_fresh_process_keeps_its_tables_in_the_data_directory(tmp_p
     (old_index,) = [name for name in first if name.startswith("csgw-retrieval-")]
     (new_index,) = [name for name in changed if name.startswith("csgw-retrieval-")]
     assert new_index != old_index and len(changed) == 3
+
+
+def test_the_whole_dictionary_kept_before_the_shards_is_removed(cache_dir):
+    old = cache_dir / "csgw-jieba-0123456789abcdef.cache"
+    old.write_bytes(b"the whole dictionary")
+    data_cache.cached("jieba-shards", "v1", lambda: ({"a": b""}, 1), dictionary._valid)
+    shards = list(cache_dir.glob("csgw-jieba-shards-*.cache"))
+    data_cache.forget("jieba")
+    assert not old.exists() and shards and all(path.exists() for path in shards)
