@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+
 def _nothing() -> None:
     return None
 

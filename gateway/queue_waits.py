@@ -6,25 +6,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from tortoise.expressions import Q
-
+from csgw.gateway.assignment_view import AssignmentView, QueuePlace
 from csgw.gateway.models import Agent, Conversation
 from csgw.gateway.routing import QueueSpot, estimate_wait, places_in_queue
 from csgw.gateway.storage.dialect import Sql
-from csgw.gateway.storage.timestamps import as_datetime
+from csgw.gateway.storage.timestamps import as_datetime, in_utc
 
 RECENT = 20  # closed conversations of a group its handling time is averaged over
 
 
 async def queue_spot(conversation_id: int, group: str | None, priority: int, waiting_since: datetime,
                      default: float) -> QueueSpot:
-    """A queued conversation's place: the queued ones of its group that go first, and the wait."""
-    in_group = Q(group=group) if group else Q(group__isnull=True)
-    first = Q(priority__gt=priority) | Q(priority=priority, waiting_since__lt=waiting_since)
-    ahead = await Conversation.filter(in_group, first, state="queued", id__not=conversation_id).count()
+    """A queued conversation's place: the queued ones of its group that go first (counted as a
+    hand-over counts them, `AssignmentView.read_places`), and the wait."""
+    view = AssignmentView({}, {}, tracked={conversation_id})  # itself left out of the count
+    await view.read_places({conversation_id: QueuePlace(group, priority, in_utc(waiting_since))})
     online = await Agent.filter(status="online")
     agents = [a for a in online if group is None or group in (a.skills or [])]
-    return estimate_wait(ahead, len(agents), await handle_seconds(group, default))
+    return estimate_wait(view.counted[conversation_id][1], len(agents), await handle_seconds(group, default))
 
 
 async def queue_spots(default: float) -> dict[int, QueueSpot]:

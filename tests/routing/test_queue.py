@@ -7,6 +7,7 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from csgw.gateway.assignment_view import AssignmentView
 from csgw.gateway.models import Agent, Conversation
 from tests.gateway.helpers import AgentClient, add_agent
 from tests.routing.conftest import shop
@@ -104,8 +105,17 @@ async def test_serving_the_queue_reads_past_a_page_nobody_free_can_take(tmp_path
         assert {(c.state, c.group) for c in shoes} == {("queued", "鞋")}
         assert {(c.state, c.group) for c in anyone} == {("queued", None)}
         general, _ = await add_agent("general", max_concurrent=2)
+        read = []
+        add_customers = AssignmentView.add_customers
+
+        async def counted(view, conversations):
+            read.append(len(conversations))
+            await add_customers(view, conversations)
+
+        monkeypatch.setattr(AssignmentView, "add_customers", counted)
         # general cannot take the five 鞋 conversations first in line; the two after them, pages on
         await s.services.conversations.set_agent_status(general, "online")
+        assert [n for n in read if n] == [2, 2, 2, 2]  # a page at a time, none read once general is full
         after = {c.id: await Conversation.get(id=c.id) for c in [*shoes, *anyone]}
         assert [after[c.id].agent_id for c in anyone] == [general.id, general.id, None]
         assert {after[c.id].state for c in shoes} == {"queued"}
