@@ -20,6 +20,7 @@ from tortoise.functions import Count
 
 from csgw.gateway.models import Agent, Conversation, Customer
 from csgw.gateway.storage.dialect import Sql
+from csgw.gateway.storage.queue_tally import TALLY, tally_key
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.timestamps import as_datetime, in_utc
 
@@ -39,8 +40,8 @@ class AssignmentView:
     their places in the queue: as stored when read, then as the decisions made from it change them.
 
     Nothing read grows with the queue: the loads are counted from the assigned conversations, and a
-    place in line is a count through the queue's index (`read_places`) of the conversations not
-    tracked here, plus the tracked ones (`queue`: the conversations to decide, as stored, then as
+    place in line is read from the database's tallies of the queue (`read_places`) for the
+    conversations not tracked here, plus the tracked ones (`queue`: the conversations to decide, as stored, then as
     decided) that go first."""
 
     agents: dict[int, Agent]
@@ -97,30 +98,51 @@ class AssignmentView:
 
     async def read_places(self, places: dict[int, QueuePlace]) -> None:
         """Count the untracked queued conversations going before each of `places` (a conversation's
-        expected place if queued), for `ahead`: one query for all."""
+        expected place if queued), for `ahead`: one statement for all, so one snapshot.
+
+        From the tallies (`queue_tally.py`): those of a higher priority, and those of the same
+        priority less the ones waiting since the place's time or later (for a new arrival, the
+        newest of its priority, next to none: nothing read grows with the queue); less the tracked
+        ones going first, which `ahead` adds as this view has them."""
         wanted = [(conversation_id, place) for conversation_id, place in places.items()
                   if conversation_id not in self.counted]
         if not wanted:
             return
-        params: dict[str, Any] = {"queued": "queued"}
-        untracked = ""
+        keys = sorted({tally_key(place.group) for _, place in wanted})
+        params: dict[str, Any] = {"queued": "queued", **{f"k{n}": key for n, key in enumerate(keys)}}
+        parts = ['SELECT \'tally\' AS "kind", "group_key" AS "key", "priority", "waiting" AS "n", CAST(NULL AS TIMESTAMPTZ) AS "since" '
+                 f'FROM "{TALLY}" WHERE "group_key" IN (' + ", ".join(f":k{n}" for n in range(len(keys))) + ")"]
+        for n, (_, place) in enumerate(wanted):
+            if place.since is None:
+                continue
+            params[f"p{n}"], params[f"s{n}"], params[f"g{n}"] = place.priority, place.since, place.group
+            of = ('FROM "conversation" WHERE "state" = :queued AND '
+                  + (f'"group" = :g{n}' if place.group else '"group" IS NULL') + f' AND "priority" = :p{n}')
+            parts.append(f"SELECT 'later', '', {n}, (SELECT COUNT(*) {of} AND \"waiting_since\" >= :s{n}) "
+                         f'+ (SELECT COUNT(*) {of} AND "waiting_since" IS NULL), NULL')
         if self.tracked:
             params.update((f"t{n}", row_id) for n, row_id in enumerate(self.tracked))
-            untracked = ' AND "id" NOT IN (' + ", ".join(f":t{n}" for n in range(len(self.tracked))) + ")"
-        counts = []
-        for n, (_, place) in enumerate(wanted):
-            params[f"p{n}"], params[f"s{n}"], params[f"g{n}"] = place.priority, place.since, place.group
-            # Ranges of the queue's index (state, group, priority, waiting_since), not one OR that
-            # reads every entry of the group.
-            of = 'FROM "conversation" WHERE "state" = :queued AND ' + (
-                f'"group" = :g{n}' if place.group else '"group" IS NULL') + untracked
-            count = f'(SELECT COUNT(*) {of} AND "priority" > :p{n})'
-            if place.since is not None:
-                count += f' + (SELECT COUNT(*) {of} AND "priority" = :p{n} AND "waiting_since" < :s{n})'
-            counts.append(f'{count} AS "c{n}"')
-        [row] = await Sql().rows("SELECT " + ", ".join(counts), **params)
+            parts.append('SELECT \'tracked\', "group", "priority", 1, "waiting_since" FROM "conversation" '
+                         'WHERE "state" = :queued AND "id" IN (' + ", ".join(f":t{n}" for n in range(len(self.tracked)))
+                         + ")")
+        tallies: dict[tuple[str, int], int] = {}
+        later: dict[int, int] = {}
+        tracked: list[QueuePlace] = []
+        for row in await Sql().rows(" UNION ALL ".join(parts), **params):
+            if row["kind"] == "tally":
+                tallies[(row["key"], row["priority"])] = int(row["n"])
+            elif row["kind"] == "later":
+                later[row["priority"]] = int(row["n"])
+            else:
+                tracked.append(QueuePlace(row["key"], row["priority"], as_datetime(row["since"])))
         for n, (conversation_id, place) in enumerate(wanted):
-            self.counted[conversation_id] = (place, int(row[f"c{n}"]))
+            key = tally_key(place.group)
+            count = sum(waiting for (of, priority), waiting in tallies.items()
+                        if of == key and priority > place.priority)
+            if place.since is not None:
+                count += tallies.get((key, place.priority), 0) - later[n]
+            count -= sum(1 for other in tracked if _goes_before(other, place))
+            self.counted[conversation_id] = (place, max(0, count))
 
     def online(self) -> list[Agent]:
         return [agent for agent in self.agents.values() if agent.status == "online"]

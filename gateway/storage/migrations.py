@@ -24,6 +24,7 @@ from csgw.gateway.storage.open_conversations import (
     create_open_conversation_index,
 )
 from csgw.gateway.storage.plans import run_plan_async
+from csgw.gateway.storage.queue_tally import create_queue_tally
 from csgw.gateway.storage.schema_lock import schema_change
 
 log = structlog.get_logger(__name__)
@@ -133,6 +134,12 @@ async def _state_agent_index(connection: BaseDBAsyncClient) -> None:
         'CREATE INDEX IF NOT EXISTS "idx_conversation_state_agent" ON "conversation" ("state", "agent_id")')
 
 
+async def _queue_tally(connection: BaseDBAsyncClient) -> None:
+    # A place in line from per-group, per-priority counts the database keeps (queue_tally.py), not
+    # a walk of every queued conversation's index entry before it.
+    await create_queue_tally(connection)
+
+
 async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) -> bool:
     # Read from the catalog, not probed with a failing SELECT: on PostgreSQL the steps run inside
     # one transaction, which an error would abort.
@@ -148,7 +155,7 @@ async def _has_column(connection: BaseDBAsyncClient, table: str, column: str) ->
 STEPS: list[Step] = [_initial_schema, _knowledge_proposals, _customer_shop_user_id, _agent_auto_away_since,
                      _conversation_opened_at_index, _agent_role, _outbox_claims,
                      _bus_spill, _one_open_conversation_per_thread, _notes_and_tags,
-                     _satisfaction_comment, _console_sign_in, _queue_place_index, _state_agent_index]
+                     _satisfaction_comment, _console_sign_in, _queue_place_index, _state_agent_index, _queue_tally]
 CURRENT_VERSION = len(STEPS)
 
 
@@ -182,6 +189,7 @@ async def upgrade_schema() -> int:
             await create_open_conversation_index(connection)
             await _queue_place_index(connection)
             await _state_agent_index(connection)
+            await _queue_tally(connection)
             await SchemaVersion.update_or_create(id=1, defaults={"version": len(STEPS)})
             log.info("schema created", version=len(STEPS))
             return len(STEPS)
