@@ -1,8 +1,8 @@
 """Answering a message before it is stored, so that it is stored with its answer in one commit.
 
 The pipeline decides from the conversation as this process last committed it (`Decided`), for
-at most `FIRST_ANSWER_SECONDS`; what the decision may not wait for — a hand-over (the queue
-lock), a slow handler — goes on once the message is stored alone. `Answering` keeps one
+at most `FIRST_ANSWER_SECONDS`; a decision that takes longer (a slow handler) goes on once the
+message is stored alone. `Answering` keeps one
 conversation's messages in order: while one of them is being answered, the next is stored first.
 """
 
@@ -43,12 +43,12 @@ class Decided:
     deciding: asyncio.Task[Answer]
 
     def in_time(self, claim: InlineClaim | None) -> Answer | None:
-        """The answer to store with the message; None when it must go on after the message is
-        stored alone: not decided yet, a handler said it will be slow, it failed, or it hands over."""
+        """The answer to store with the message (a hand-over's through the hand-over desk); None
+        when it must go on after the message is stored alone: not decided yet, a handler said it
+        will be slow, or it failed."""
         if not self.deciding.done() or (claim is not None and claim.expired) or self.deciding.exception():
             return None
-        reply, verdict = self.deciding.result()
-        return None if hands_over(reply, verdict) else (reply, verdict)
+        return self.deciding.result()
 
 
 async def decide_first(known: ConversationRecord, decide: Callable[[Callable[[], None]], Coroutine[Any, Any, Answer]],

@@ -49,7 +49,7 @@ class Handover:
     (`drafts`, `update`), to which the decision adds its own."""
 
     ask: HandoverAsk
-    message_id: int
+    message_id: int | None  # None: stored by `record`, with the hand-over
     drafts: list[DraftReply]
     update: dict[str, Any]
     record: Record

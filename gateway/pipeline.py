@@ -43,7 +43,7 @@ from csgw.gateway.ratings import is_comment, rated_values, rating_of
 from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
 from csgw.gateway.stalled_answers import StalledAnswers
-from csgw.gateway.storage.answered_plans import PreparedAnswer, decided_alike
+from csgw.gateway.storage.answered_plans import PreparedAnswer, StoredWithAnswer, decided_alike
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
@@ -67,6 +67,17 @@ log = structlog.get_logger(__name__)
 
 def _nothing() -> None:
     return None
+
+
+class _AnswerDropped(Exception):
+    """The conversation changed before the commit: the message was stored alone."""
+
+
+def _handover_ask(conversation: ConversationState, reply: Reply | None, verdict: Classification,
+                  update: dict) -> HandoverAsk:
+    return HandoverAsk(conversation, verdict.group, hint=reply.group if reply else None,
+                       priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority),
+                       flags=update.get("flags"))
 
 
 @dataclass
@@ -213,6 +224,8 @@ class Pipeline:
                         decided.deciding.cancel()
                     return await self._accepted(stored, inbound, time_left(wait_reply, started), claim, decided)
                 reply, verdict = answer
+                if hands_over(reply, verdict):
+                    return await self._accept_handed_over(inbound, known, reply, verdict, claim, wait_reply, started)
             drafts, update = self._bot_answer(reply, verdict, known)
             inline = bool(drafts) and claim is not None and claim.take()
             user_id = await self.store.platform_user_id(known)
@@ -239,8 +252,49 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
         return Accepted(stored.message_id, stored.conversation_id, False, result.outbound if inline else [])
 
+    async def _accept_handed_over(self, inbound: InboundMessage, known: ConversationRecord, reply: Reply | None,
+                                  verdict: Classification, claim: InlineClaim | None, wait_reply: float | None,
+                                  started: float) -> Accepted:
+        """Hand `known` over through the desk, the message stored in the hand-over's own commit. If
+        the desk could not (the queue lock, a write that failed) or the conversation changed before
+        the commit, the message is stored alone and answered afresh, as when an answer is dropped."""
+        drafts, update = self._bot_answer(reply, verdict, known)
+        user_id = await self.store.platform_user_id(known)
+        kept: list[StoredWithAnswer] = []
+
+        async def record(drafts: list[DraftReply], update: dict) -> list[OutboundMessage]:
+            inline = bool(drafts) and claim is not None and claim.take()
+            kept.append(await self.store.store_answered(inbound, PreparedAnswer(known, user_id, drafts, update, inline)))
+            if kept[0].outbound is None:
+                raise _AnswerDropped()  # the desk takes no more on a view that holds this decision
+            return kept[0].outbound
+
+        try:
+            done = await self.handovers.hand_over(Handover(_handover_ask(known, reply, verdict, update), None,
+                                                           drafts, update, record))
+        except Exception as error:
+            if not kept and isinstance(error, STORE_UNAVAILABLE):
+                raise
+            if not isinstance(error, _AnswerDropped):
+                log.warning("hand-over with the message failed: stored alone", conversation_id=known.id,
+                            error=repr(error))
+            stored = kept[0].stored if kept else await self.store.store_inbound(inbound)
+            self._answering.stored(known.id)
+            return await self._accepted(stored, inbound, time_left(wait_reply, started))
+        stored, inline = kept[0].stored, claim is not None and claim.taken
+        log.info("inbound message stored with its hand-over", channel=inbound.channel, account=inbound.account,
+                 conversation_id=stored.conversation_id, message_id=stored.message_id, kind=inbound.kind)
+        if done.outbound and not inline:
+            self.outbox.wake()
+        task = asyncio.create_task(self._announce_answered(stored, reply, verdict, True, done.outbound,
+                                                           tagged=False, handed=done.handed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return Accepted(stored.message_id, stored.conversation_id, False, done.outbound if inline else [])
+
     async def _announce_answered(self, stored: StoredInbound, reply: Reply | None, verdict: Classification,
-                                 update: dict, outbound: list[OutboundMessage], tagged: bool) -> list[OutboundMessage]:
+                                 update: object, outbound: list[OutboundMessage], tagged: bool,
+                                 handed: bool = False) -> list[OutboundMessage]:
         """After the acknowledgement, as `_process_safely` would: the message, then its answer."""
         assert stored.conversation is not None
         try:
@@ -249,6 +303,9 @@ class Pipeline:
                 self.events.publish("conversation.updated", conversation_view(stored.conversation))
             if tagged and self.events.listening:
                 await announce_tags(self.events, stored.conversation_id)
+            if handed:
+                await self.hooks.conversation_changed(self.gateway, conversation_view(stored.conversation),
+                                                      "handed_over")
             await self._after_answer(stored.conversation, reply, verdict)
         except Exception:
             log.exception("announcing an answered message failed", conversation_id=stored.conversation_id,
@@ -352,11 +409,9 @@ class Pipeline:
         drafts, update = self._bot_answer(reply, verdict, conversation)
         if not hands_over(reply, verdict):
             return await self._record(conversation, message, drafts, update, claim)
-        ask = HandoverAsk(conversation, verdict.group, hint=reply.group if reply else None,
-                          priority=max(verdict.priority, reply.priority if reply else 0, conversation.priority),
-                          flags=update.get("flags"))
         done = await self.handovers.hand_over(Handover(
-            ask, message.id, drafts, update, partial(self._record, conversation, message, claim=claim)))
+            _handover_ask(conversation, reply, verdict, update), message.id, drafts, update,
+            partial(self._record, conversation, message, claim=claim)))
         if done.handed:  # not under the lock (the desk holds it, not this task): a hook may take it
             await self.hooks.conversation_changed(self.gateway, conversation_view(conversation), "handed_over")
         return done.outbound

@@ -78,15 +78,40 @@ async def test_a_miss_and_the_menu_are_one_commit_and_the_bot_state_goes_with_th
         assert (await Conversation.get(id=first.conversation_id)).bot_state != conversation.bot_state
 
 
-async def test_a_hand_over_stores_first_and_a_queued_customer_is_stored_in_one_commit(tmp_path, database_url):
+async def test_a_hand_over_and_a_queued_customers_message_are_each_stored_in_one_commit(tmp_path, database_url):
     async with running_gateway(tmp_path, database_url=database_url, channels=FAKE) as gw:
         first = await gw.services.accept(said("你好", 1))
-        # The message alone, then the hand-over under the queue lock: two.
-        assert await commits_for(gw, said("人工", 2)) == 2
-        assert (await Conversation.get(id=first.conversation_id)).state == "queued"
+        # The message with the hand-over decided under the queue lock: the desk's one write.
+        assert await commits_for(gw, said("人工", 2)) == 1
+        conversation = await Conversation.get(id=first.conversation_id)
+        [asked] = await Message.filter(external_id="u-1-2")
+        assert conversation.state == "queued" and asked.processed
+        assert await Message.filter(reply_to_id=asked.id, sender="system").count() == 1  # told once
         assert await commits_for(gw, said("还在吗", 3)) == 1  # for the person: stored processed, unanswered
         [waiting] = await Message.filter(external_id="u-1-3")
         assert waiting.processed and not await Message.filter(reply_to_id=waiting.id).exists()
+
+
+async def test_a_hand_over_the_desk_cannot_make_stores_the_message_alone_and_hands_over_after(tmp_path, database_url):
+    async with running_gateway(tmp_path, database_url=database_url, channels=FAKE) as gw:
+        first = await gw.services.accept(said("你好", 1))
+        await gw.services.pipeline.drain()
+        service, lock = gw.services.conversations, gw.services.conversations.queue_lock
+        refused = []
+
+        def once_unavailable() -> Any:
+            if not refused:
+                refused.append(1)
+                raise ConnectionError("the queue lock could not be taken")
+            return lock()
+
+        service.queue_lock = once_unavailable
+        accepted = await gw.services.accept(said("人工", 2))
+        await gw.services.pipeline.drain()
+        assert refused and accepted.message_id and not accepted.duplicate
+        [asked] = await Message.filter(external_id="u-1-2")
+        assert asked.processed and (await Conversation.get(id=first.conversation_id)).state == "queued"
+        assert await Message.filter(reply_to_id=asked.id, sender="system").count() == 1
 
 
 async def test_an_answer_decided_before_the_conversation_changed_is_not_stored(tmp_path, database_url):
