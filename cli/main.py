@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from importlib.metadata import version
 
 import typer
 
@@ -22,6 +21,8 @@ app = typer.Typer(help="csgw — self-hosted customer-service gateway / 自托�
 
 def print_version(asked: bool) -> None:
     if asked:
+        from importlib.metadata import version  # 34 ms: only when asked
+
         typer.echo(f"csgw {version('csgw')}")
         raise typer.Exit()
 

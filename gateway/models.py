@@ -19,6 +19,8 @@ TAG_SOURCES = ("agent", "reply", "classifier")
 
 
 class SchemaVersion(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     version = fields.IntField()
     applied_at = fields.DatetimeField(auto_now=True)
@@ -28,6 +30,8 @@ class SchemaVersion(Model):
 
 
 class ChannelAccount(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     plugin = fields.CharField(max_length=64)
     account = fields.CharField(max_length=128)
@@ -39,6 +43,8 @@ class ChannelAccount(Model):
 
 
 class Agent(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)
     display_name = fields.CharField(max_length=128, default="")
@@ -66,6 +72,8 @@ class AgentSession(Model):
     """A sign-in to the console, beside the agent's API token: an agent has any number, each
     ended on its own (sign-out) or all at once (a new API token). Only the token's SHA-256 is kept."""
 
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     agent_id = fields.IntField(db_index=True)
     token_hash = fields.CharField(max_length=64, unique=True)
@@ -81,6 +89,8 @@ class LoginCode(Model):
     """The code of a one-time login link (only its SHA-256): the store lets it be used once, before
     `expires_at` (`gateway/sessions.py`)."""
 
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     agent_id = fields.IntField()
     code_hash = fields.CharField(max_length=64, unique=True)
@@ -94,6 +104,8 @@ class LoginCode(Model):
 
 
 class Customer(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=128, default="")
     tags = fields.JSONField[list[str]](default=list)
@@ -111,6 +123,8 @@ class Customer(Model):
 
 
 class CustomerIdentity(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     customer_id = fields.IntField(db_index=True)
     channel = fields.CharField(max_length=64)
@@ -125,6 +139,8 @@ class CustomerIdentity(Model):
 
 
 class Conversation(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     customer_id = fields.IntField()
     channel = fields.CharField(max_length=64)
@@ -155,6 +171,8 @@ class Conversation(Model):
 
 
 class Message(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.BigIntField(primary_key=True)
     conversation_id = fields.IntField(db_index=True)
     channel = fields.CharField(max_length=64)
@@ -184,6 +202,8 @@ class ConversationTag(Model):
     """A label on a conversation: put by an agent, or by the bot (the KB category of a question it
     answered, the escalation lane a message fell in). One row per conversation and tag."""
 
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.BigIntField(primary_key=True)
     conversation_id = fields.IntField()
     tag = fields.CharField(max_length=64)  # normalised by `gateway/tags.py`
@@ -198,6 +218,8 @@ class ConversationTag(Model):
 
 
 class OutboxItem(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.BigIntField(primary_key=True)
     message_id = fields.BigIntField(unique=True)
     channel = fields.CharField(max_length=64)
@@ -219,6 +241,8 @@ class OutboxItem(Model):
 class ChannelCursor(Model):
     """Small per-account state a channel must keep across restarts (sync cursors, last UID)."""
 
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     channel = fields.CharField(max_length=64)
     account = fields.CharField(max_length=128)
@@ -233,6 +257,8 @@ class ChannelCursor(Model):
 
 class BusSpill(Model):
     """A bus message too long for a PostgreSQL NOTIFY (8 kB): the notice carries this row's id."""
+
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
 
     id = fields.BigIntField(primary_key=True)
     payload = fields.TextField()

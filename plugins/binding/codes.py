@@ -17,6 +17,8 @@ MODULES = [__name__]  # the plugin's tortoise app (`csgw_models`)
 
 
 class UsedBindingCode(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     mac = fields.CharField(max_length=16, primary_key=True)  # upper case: it tells one code from another
     shop_user_id = fields.CharField(max_length=128)
     customer_id = fields.IntField()

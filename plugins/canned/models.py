@@ -9,6 +9,8 @@ SHARED = ""  # the `group` of a reply every agent may use
 
 
 class CannedReply(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     title = fields.CharField(max_length=100)
     shortcut = fields.CharField(max_length=40)  # "/退款": what an agent types in the composer

@@ -20,6 +20,8 @@ CLUSTER_LOCK = ("unanswered", "")
 
 
 class IncidentTopic(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=16)  # entry / unanswered / lane (`config.KINDS`)
     key = fields.CharField(max_length=200)  # entry id, the cluster's first question form, lane name
@@ -33,6 +35,8 @@ class IncidentTopic(Model):
 
 
 class IncidentAsk(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.BigIntField(primary_key=True)
     topic_id = fields.IntField()
     incident_id = fields.IntField(null=True)  # the incident it was counted in
@@ -47,6 +51,8 @@ class IncidentAsk(Model):
 
 
 class Incident(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=16)
     key = fields.CharField(max_length=200)
@@ -72,6 +78,8 @@ class Incident(Model):
 
 class IncidentNotice(Model):
     """A broadcast text (its revision) sent to a conversation: at most once."""
+
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
 
     id = fields.BigIntField(primary_key=True)
     incident_id = fields.IntField()

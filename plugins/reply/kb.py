@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .normalize import normalize
@@ -267,14 +267,14 @@ def _synonyms(raw: Any, source: str | None) -> list[list[str]]:
     return [[word.strip() for word in group if word.strip()] for group in raw]
 
 
-# libyaml's safe loader reads a 1,000-entry file about ten times faster than the pure-Python one
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse_yaml(text: str, source: str | None = None) -> KnowledgeBase:
     """A knowledge base from YAML: a mapping with `entries` (and `synonyms`), or a bare list."""
+    import yaml  # here: commands that read the stored knowledge base never parse YAML (15 ms)
+
+    # libyaml's safe loader reads a 1,000-entry file about ten times faster than the pure-Python one
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=_LOADER)  # a safe loader
+        data = yaml.load(text, Loader=loader)  # a safe loader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -310,20 +310,23 @@ def entry_to_data(entry: Entry) -> dict[str, Any]:
     return {key: data[key] for key in order if key in data}
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes word lists in flow style (`[发货, 发出]`), as people write them by hand."""
+@cache
+def _dumper() -> type:
+    import yaml
 
+    class Dumper(yaml.SafeDumper):
+        """Writes word lists in flow style (`[发货, 发出]`), as people write them by hand."""
 
-def _represent_list(dumper: yaml.SafeDumper, values: list[Any]) -> yaml.Node:
-    words = all(isinstance(v, str) for v in values)
-    # a short `all` with alternatives stays on one line; long nested lists (synonyms) do not
-    groups = all(isinstance(v, str) or isinstance(v, list) and all(isinstance(w, str) for w in v)
-                 for v in values) and len(str(values)) < 80
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", values,
-                                     flow_style=bool(values) and (words or groups))
+    def represent_list(dumper: yaml.SafeDumper, values: list[Any]) -> yaml.Node:
+        words = all(isinstance(v, str) for v in values)
+        # a short `all` with alternatives stays on one line; long nested lists (synonyms) do not
+        groups = all(isinstance(v, str) or isinstance(v, list) and all(isinstance(w, str) for w in v)
+                     for v in values) and len(str(values)) < 80
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", values,
+                                         flow_style=bool(values) and (words or groups))
 
-
-_Dumper.add_representer(list, _represent_list)
+    Dumper.add_representer(list, represent_list)
+    return Dumper
 
 
 def render_yaml(kb: KnowledgeBase) -> str:
@@ -332,7 +335,9 @@ def render_yaml(kb: KnowledgeBase) -> str:
     if kb.synonyms:
         data["synonyms"] = kb.synonyms
     data["entries"] = [entry_to_data(entry) for entry in kb.entries]
-    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    import yaml
+
+    return yaml.dump(data, Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=100)
 
 
 def load_kb(path: str | Path) -> KnowledgeBase:

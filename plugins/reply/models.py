@@ -17,6 +17,8 @@ APP = {"kb": [__name__]}
 
 
 class KnowledgeEntry(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=128, unique=True)
     category = fields.CharField(max_length=255, default="")
@@ -36,6 +38,8 @@ class KnowledgeEntry(Model):
 
 class KnowledgeProposal(Model):
     """A customer's question an agent answered with a KB entry: a `similar` paraphrase awaiting review."""
+
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
 
     id = fields.IntField(primary_key=True)
     entry_key = fields.CharField(max_length=128, db_index=True)

@@ -15,6 +15,8 @@ STATES = ("pending", "sent", "failed")
 
 
 class WebhookDelivery(Model):
+    _no_comments = True  # no `#:` field comments: tortoise need not read this file's source
+
     id = fields.BigIntField(primary_key=True)  # the order deliveries are recorded in
     delivery_id = fields.CharField(max_length=40, unique=True)  # X-Csgw-Delivery: receivers dedupe on it
     endpoint = fields.CharField(max_length=200)  # the endpoint's label (`Endpoint.label`)
