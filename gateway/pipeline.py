@@ -246,7 +246,7 @@ class Pipeline:
             self.outbox.wake()
         for fresh in tags.values():
             self.tags.written(known.id, fresh)
-        task = asyncio.create_task(self._announce_answered(stored, reply, verdict, update, result.outbound,
+        task = asyncio.create_task(self._announce_answered(stored, reply, verdict, bool(update), result.outbound,
                                                            tagged=any(also)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -293,13 +293,13 @@ class Pipeline:
         return Accepted(stored.message_id, stored.conversation_id, False, done.outbound if inline else [])
 
     async def _announce_answered(self, stored: StoredInbound, reply: Reply | None, verdict: Classification,
-                                 update: object, outbound: list[OutboundMessage], tagged: bool,
+                                 changed: bool, outbound: list[OutboundMessage], tagged: bool,
                                  handed: bool = False) -> list[OutboundMessage]:
         """After the acknowledgement, as `_process_safely` would: the message, then its answer."""
         assert stored.conversation is not None
         try:
             await self._announce_inbound(stored, outbound)
-            if update and self.events.listening:
+            if changed and self.events.listening:
                 self.events.publish("conversation.updated", conversation_view(stored.conversation))
             if tagged and self.events.listening:
                 await announce_tags(self.events, stored.conversation_id)
