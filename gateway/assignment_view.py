@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.functions import Count
-
-from csgw.gateway.models import Agent, Conversation, Customer
+from csgw.gateway.models import Agent, Customer
 from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.queue_tally import TALLY, tally_key
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.timestamps import as_datetime, in_utc
 
-WITH_A_PERSON = ("queued", "assigned")
+_NO_TIME = "CAST(NULL AS TIMESTAMPTZ)"  # a timestamp column of a union, where PostgreSQL would guess text
 
 
 @dataclass(slots=True)
@@ -60,41 +58,65 @@ class AssignmentView:
         """The view for deciding `conversations`: the agents, their loads, and (`add_conversations`)
         the conversations' customers, earlier agents and stored states, read at once."""
         view = cls({}, {})
-        agents, loads, _ = await asyncio.gather(
-            Agent.all(),
-            Conversation.filter(state="assigned", agent_id__isnull=False).group_by("agent_id").annotate(
-                count=Count("id")).values_list("agent_id", "count"),
-            view.add_conversations(conversations))
+        agents, _ = await asyncio.gather(Agent.all(), view.add_conversations(conversations, loads=True))
         view.agents = {agent.id: agent for agent in agents}
-        view.loads = {agent_id: count for agent_id, count in loads}
         return view
 
-    async def add_conversations(self, conversations: Collection[ConversationState]) -> None:
+    async def add_conversations(self, conversations: Collection[ConversationState], loads: bool = False) -> None:
         """`add_customers`, and whether a person has each conversation (queued or assigned, as
-        stored) unless it is tracked here already."""
+        stored) unless it is tracked here already; with `loads`, the agents' loads too."""
         untracked = list({c.id for c in conversations} - self.tracked)
         self.tracked.update(untracked)
-        _, stored = await asyncio.gather(
-            self.add_customers(conversations),
-            Conversation.filter(id__in=untracked, state__in=WITH_A_PERSON).values_list(
-                "id", "state", "group", "priority", "waiting_since") if untracked else _nothing())
-        for row_id, state, group, priority, since in stored:
-            self.with_a_person.add(row_id)
-            if state == "queued":
-                self.queue[row_id] = QueuePlace(group, priority, as_datetime(since))
+        await self._read(conversations, untracked, loads)
 
     async def add_customers(self, conversations: Collection[ConversationState]) -> None:
         """The customers of `conversations` and the agents of their earlier conversations."""
+        await self._read(conversations, [], loads=False)
+
+    async def _read(self, conversations: Collection[ConversationState], untracked: list[int], loads: bool) -> None:
+        """The customers through the ORM; what the conversation table says (stored states, earlier
+        agents, loads) in one statement beside it: under load each query costs a turn of the
+        event loop each way, and a hand-over waits for all of them."""
         customer_ids = list({c.customer_id for c in conversations} - set(self.customers))
-        if not customer_ids:
-            return
-        customers, served = await asyncio.gather(
-            Customer.filter(id__in=customer_ids),
-            Conversation.filter(customer_id__in=customer_ids, agent_id__isnull=False).order_by(
-                "-id").values_list("customer_id", "id", "agent_id"))
+        customers, rows = await asyncio.gather(
+            Customer.filter(id__in=customer_ids) if customer_ids else _nothing(),
+            self._conversation_rows(untracked, customer_ids, loads))
         self.customers.update((customer.id, customer) for customer in customers)
-        for customer_id, conversation_id, agent_id in served:
+        served = []
+        for row in rows:
+            if row["kind"] == "stored":
+                self.with_a_person.add(row["id"])
+                if row["state"] == "queued":
+                    self.queue[row["id"]] = QueuePlace(row["group"], row["number"], as_datetime(row["since"]))
+            elif row["kind"] == "served":
+                served.append((row["id"], row["number"], row["agent_id"]))
+            else:
+                self.loads[row["agent_id"]] = int(row["number"])
+        for conversation_id, customer_id, agent_id in sorted(served, reverse=True):  # newest first
             self.previous.setdefault(customer_id, []).append((conversation_id, agent_id))
+
+    @staticmethod
+    async def _conversation_rows(untracked: list[int], customer_ids: list[int], loads: bool) -> list[dict[str, Any]]:
+        """Rows of three kinds: `stored` (a conversation with a person: its place, `number` its
+        priority), `served` (an earlier conversation of a customer with an agent, `number` the
+        customer) and `load` (an agent's assigned conversations, `number` their count)."""
+        params: dict[str, Any] = {"queued": "queued", "assigned": "assigned"}
+        parts = []
+        if untracked:
+            params.update((f"c{n}", row_id) for n, row_id in enumerate(untracked))
+            parts.append('SELECT \'stored\' AS "kind", "id", "state", "group", "priority" AS "number", '
+                         '"waiting_since" AS "since", "agent_id" FROM "conversation" WHERE "state" IN (:queued, '
+                         ':assigned) AND "id" IN (' + ", ".join(f":c{n}" for n in range(len(untracked))) + ")")
+        if customer_ids:
+            params.update((f"u{n}", row_id) for n, row_id in enumerate(customer_ids))
+            parts.append(f'SELECT \'served\' AS "kind", "id", NULL AS "state", NULL AS "group", "customer_id" AS '
+                         f'"number", {_NO_TIME} AS "since", "agent_id" FROM "conversation" WHERE "agent_id" IS NOT NULL '
+                         'AND "customer_id" IN (' + ", ".join(f":u{n}" for n in range(len(customer_ids))) + ")")
+        if loads:
+            parts.append(f'SELECT \'load\' AS "kind", NULL AS "id", NULL AS "state", NULL AS "group", COUNT(*) AS '
+                         f'"number", {_NO_TIME} AS "since", "agent_id" FROM "conversation" WHERE "state" = :assigned '
+                         'AND "agent_id" IS NOT NULL GROUP BY "agent_id"')
+        return await Sql().rows(" UNION ALL ".join(parts), **params) if parts else []
 
     async def read_places(self, places: dict[int, QueuePlace]) -> None:
         """Count the untracked queued conversations going before each of `places` (a conversation's
@@ -110,7 +132,7 @@ class AssignmentView:
             return
         keys = sorted({tally_key(place.group) for _, place in wanted})
         params: dict[str, Any] = {"queued": "queued", **{f"k{n}": key for n, key in enumerate(keys)}}
-        parts = ['SELECT \'tally\' AS "kind", "group_key" AS "key", "priority", "waiting" AS "n", CAST(NULL AS TIMESTAMPTZ) AS "since" '
+        parts = [f'SELECT \'tally\' AS "kind", "group_key" AS "key", "priority", "waiting" AS "n", {_NO_TIME} AS "since" '
                  f'FROM "{TALLY}" WHERE "group_key" IN (' + ", ".join(f":k{n}" for n in range(len(keys))) + ")"]
         for n, (_, place) in enumerate(wanted):
             if place.since is None:

@@ -20,6 +20,7 @@ from csgw.gateway.handover_desk import HandedOver, Handover
 from csgw.gateway.messages import DraftReply
 from csgw.gateway.models import Conversation, Message
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
+from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.store import ConversationUpdate
 from tests.gateway.helpers import add_agent
@@ -148,22 +149,15 @@ async def test_a_hand_over_arriving_while_the_hold_writes_is_decided_in_it_from_
         assert stored[1].flags["queue_told"]["ahead"] == 0
 
 
-class RowsRead:
-    """Stands for a model in a module: every query made through it is run, and the rows it returns
-    counted (a count or an aggregate as one)."""
+def counting_rows(rows: list[int]) -> type[Sql]:
+    """The assignment view's SQL, each statement's rows counted (the ORM's customer read is by id)."""
+    class Counted(Sql):
+        async def rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
+            result = await super().rows(query, **params)
+            rows.append(len(result))
+            return result
 
-    def __init__(self, query: Any, rows: list[int]) -> None:
-        self.query, self.rows = query, rows
-
-    def __getattr__(self, name: str) -> Any:
-        def chained(*args: Any, **kwargs: Any) -> RowsRead:
-            return RowsRead(getattr(self.query, name)(*args, **kwargs), self.rows)
-        return chained
-
-    def __await__(self) -> Any:
-        result = yield from self.query.__await__()
-        self.rows.append(len(result) if isinstance(result, list) else 1)
-        return result
+    return Counted
 
 
 async def queue_up(count: int, first: int = 0, group: str | None = None) -> None:
@@ -182,7 +176,7 @@ async def hand_over_two_counting_rows(s: Shop, first: int, monkeypatch: pytest.M
     rows: list[int] = []
     waiting = await conversations_of(s, 2, first)
     with monkeypatch.context() as patched:
-        patched.setattr(assignment_view, "Conversation", RowsRead(Conversation, rows))
+        patched.setattr(assignment_view, "Sql", counting_rows(rows))
         done = await hand_over_together(s, waiting)
     assert all(isinstance(one, HandedOver) and one.handed for one in done)
     return sum(rows), [(await Conversation.get(id=c.id)).flags["queue_told"]["ahead"] for c in waiting]
