@@ -131,11 +131,14 @@ class Hold:
         """Decide `batch` from the view and queue its writes; each future gets its outcome or error."""
         try:
             conversations = [handover.ask.conversation for handover, _ in batch]
+            asks = [handover.ask for handover, _ in batch]
             if self.view is None:
                 self.view = await AssignmentView.read(conversations)
-            else:
-                await self.view.add_conversations(conversations)
-            await self.conversations.read_places([handover.ask for handover, _ in batch], self.view)
+                await self.conversations.read_places(asks, self.view)
+            else:  # places counted beside the reads, from the agents read: a group guessed wrong
+                # without the customer's state is counted again when decided (`AssignmentView.ahead`)
+                await asyncio.gather(self.view.add_conversations(conversations),
+                                     self.conversations.read_places(asks, self.view))
         except Exception as error:
             self.failed = True
             for _, future in batch:

@@ -191,3 +191,20 @@ async def test_what_a_hand_over_reads_does_not_grow_with_the_queue(tmp_path, dat
         await queue_up(180, first=20)
         many, told = await hand_over_two_counting_rows(s, 2, monkeypatch)
         assert told == [199, 200] and many == few
+
+
+async def test_a_later_batch_of_one_hold_hears_the_places_after_the_earlier_ones(
+        tmp_path, database_url, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(handover_desk, "HOLD_SECONDS", 3600)  # the hold stays open while hand-overs come
+    async with shop(tmp_path, database_url=database_url) as s:
+        await queue_up(3)
+        first, second, third = await conversations_of(s, 3)
+        desk = s.services.pipeline.handovers
+        later: list[asyncio.Future[HandedOver]] = []
+        # the second arrives while the first is written, the third once the first has committed
+        await desk.hand_over(handover(s, first, lambda: later.append(
+            asyncio.ensure_future(desk.hand_over(handover(s, second))))))
+        await desk.hand_over(handover(s, third))
+        assert (await later[0]).handed
+        told = [(await Conversation.get(id=c.id)).flags["queue_told"]["ahead"] for c in (first, second, third)]
+        assert told == [3, 4, 5]
