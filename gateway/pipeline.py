@@ -44,6 +44,7 @@ from csgw.gateway.reply import Reply, ReplyContext
 from csgw.gateway.routing import Classification
 from csgw.gateway.stalled_answers import StalledAnswers
 from csgw.gateway.storage.answered_plans import PreparedAnswer, StoredWithAnswer, decided_alike
+from csgw.gateway.storage.message_plans import AlsoWritten
 from csgw.gateway.storage.records import ConversationRecord, ConversationState, StoredMessage
 from csgw.gateway.storage.store import ConversationUpdate, StoredInbound
 from csgw.gateway.storage.unavailable import STORE_UNAVAILABLE
@@ -71,6 +72,10 @@ def _nothing() -> None:
 
 class _AnswerDropped(Exception):
     """The conversation changed before the commit: the message was stored alone."""
+
+
+def _tag_plans(conversation_id: int, tags: dict[str, list[str]]) -> AlsoWritten:
+    return [(add_tags_plan, (conversation_id, fresh, source, None)) for source, fresh in tags.items()]
 
 
 def _handover_ask(conversation: ConversationState, reply: Reply | None, verdict: Classification,
@@ -204,9 +209,9 @@ class Pipeline:
     async def _accept_answered(self, inbound: InboundMessage, known: ConversationRecord,
                                wait_reply: float | None) -> Accepted:
         """Decide the answer from `known`, then store the message with it in one commit; a message
-        for a person is stored processed, unanswered. A decision that hands over (the queue lock
-        waits after the message is durable), takes longer than `FIRST_ANSWER_SECONDS` or is
-        released by a slow handler goes on once the message is stored alone; an answer whose
+        for a person is stored processed, unanswered; a hand-over goes through the desk with its
+        message (`_accept_handed_over`). A decision that takes longer than `FIRST_ANSWER_SECONDS`
+        or is released by a slow handler goes on once the message is stored alone; an answer whose
         conversation changed before the commit is dropped and the message answered afresh."""
         started = time.monotonic()
         claim = InlineClaim() if wait_reply else None
@@ -229,11 +234,9 @@ class Pipeline:
             drafts, update = self._bot_answer(reply, verdict, known)
             inline = bool(drafts) and claim is not None and claim.take()
             user_id = await self.store.platform_user_id(known)
-            tags.update((source, self.tags.fresh(known.id, found, source)) for source, found in
-                        (("reply", reply.tags if reply else ()), ("classifier", verdict.tags)))
-            also = [(add_tags_plan, (known.id, fresh, source, None)) for source, fresh in tags.items() if fresh]
+            tags = self._fresh_tags(known.id, reply, verdict)
             result = await self.store.store_answered(
-                inbound, PreparedAnswer(known, user_id, drafts, update, inline, also))
+                inbound, PreparedAnswer(known, user_id, drafts, update, inline, _tag_plans(known.id, tags)))
         finally:
             self._answering.stored(known.id)
             self._answering.leave(known.id)
@@ -247,7 +250,7 @@ class Pipeline:
         for fresh in tags.values():
             self.tags.written(known.id, fresh)
         task = asyncio.create_task(self._announce_answered(stored, reply, verdict, bool(update), result.outbound,
-                                                           tagged=any(also)))
+                                                           tagged=bool(tags)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Accepted(stored.message_id, stored.conversation_id, False, result.outbound if inline else [])
@@ -407,8 +410,14 @@ class Pipeline:
     async def _answer(self, conversation: ConversationState, message: StoredMessage, reply: Reply | None,
                       verdict: Classification, claim: InlineClaim | None) -> list[OutboundMessage]:
         drafts, update = self._bot_answer(reply, verdict, conversation)
-        if not hands_over(reply, verdict):
-            return await self._record(conversation, message, drafts, update, claim)
+        if not hands_over(reply, verdict):  # the bot's new tags in the reply's commit, as `_accept_answered`'s
+            tags = self._fresh_tags(conversation.id, reply, verdict)
+            outbound = await self._record(conversation, message, drafts, update, claim, _tag_plans(conversation.id, tags))
+            for fresh in tags.values():
+                self.tags.written(conversation.id, fresh)
+            if tags and self.events.listening:
+                await announce_tags(self.events, conversation.id)
+            return outbound
         done = await self.handovers.hand_over(Handover(
             _handover_ask(conversation, reply, verdict, update), message.id, drafts, update,
             partial(self._record, conversation, message, claim=claim)))
@@ -463,17 +472,22 @@ class Pipeline:
 
     async def _record(
         self, conversation: ConversationState, message: StoredMessage, drafts: list[DraftReply],
-        update: dict, claim: InlineClaim | None,
+        update: dict, claim: InlineClaim | None, also: AlsoWritten | None = None,
     ) -> list[OutboundMessage]:
         inline = claim.take() if claim is not None else False
         outbound = await self.store.store_replies(
-            conversation, drafts, answers=message.id, inline=inline, update=ConversationUpdate(update))
+            conversation, drafts, answers=message.id, inline=inline, update=ConversationUpdate(update), also=also)
         if update and self.events.listening:
             self.events.publish("conversation.updated", conversation_view(conversation))
         self._announce_outbound(outbound)
         if outbound and not inline:
             self.outbox.wake()
         return outbound
+
+    def _fresh_tags(self, conversation_id: int, reply: Reply | None, verdict: Classification) -> dict[str, list[str]]:
+        """The bot's tags the conversation may not have yet, by source (reply, classifier)."""
+        found = (("reply", reply.tags if reply else ()), ("classifier", verdict.tags))
+        return {source: fresh for source, tags in found if (fresh := self.tags.fresh(conversation_id, tags, source))}
 
     @staticmethod
     def _bot_answer(reply: Reply | None, verdict: Classification, conversation: ConversationState

@@ -11,12 +11,12 @@ the message is stored alone, unprocessed, and the pipeline answers it afresh —
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from csgw.gateway.messages import DraftReply, InboundMessage, OutboundMessage
 from csgw.gateway.storage.message_plans import (
+    AlsoWritten,
     InboundHints,
     ReplyBatchItem,
     StoredInbound,
@@ -40,8 +40,7 @@ class PreparedAnswer:
     drafts: list[DraftReply]
     values: dict[str, Any]
     inline: bool
-    # Writes that go with the answer (the bot's tags), in its transaction if it holds: (plan, args).
-    also: list[tuple[Callable[..., Plan[Any]], tuple[Any, ...]]] = field(default_factory=list)
+    also: AlsoWritten = field(default_factory=list)  # in the answer's transaction, if it holds
 
 
 @dataclass(slots=True)
@@ -76,11 +75,8 @@ def store_with_answers_plan(
         if answer is not None and _holds(answer, result):
             assert result.conversation is not None
             kept.append((number, ReplyBatchItem(result.conversation, answer.user_id, answer.drafts, result.message_id,
-                                                answer.inline, dict(answer.values)), answer))
+                                                answer.inline, dict(answer.values), answer.also), answer))
     outbound = yield from store_replies_plan([item for _, item, _ in kept])
-    for _, _, answer in kept:
-        for plan, args in answer.also:
-            yield from plan(*args)
     results = [StoredWithAnswer(result, None) for result in stored]
     for (number, item, _), replies in zip(kept, outbound, strict=True):
         results[number].outbound = replies

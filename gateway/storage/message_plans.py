@@ -8,7 +8,8 @@ thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,10 @@ class StoredInbound:
     new_customer: bool = False  # the customer record was created for this message
 
 
+# Writes that go with replies in their transaction (the bot's new tags): (plan, its arguments).
+AlsoWritten = list[tuple[Callable[..., Plan[Any]], tuple[Any, ...]]]
+
+
 @dataclass(slots=True)
 class ReplyBatchItem:
     conversation: ConversationState
@@ -74,6 +79,7 @@ class ReplyBatchItem:
     answers: int | None
     inline: bool
     values: dict[str, Any]  # conversation changes; the plan adds last_message_at, first_response_at
+    also: AlsoWritten = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +306,9 @@ def store_replies_plan(items: list[ReplyBatchItem]) -> Plan[list[list[OutboundMe
         yield ExecuteMany(f'UPDATE "message" SET "processed" = ? WHERE "id" IN ({marks(len(answered))})',
                           [[True, *answered]])
     yield from _update_conversations(items)
+    for item in items:
+        for plan, args in item.also:
+            yield from plan(*args)
     return results
 
 

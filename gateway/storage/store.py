@@ -21,6 +21,7 @@ from csgw.gateway.storage.answered_plans import (
     store_with_answers_plan,
 )
 from csgw.gateway.storage.message_plans import (
+    AlsoWritten,
     InboundHints,
     ReplyBatchItem,
     StoredInbound,
@@ -117,13 +118,13 @@ class MessageStore:
 
     async def store_replies(
         self, conversation: ConversationState, drafts: list[DraftReply], *, answers: int | None = None,
-        inline: bool = False, update: ConversationUpdate | None = None,
+        inline: bool = False, update: ConversationUpdate | None = None, also: AlsoWritten | None = None,
     ) -> list[OutboundMessage]:
         """Store outbound messages with their outbox rows (or as inline), mark `answers` processed,
-        and apply `update` to the conversation — all in one transaction."""
+        apply `update` to the conversation and run `also` — all in one transaction."""
         user_id = await self.platform_user_id(conversation)
         values = dict(update.values) if update else {}
-        item = ReplyBatchItem(conversation, user_id, drafts, answers, inline, values)
+        item = ReplyBatchItem(conversation, user_id, drafts, answers, inline, values, list(also or ()))
         outbound: list[OutboundMessage] = await self.writer.run_batched(store_replies_plan, item)
         for key, value in item.values.items():
             setattr(conversation, key, value)

@@ -57,6 +57,16 @@ async def test_an_answered_message_is_one_commit_with_its_reply_outbox_row_and_t
         assert [s.text for s in sent][-1] == reply.text
 
 
+async def test_a_first_message_is_two_commits_its_reply_carrying_the_bots_tags(tmp_path, database_url):
+    async with running_gateway(tmp_path, database_url=database_url, channels=FAKE) as gw:
+        # the message (its conversation and customer new), then the reply with its tags
+        assert await commits_for(gw, said("下单后多久发货？", 1)) == 2
+        [message] = await Message.filter(external_id="u-1-1")
+        [reply] = await Message.filter(reply_to_id=message.id)
+        assert message.processed and reply.sender == "bot" and "发货" in reply.text
+        assert await ConversationTag.filter(conversation_id=message.conversation_id, source="reply").exists()
+
+
 async def test_an_inline_answer_is_one_commit_and_a_retried_push_gets_the_same_answer(tmp_path, database_url):
     async with running_gateway(tmp_path, database_url=database_url, channels=FAKE) as gw:
         await gw.services.accept(said("你好", 1), wait_reply=5)
