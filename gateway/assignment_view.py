@@ -11,12 +11,13 @@ free slot is given once, and the second of two conversations queued together hea
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from csgw.gateway.models import Agent, Customer
+from csgw.gateway.models import Agent
 from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.queue_tally import TALLY, tally_key
 from csgw.gateway.storage.records import ConversationState
@@ -44,7 +45,7 @@ class AssignmentView:
 
     agents: dict[int, Agent]
     loads: dict[int, int]
-    customers: dict[int, Customer] = field(default_factory=dict)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> profile (`customer_profile`)
     previous: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # customer -> (conv, agent), newest first
     tracked: set[int] = field(default_factory=set)  # conversations read or decided here: left out of counts
     queue: dict[int, QueuePlace] = field(default_factory=dict)  # the tracked ones queued
@@ -74,17 +75,17 @@ class AssignmentView:
         await self._read(conversations, [], loads=False)
 
     async def _read(self, conversations: Collection[ConversationState], untracked: list[int], loads: bool) -> None:
-        """The customers through the ORM; what the conversation table says (stored states, earlier
-        agents, loads) in one statement beside it: under load each query costs a turn of the
-        event loop each way, and a hand-over waits for all of them."""
+        """The customers, and what the conversation table says (stored states, earlier agents,
+        loads), in one statement: under load each query costs a turn of the event loop each way,
+        and a hand-over waits for all of them."""
         customer_ids = list({c.customer_id for c in conversations} - set(self.customers))
-        customers, rows = await asyncio.gather(
-            Customer.filter(id__in=customer_ids) if customer_ids else _nothing(),
-            self._conversation_rows(untracked, customer_ids, loads))
-        self.customers.update((customer.id, customer) for customer in customers)
         served = []
-        for row in rows:
-            if row["kind"] == "stored":
+        for row in await _rows(untracked, customer_ids, loads):
+            if row["kind"] == "customer":
+                self.customers[row["id"]] = {
+                    "vip": bool(row["vip"]), "exclusive_agent_id": row["number"], "state": row["state"],
+                    "tags": _json_list(row["tags"]), "orders": _json_list(row["orders"])}
+            elif row["kind"] == "stored":
                 self.with_a_person.add(row["id"])
                 if row["state"] == "queued":
                     self.queue[row["id"]] = QueuePlace(row["group"], row["number"], as_datetime(row["since"]))
@@ -94,29 +95,6 @@ class AssignmentView:
                 self.loads[row["agent_id"]] = int(row["number"])
         for conversation_id, customer_id, agent_id in sorted(served, reverse=True):  # newest first
             self.previous.setdefault(customer_id, []).append((conversation_id, agent_id))
-
-    @staticmethod
-    async def _conversation_rows(untracked: list[int], customer_ids: list[int], loads: bool) -> list[dict[str, Any]]:
-        """Rows of three kinds: `stored` (a conversation with a person: its place, `number` its
-        priority), `served` (an earlier conversation of a customer with an agent, `number` the
-        customer) and `load` (an agent's assigned conversations, `number` their count)."""
-        params: dict[str, Any] = {"queued": "queued", "assigned": "assigned"}
-        parts = []
-        if untracked:
-            params.update((f"c{n}", row_id) for n, row_id in enumerate(untracked))
-            parts.append('SELECT \'stored\' AS "kind", "id", "state", "group", "priority" AS "number", '
-                         '"waiting_since" AS "since", "agent_id" FROM "conversation" WHERE "state" IN (:queued, '
-                         ':assigned) AND "id" IN (' + ", ".join(f":c{n}" for n in range(len(untracked))) + ")")
-        if customer_ids:
-            params.update((f"u{n}", row_id) for n, row_id in enumerate(customer_ids))
-            parts.append(f'SELECT \'served\' AS "kind", "id", NULL AS "state", NULL AS "group", "customer_id" AS '
-                         f'"number", {_NO_TIME} AS "since", "agent_id" FROM "conversation" WHERE "agent_id" IS NOT NULL '
-                         'AND "customer_id" IN (' + ", ".join(f":u{n}" for n in range(len(customer_ids))) + ")")
-        if loads:
-            parts.append(f'SELECT \'load\' AS "kind", NULL AS "id", NULL AS "state", NULL AS "group", COUNT(*) AS '
-                         f'"number", {_NO_TIME} AS "since", "agent_id" FROM "conversation" WHERE "state" = :assigned '
-                         'AND "agent_id" IS NOT NULL GROUP BY "agent_id"')
-        return await Sql().rows(" UNION ALL ".join(parts), **params) if parts else []
 
     async def read_places(self, places: dict[int, QueuePlace]) -> None:
         """Count the untracked queued conversations going before each of `places` (a conversation's
@@ -221,6 +199,49 @@ class AssignmentView:
     def _served_by(self, conversation: ConversationState, agent_id: int) -> None:
         others = [(c, a) for c, a in self.previous.get(conversation.customer_id, []) if c != conversation.id]
         self.previous[conversation.customer_id] = sorted([(conversation.id, agent_id), *others], reverse=True)
+
+
+async def _rows(untracked: list[int], customer_ids: list[int], loads: bool) -> list[dict[str, Any]]:
+    """Rows of four kinds, one statement: `customer` (its profile: `state`, `number` its exclusive
+    agent, `vip`, `tags`, `orders`), `stored` (a conversation with a person: its place, `number` its
+    priority), `served` (an earlier conversation of a customer with an agent, `number` the customer)
+    and `load` (an agent's assigned conversations, `number` their count). The customers go first:
+    on PostgreSQL the first branch with a column's value gives the union its type."""
+    params: dict[str, Any] = {"queued": "queued", "assigned": "assigned"}
+    customers = ", ".join(f":u{n}" for n in range(len(customer_ids)))
+    params.update((f"u{n}", row_id) for n, row_id in enumerate(customer_ids))
+    params.update((f"c{n}", row_id) for n, row_id in enumerate(untracked))
+    parts = []
+    if customer_ids:
+        parts.append(_select("customer", '"id", "state", NULL, "exclusive_agent_id", NULL, NULL, "vip", '
+                             'CAST("tags" AS TEXT), CAST("orders" AS TEXT)', f'"customer" WHERE "id" IN ({customers})'))
+    if untracked:
+        parts.append(_select("stored", '"id", "state", "group", "priority", "waiting_since", "agent_id", NULL, NULL, NULL',
+                             '"conversation" WHERE "state" IN (:queued, :assigned) AND "id" IN ('
+                             + ", ".join(f":c{n}" for n in range(len(untracked))) + ")"))
+    if customer_ids:
+        parts.append(_select("served", '"id", NULL, NULL, "customer_id", NULL, "agent_id", NULL, NULL, NULL',
+                             f'"conversation" WHERE "agent_id" IS NOT NULL AND "customer_id" IN ({customers})'))
+    if loads:
+        parts.append(_select("load", 'NULL, NULL, NULL, COUNT(*), NULL, "agent_id", NULL, NULL, NULL',
+                             '"conversation" WHERE "state" = :assigned AND "agent_id" IS NOT NULL GROUP BY "agent_id"'))
+    return await Sql().rows(" UNION ALL ".join(parts), **params) if parts else []
+
+
+_COLUMNS = ("id", "state", "group", "number", "since", "agent_id", "vip", "tags", "orders")
+
+
+def _select(kind: str, values: str, source: str) -> str:
+    """One branch of `_rows`: `values` for `_COLUMNS`, each named (a timestamp's NULL typed)."""
+    named = [f'{_NO_TIME if name == "since" and value == "NULL" else value} AS "{name}"'
+             for value, name in zip(values.split(", "), _COLUMNS, strict=True)]
+    return f"SELECT '{kind}' AS \"kind\", {', '.join(named)} FROM {source}"
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON column read as text (a list; anything else, or nothing, as empty)."""
+    found = json.loads(value) if isinstance(value, str) else value
+    return found if isinstance(found, list) else []
 
 
 def _goes_before(other: QueuePlace, place: QueuePlace) -> bool:

@@ -204,7 +204,7 @@ class ConversationService:
         online = {g for a in agents if a.status == "online" for g in a.skills or []}
         channel = self.channels.get((conversation.channel, conversation.account))
         customer = view.customers.get(conversation.customer_id)
-        by_state = self.settings.assignment.state_groups.get(customer.state) if customer else None
+        by_state = self.settings.assignment.state_groups.get(customer["state"]) if customer else None
         candidates = ((group, members), (hint, online), (conversation.group, members), (by_state, members),
                       (channel.config.default_group if channel is not None else None, members),
                       (self.settings.assignment.default_group, members))
@@ -228,7 +228,7 @@ class ConversationService:
             conversation_id=conversation.id, customer_id=conversation.customer_id,
             channel=conversation.channel, account=conversation.account, group=group, priority=priority,
             previous_agent_id=view.previous_agent(conversation),
-            customer=customer_profile(view.customers.get(conversation.customer_id)),
+            customer=dict(view.customers.get(conversation.customer_id, {})),
             flags=dict(flags if flags is not None else conversation.flags or {}),
             view=view,
         )
