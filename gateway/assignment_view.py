@@ -11,7 +11,6 @@ free slot is given once, and the second of two conversations queued together hea
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,11 +18,19 @@ from typing import Any
 
 from csgw.gateway.models import Agent
 from csgw.gateway.storage.dialect import Sql
+from csgw.gateway.storage.plans import json_value
 from csgw.gateway.storage.queue_tally import TALLY, tally_key
 from csgw.gateway.storage.records import ConversationState
 from csgw.gateway.storage.timestamps import as_datetime, in_utc
 
 _NO_TIME = "CAST(NULL AS TIMESTAMPTZ)"  # a timestamp column of a union, where PostgreSQL would guess text
+
+
+def profile(vip: bool, exclusive_agent_id: int | None, state: str, tags: list[str] | None,
+            orders: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A customer as an assigner sees it (`AssignmentRequest.customer`)."""
+    return {"vip": vip, "exclusive_agent_id": exclusive_agent_id, "state": state, "tags": tags or [],
+            "orders": orders or []}
 
 
 @dataclass(slots=True)
@@ -45,7 +52,7 @@ class AssignmentView:
 
     agents: dict[int, Agent]
     loads: dict[int, int]
-    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> profile (`customer_profile`)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> `profile`
     previous: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # customer -> (conv, agent), newest first
     tracked: set[int] = field(default_factory=set)  # conversations read or decided here: left out of counts
     queue: dict[int, QueuePlace] = field(default_factory=dict)  # the tracked ones queued
@@ -82,9 +89,8 @@ class AssignmentView:
         served = []
         for row in await _rows(untracked, customer_ids, loads):
             if row["kind"] == "customer":
-                self.customers[row["id"]] = {
-                    "vip": bool(row["vip"]), "exclusive_agent_id": row["number"], "state": row["state"],
-                    "tags": _json_list(row["tags"]), "orders": _json_list(row["orders"])}
+                self.customers[row["id"]] = profile(bool(row["vip"]), row["number"], row["state"],
+                                                    json_value(row["tags"]), json_value(row["orders"]))
             elif row["kind"] == "stored":
                 self.with_a_person.add(row["id"])
                 if row["state"] == "queued":
@@ -238,18 +244,8 @@ def _select(kind: str, values: str, source: str) -> str:
     return f"SELECT '{kind}' AS \"kind\", {', '.join(named)} FROM {source}"
 
 
-def _json_list(value: Any) -> list[Any]:
-    """A JSON column read as text (a list; anything else, or nothing, as empty)."""
-    found = json.loads(value) if isinstance(value, str) else value
-    return found if isinstance(found, list) else []
-
-
 def _goes_before(other: QueuePlace, place: QueuePlace) -> bool:
     return other.group == place.group and (
         other.priority > place.priority
         or (other.priority == place.priority and other.since is not None and place.since is not None
             and other.since < place.since))
-
-
-async def _nothing() -> list[Any]:
-    return []

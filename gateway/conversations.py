@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import structlog
 
 from csgw.gateway import queue_waits
-from csgw.gateway.assignment_view import AssignmentView, QueuePlace
+from csgw.gateway.assignment_view import AssignmentView, QueuePlace, profile
 from csgw.gateway.clock import now
 from csgw.gateway.desk_hours import DeskHours
 from csgw.gateway.messages import DraftReply
@@ -76,8 +76,7 @@ class ConversationError(Exception):
 def customer_profile(customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
-    return {"vip": customer.vip, "exclusive_agent_id": customer.exclusive_agent_id, "state": customer.state,
-            "tags": customer.tags or [], "orders": customer.orders or []}
+    return profile(customer.vip, customer.exclusive_agent_id, customer.state, customer.tags, customer.orders)
 
 
 def without(flags: dict[str, Any] | None, keys: frozenset[str]) -> dict[str, Any]:

@@ -36,23 +36,34 @@ _RECOUNT = (f'DELETE FROM "{TALLY}"; INSERT INTO "{TALLY}" ("group_key", "priori
             'GROUP BY 1, 2')
 
 
-def _sqlite_add(row: str, step: str, when: str = "1") -> str:
-    match = f'"group_key" = {_key(row)} AND "priority" = {row}."priority"'
-    insert = (f'INSERT OR IGNORE INTO "{TALLY}" ("group_key", "priority", "waiting") '
-              f'SELECT {_key(row)}, {row}."priority", 0 WHERE {when};') if step == "+ 1" else ""
-    return f'{insert} UPDATE "{TALLY}" SET "waiting" = "waiting" {step} WHERE {when} AND {match};'
-
-
 _WAS_QUEUED, _IS_QUEUED = """OLD."state" = 'queued'""", """NEW."state" = 'queued'"""
+
+
+def _sqlite_joins(row: str, when: str = "1") -> str:
+    """`row` (NEW) counted in its tally, made first if missing."""
+    return (f'INSERT OR IGNORE INTO "{TALLY}" ("group_key", "priority", "waiting") '
+            f'SELECT {_key(row)}, {row}."priority", 0 WHERE {when}; '
+            f'UPDATE "{TALLY}" SET "waiting" = "waiting" + 1 WHERE {when} AND {_matching(row)};')
+
+
+def _sqlite_leaves(row: str, when: str = "1") -> str:
+    """`row` (OLD) no longer counted in its tally."""
+    return f'UPDATE "{TALLY}" SET "waiting" = "waiting" - 1 WHERE {when} AND {_matching(row)};'
+
+
+def _matching(row: str) -> str:
+    return f'"group_key" = {_key(row)} AND "priority" = {row}."priority"'
+
+
 _SQLITE_TRIGGERS = f"""
 CREATE TRIGGER IF NOT EXISTS "queue_tally_insert" AFTER INSERT ON "conversation"
-WHEN NEW."state" = 'queued' BEGIN {_sqlite_add("NEW", "+ 1")} END;
+WHEN NEW."state" = 'queued' BEGIN {_sqlite_joins("NEW")} END;
 CREATE TRIGGER IF NOT EXISTS "queue_tally_delete" AFTER DELETE ON "conversation"
-WHEN OLD."state" = 'queued' BEGIN {_sqlite_add("OLD", "- 1")} END;
+WHEN OLD."state" = 'queued' BEGIN {_sqlite_leaves("OLD")} END;
 CREATE TRIGGER IF NOT EXISTS "queue_tally_update" AFTER UPDATE OF "state", "group", "priority" ON "conversation"
 WHEN (OLD."state" = 'queued' OR NEW."state" = 'queued')
  AND NOT (OLD."state" IS NEW."state" AND OLD."group" IS NEW."group" AND OLD."priority" IS NEW."priority")
-BEGIN {_sqlite_add("OLD", "- 1", _WAS_QUEUED)} {_sqlite_add("NEW", "+ 1", _IS_QUEUED)} END;
+BEGIN {_sqlite_leaves("OLD", _WAS_QUEUED)} {_sqlite_joins("NEW", _IS_QUEUED)} END;
 """
 
 _POSTGRES_TRIGGER = f"""
@@ -63,7 +74,7 @@ BEGIN
     RETURN NULL;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD."state" = 'queued' THEN
-    UPDATE "{TALLY}" SET "waiting" = "waiting" - 1 WHERE "group_key" = {_key("OLD")} AND "priority" = OLD."priority";
+    UPDATE "{TALLY}" SET "waiting" = "waiting" - 1 WHERE {_matching("OLD")};
   END IF;
   IF TG_OP IN ('UPDATE', 'INSERT') AND NEW."state" = 'queued' THEN
     INSERT INTO "{TALLY}" ("group_key", "priority", "waiting") VALUES ({_key("NEW")}, NEW."priority", 1)

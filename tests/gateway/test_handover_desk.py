@@ -15,10 +15,10 @@ import pytest
 from csgw.gateway import assignment_view, handover_desk
 from csgw.gateway.channel import InboundMessage
 from csgw.gateway.clock import now
-from csgw.gateway.conversations import HandoverAsk, agent_loads
+from csgw.gateway.conversations import HandoverAsk, agent_loads, customer_profile
 from csgw.gateway.handover_desk import HandedOver, Handover
 from csgw.gateway.messages import DraftReply
-from csgw.gateway.models import Conversation, Message
+from csgw.gateway.models import Conversation, Customer, Message
 from csgw.gateway.routing import AssignmentDecision, AssignmentRequest
 from csgw.gateway.storage.dialect import Sql
 from csgw.gateway.storage.records import ConversationState
@@ -208,3 +208,16 @@ async def test_a_later_batch_of_one_hold_hears_the_places_after_the_earlier_ones
         assert (await later[0]).handed
         told = [(await Conversation.get(id=c.id)).flags["queue_told"]["ahead"] for c in (first, second, third)]
         assert told == [3, 4, 5]
+
+
+async def test_the_view_reads_a_customer_as_the_store_has_it(tmp_path, database_url):
+    async with shop(tmp_path, database_url=database_url) as s:
+        agent, _ = await add_agent("vip-desk")
+        [waiting] = await conversations_of(s, 1)
+        await Customer.filter(id=waiting.customer_id).update(
+            vip=True, exclusive_agent_id=agent.id, state="aftersale", tags=["老客", "退货"],
+            orders=[{"order_no": "A1", "status": "shipped"}])
+        view = await assignment_view.AssignmentView.read([waiting])
+        stored = customer_profile(await Customer.get(id=waiting.customer_id))
+        assert view.customers[waiting.customer_id] == stored
+        assert stored["vip"] is True and stored["tags"] == ["老客", "退货"] and stored["orders"][0]["order_no"] == "A1"
