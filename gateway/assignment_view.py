@@ -124,6 +124,7 @@ class AssignmentView:
             params[f"p{n}"], params[f"s{n}"], params[f"g{n}"] = place.priority, place.since, place.group
             of = ('FROM "conversation" WHERE "state" = :queued AND '
                   + (f'"group" = :g{n}' if place.group else '"group" IS NULL') + f' AND "priority" = :p{n}')
+            # "priority" carries the place's number n here: its count of those queued since it or later
             parts.append(f"SELECT 'later', '', {n}, (SELECT COUNT(*) {of} AND \"waiting_since\" >= :s{n}) "
                          f'+ (SELECT COUNT(*) {of} AND "waiting_since" IS NULL), NULL')
         if self.tracked:
@@ -219,28 +220,30 @@ async def _rows(untracked: list[int], customer_ids: list[int], loads: bool) -> l
     params.update((f"c{n}", row_id) for n, row_id in enumerate(untracked))
     parts = []
     if customer_ids:
-        parts.append(_select("customer", '"id", "state", NULL, "exclusive_agent_id", NULL, NULL, "vip", '
-                             'CAST("tags" AS TEXT), CAST("orders" AS TEXT)', f'"customer" WHERE "id" IN ({customers})'))
+        parts.append(_select("customer", f'"customer" WHERE "id" IN ({customers})', id='"id"', state='"state"',
+                             number='"exclusive_agent_id"', vip='"vip"', tags='CAST("tags" AS TEXT)',
+                             orders='CAST("orders" AS TEXT)'))
     if untracked:
-        parts.append(_select("stored", '"id", "state", "group", "priority", "waiting_since", "agent_id", NULL, NULL, NULL',
-                             '"conversation" WHERE "state" IN (:queued, :assigned) AND "id" IN ('
-                             + ", ".join(f":c{n}" for n in range(len(untracked))) + ")"))
+        parts.append(_select("stored", '"conversation" WHERE "state" IN (:queued, :assigned) AND "id" IN ('
+                             + ", ".join(f":c{n}" for n in range(len(untracked))) + ")",
+                             id='"id"', state='"state"', group='"group"', number='"priority"', since='"waiting_since"',
+                             agent_id='"agent_id"'))
     if customer_ids:
-        parts.append(_select("served", '"id", NULL, NULL, "customer_id", NULL, "agent_id", NULL, NULL, NULL',
-                             f'"conversation" WHERE "agent_id" IS NOT NULL AND "customer_id" IN ({customers})'))
+        parts.append(_select("served", f'"conversation" WHERE "agent_id" IS NOT NULL AND "customer_id" IN ({customers})',
+                             id='"id"', number='"customer_id"', agent_id='"agent_id"'))
     if loads:
-        parts.append(_select("load", 'NULL, NULL, NULL, COUNT(*), NULL, "agent_id", NULL, NULL, NULL',
-                             '"conversation" WHERE "state" = :assigned AND "agent_id" IS NOT NULL GROUP BY "agent_id"'))
+        parts.append(_select("load", '"conversation" WHERE "state" = :assigned AND "agent_id" IS NOT NULL '
+                             'GROUP BY "agent_id"', number="COUNT(*)", agent_id='"agent_id"'))
     return await Sql().rows(" UNION ALL ".join(parts), **params) if parts else []
 
 
 _COLUMNS = ("id", "state", "group", "number", "since", "agent_id", "vip", "tags", "orders")
 
 
-def _select(kind: str, values: str, source: str) -> str:
-    """One branch of `_rows`: `values` for `_COLUMNS`, each named (a timestamp's NULL typed)."""
-    named = [f'{_NO_TIME if name == "since" and value == "NULL" else value} AS "{name}"'
-             for value, name in zip(values.split(", "), _COLUMNS, strict=True)]
+def _select(kind: str, source: str, **values: str) -> str:
+    """One branch of `_rows`: every one of `_COLUMNS`, from `values` or NULL (a timestamp's NULL typed)."""
+    assert set(values) <= set(_COLUMNS), set(values) - set(_COLUMNS)
+    named = [f'{values.get(name, _NO_TIME if name == "since" else "NULL")} AS "{name}"' for name in _COLUMNS]
     return f"SELECT '{kind}' AS \"kind\", {', '.join(named)} FROM {source}"
 
 
